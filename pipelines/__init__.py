@@ -1,0 +1,1 @@
+"""Entry points: options, the pipeline graph and the edms-migrate command line."""

@@ -1,0 +1,155 @@
+"""The migration job: build(pipeline, options) wires the graph; run(argv) launches it.
+
+python -m pipelines.migrate --manifest MANIFEST --output PREFIX [Beam options]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+
+from pipelines.options import MigrateOptions
+from pipelines.report import format_summary
+from transforms.dedupe import DeduplicateDocuments
+from transforms.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
+from transforms.manifest import ManifestError, check_header
+from transforms.migrate import MigrateDocuments
+from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
+from transforms.summary import SummariseRun
+
+_LOGGER = logging.getLogger("edms_migrate")
+
+
+class UsageError(Exception):
+    """Misuse of the command line: reported as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key."""
+
+    manifests: tuple[str, ...]
+    output: str
+    run_id: str
+    migration_key: str
+    max_page_pixels: int
+
+
+def absolute(uri: str) -> str:
+    return uri if "://" in uri else os.path.abspath(uri)
+
+
+def migration_key_for(manifests: tuple[str, ...], output: str) -> str:
+    """Same manifests into the same prefix → the same key, so a re-run replaces its own lineage."""
+    return hashlib.sha256("\n".join([output, *sorted(manifests)]).encode()).hexdigest()[:12]
+
+
+def plan_from(options: PipelineOptions) -> MigrationPlan:
+    migrate = options.view_as(MigrateOptions)
+    if not migrate.manifest:
+        raise UsageError("--manifest is required (a canonical manifest CSV, local path or gs:// URI)")
+    if not migrate.output:
+        raise UsageError("--output is required (a local folder or gs:// prefix)")
+    if migrate.max_page_pixels <= 0:
+        raise UsageError("--max_page_pixels must be a positive number")
+    manifests = tuple(absolute(uri) for uri in migrate.manifest)
+    output = absolute(migrate.output).rstrip("/")
+    run_id = migrate.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    return MigrationPlan(manifests, output, run_id, migration_key_for(manifests, output), migrate.max_page_pixels)
+
+
+def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
+    """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
+    rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
+    refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
+    outcomes = refs | "Migrate" >> MigrateDocuments(plan.output, plan.run_id, max_page_pixels=plan.max_page_pixels)
+    final = outcomes | "Deduplicate" >> DeduplicateDocuments()
+    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
+    summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    return {"outcomes": final, "summary": summary, **tables}
+
+
+def unknown_arguments(argv: list[str]) -> list[str]:
+    """Flags that neither Beam nor this job knows: a typo must not be silently dropped."""
+    from apache_beam.options.pipeline_options import _BeamArgumentParser  # the parser Beam itself uses
+
+    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
+    for options_class in PipelineOptions.__subclasses__():
+        options_class._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(argv)
+    return [arg for arg in unknown if arg.startswith("-")]
+
+
+def parse_options(argv: list[str]) -> PipelineOptions:
+    unknown = unknown_arguments(argv)
+    if unknown:
+        raise UsageError(f"unrecognised option(s): {' '.join(unknown)}")
+    options = PipelineOptions(argv)
+    # Workers import this package: ship it with the job unless the user chose how.
+    setup = options.view_as(SetupOptions)
+    if (
+        not setup.setup_file
+        and not setup.requirements_file
+        and options.get_all_options()["runner"] not in (None, "DirectRunner", "FnApiRunner", "BundleBasedDirectRunner")
+    ):
+        setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+    return options
+
+
+def read_summary(plan: MigrationPlan) -> dict:
+    with FileSystems.open(summary_uri(plan.output, plan.migration_key), compression_type="uncompressed") as handle:
+        return json.loads(handle.read())
+
+
+def migrate(argv: list[str]) -> int:
+    """Launch, wait, print the summary. Returns the process exit code."""
+    options = parse_options(argv)
+    plan = plan_from(options)
+    if skip_credential_lookup_for_storage_emulator():
+        _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
+    FileSystems.set_options(options)
+    for manifest in plan.manifests:
+        check_header(manifest)
+    _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)
+    started = time.monotonic()
+    with beam.Pipeline(options=options) as pipeline:
+        build(pipeline, plan)
+    elapsed = time.monotonic() - started
+    stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
+    if stale:
+        FileSystems.delete(stale)
+        _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
+    summary = read_summary(plan)
+    print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
+    if not summary["balanced"]:
+        print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`python -m pipelines.migrate`: the same job as `edms-migrate run`."""
+    from pipelines.cli import configure_logging
+
+    configure_logging()
+    try:
+        return migrate(list(sys.argv[1:] if argv is None else argv))
+    except (UsageError, ManifestError) as error:
+        print(f"edms-migrate: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,68 @@
+"""Records that flow between pipeline stages: references, hashes and rows — never image bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from transforms.reasons import Finding
+
+
+class Status:
+    MIGRATED = "migrated"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    ALL = (MIGRATED, DUPLICATE, QUARANTINED)
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """One manifest document: where its bytes are and what the legacy system said about it."""
+
+    source_system: str
+    document_id: str
+    manifest_uri: str
+    manifest_row: int
+    blob_uri: str | None = None
+    offset: int | None = None
+    length: int | None = None
+    nhs_number: str | None = field(default=None, repr=False)  # never in a repr, so never in a log line
+    document_type: str | None = None
+    document_date: str | None = None
+    page_count: int | None = None
+    checksum_md5: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_system, self.document_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_system}/{self.document_id}"
+
+    def with_finding(self, finding: Finding) -> DocumentRef:
+        return replace(self, findings=(*self.findings, finding))
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """The single outcome of one document: its documents-table row and, if migrated, its page rows.
+
+    dedupe_key is (normalised NHS number, content hash) for documents that may be merged, None otherwise;
+    it lives only inside the pipeline and is never written out.
+    """
+
+    document: dict[str, Any]
+    pages: tuple[dict[str, Any], ...] = ()
+    dedupe_key: tuple[str, str] | None = field(default=None, repr=False)
+    objects_written: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.document["source_system"], self.document["document_id"])
+
+    @property
+    def label(self) -> str:
+        return f"{self.document['source_system']}/{self.document['document_id']}"

@@ -1,0 +1,41 @@
+"""edms-migrate: the package for pip install, and for Dataflow workers (--setup_file)."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="edms-migrate",
+    version="0.1.0",
+    description="Migrate legacy scanned patient-record archives into cloud object storage, with lineage.",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(
+        include=[
+            "pipelines",
+            "pipelines.*",
+            "transforms",
+            "transforms.*",
+            "schemas",
+            "schemas.*",
+            "samples",
+            "samples.*",
+        ]
+    ),
+    include_package_data=True,
+    install_requires=[
+        "apache-beam[gcp]==2.77.0",
+        "pillow>=11.0",
+        "pyarrow>=17.0",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "gcp-storage-emulator>=2024.8.3",
+            "ruff>=0.6",
+        ],
+    },
+    entry_points={"console_scripts": ["edms-migrate=pipelines.cli:main"]},
+)

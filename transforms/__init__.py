@@ -1,0 +1,1 @@
+"""Composite PTransforms and DoFns of edms-migrate, one concern per module."""

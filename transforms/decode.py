@@ -1,0 +1,177 @@
+"""Decoding legacy images safely, page by page.
+
+The format is sniffed from the header bytes and Pillow is told to use only that
+decoder; structural checks catch truncation that a lenient decoder would paper
+over; each page is sized before its pixels are allocated. Truncated images are
+never loaded (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
+
+from transforms.reasons import QuarantineError, Reason
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
+    (b"\xff\x4f\xff\x51", "JPEG2000"),
+)
+
+#: Pillow's plugin name for each sniffed format.
+_PILLOW_FORMATS = {
+    "TIFF": "TIFF",
+    "JPEG": "JPEG",
+    "PNG": "PNG",
+    "GIF": "GIF",
+    "BMP": "BMP",
+    "JPEG2000": "JPEG2000",
+    "WEBP": "WEBP",
+}
+
+_TRUNCATION_HINTS = (
+    "truncated",
+    "premature end",
+    "broken data stream",
+    "not enough data",
+    "buffer is not large enough",
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the header bytes, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    return None
+
+
+@dataclass
+class Page:
+    """One decoded page; image is valid until the next page is decoded."""
+
+    number: int
+    image: Image.Image
+    dpi: tuple[float, float] | None
+    compression: str | None
+    icc_profile: bytes | None
+
+
+def _jpeg_is_truncated(data: bytes) -> bool:
+    """Markers cannot occur inside entropy-coded data, so a complete JPEG has EOI after its last SOS."""
+    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+
+
+def _png_is_truncated(data: bytes) -> bool:
+    return data.find(b"IEND\xaeB`\x82") < 0
+
+
+def _tiff_page_is_truncated(image: Image.Image, size: int) -> bool:
+    """Every strip or tile of the current page must lie inside the bytes we have."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return False
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        if any(offset + count > size for offset, count in zip(offsets, counts, strict=False)):
+            return True
+    return False
+
+
+def _classify(error: Exception) -> QuarantineError:
+    text = str(error)
+    if isinstance(error, EOFError) or any(hint in text.lower() for hint in _TRUNCATION_HINTS):
+        return QuarantineError(Reason.TRUNCATED_IMAGE, f"image data ends early: {text or type(error).__name__}")
+    return QuarantineError(Reason.DECODE_ERROR, f"cannot decode: {type(error).__name__}: {text}"[:500])
+
+
+def _dpi(image: Image.Image) -> tuple[float, float] | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        x, y = (float(value) for value in dpi)
+    except (TypeError, ValueError):
+        return None
+    return (round(x, 2), round(y, 2)) if x > 0 and y > 0 else None
+
+
+class DecodedDocument:
+    """An opened document whose pages are decoded one at a time, so memory holds one page."""
+
+    def __init__(self, data: bytes, *, max_page_pixels: int) -> None:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global another library may have flipped
+        self.data = data
+        self.format = sniff_format(data)
+        self.max_page_pixels = max_page_pixels
+        if self.format is None:
+            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, f"no known image signature (starts {data[:8].hex()})")
+        if self.format == "JPEG" and _jpeg_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "JPEG has no end-of-image marker after its last scan")
+        if self.format == "PNG" and _png_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "PNG has no IEND chunk")
+        try:
+            self.image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[self.format]])
+            self.page_count = int(getattr(self.image, "n_frames", 1))
+        except Image.DecompressionBombError as error:
+            raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
+        except (UnidentifiedImageError, SyntaxError, ValueError, struct.error) as error:
+            raise QuarantineError(Reason.DECODE_ERROR, f"cannot parse {self.format}: {error}"[:500]) from error
+        except (OSError, EOFError) as error:
+            raise _classify(error) from error
+
+    def close(self) -> None:
+        self.image.close()
+
+    def __enter__(self) -> DecodedDocument:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def pages(self) -> Iterator[Page]:
+        for index in range(self.page_count):
+            yield self._decode_page(index)
+
+    def _decode_page(self, index: int) -> Page:
+        image = self.image
+        try:
+            image.seek(index)
+            width, height = image.size
+            if width * height > self.max_page_pixels:
+                raise QuarantineError(
+                    Reason.DECOMPRESSION_BOMB,
+                    f"page {index + 1} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
+                )
+            if width == 0 or height == 0:
+                raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1} has no pixels ({width}x{height})")
+            if isinstance(image, TiffImagePlugin.TiffImageFile) and _tiff_page_is_truncated(image, len(self.data)):
+                raise QuarantineError(Reason.TRUNCATED_IMAGE, f"page {index + 1}'s strips run past the end of the file")
+            image.load()
+        except QuarantineError:
+            raise
+        except Image.DecompressionBombError as error:
+            raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
+        except (OSError, EOFError, SyntaxError, ValueError, struct.error, IndexError, KeyError, TypeError) as error:
+            raise _classify(error) from error
+        compression = image.info.get("compression") if self.format == "TIFF" else self.format.lower()
+        return Page(index + 1, image, _dpi(image), compression, image.info.get("icc_profile"))

@@ -1,0 +1,102 @@
+"""Lossless archive encodings, chosen per pixel mode and proven by decoding the result.
+
+Bilevel pages go to CCITT Group 4 TIFF (the archive norm, and the smallest; see
+benchmarks/encodings.py). Other modes go to PNG, or to Deflate TIFF where PNG
+cannot hold the mode. A single-frame JPEG source is kept byte for byte: its
+pixels are then identical by construction, and a second encode could only make
+it bigger (lossless) or worse (lossy).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from transforms.decode import Page
+from transforms.pixels import pixel_digest
+from transforms.reasons import QuarantineError, Reason
+
+
+@dataclass(frozen=True)
+class Encoding:
+    name: str
+    pillow_format: str
+    extension: str
+    options: dict[str, Any] = field(default_factory=dict)
+    keeps_icc: bool = True
+
+
+GROUP4_TIFF = Encoding("TIFF/CCITT-G4", "TIFF", "tif", {"compression": "group4"})
+PNG = Encoding("PNG", "PNG", "png", {"compress_level": 6})
+DEFLATE_TIFF = Encoding("TIFF/Deflate", "TIFF", "tif", {"compression": "tiff_adobe_deflate"})
+ORIGINAL_JPEG = Encoding("JPEG/original", "JPEG", "jpg")
+
+#: Candidate encodings per mode, best first; a mode not listed tries DEFLATE_TIFF then PNG.
+CANDIDATES: dict[str, tuple[Encoding, ...]] = {
+    "1": (GROUP4_TIFF, PNG),
+    "L": (PNG, DEFLATE_TIFF),
+    "LA": (PNG, DEFLATE_TIFF),
+    "P": (PNG, DEFLATE_TIFF),
+    "PA": (PNG,),
+    "RGB": (PNG, DEFLATE_TIFF),
+    "RGBA": (PNG, DEFLATE_TIFF),
+    "I;16": (PNG, DEFLATE_TIFF),
+}
+_FALLBACK = (DEFLATE_TIFF, PNG)
+
+
+@dataclass(frozen=True)
+class EncodedPage:
+    """A page's verified archive bytes and what lineage records about it."""
+
+    data: bytes
+    encoding: Encoding
+    pixel_sha256: str
+    width: int
+    height: int
+    mode: str
+    dpi: tuple[float, float] | None
+
+
+def _save(page: Page, encoding: Encoding) -> bytes:
+    options = dict(encoding.options)
+    if page.dpi:
+        options["dpi"] = page.dpi
+    if page.icc_profile and encoding.keeps_icc:
+        options["icc_profile"] = page.icc_profile
+    if page.image.mode == "P" and "transparency" in page.image.info:
+        options["transparency"] = page.image.info["transparency"]
+    buffer = io.BytesIO()
+    page.image.save(buffer, format=encoding.pillow_format, **options)
+    return buffer.getvalue()
+
+
+def _decodes_to(data: bytes, encoding: Encoding, mode: str, size: tuple[int, int], digest: str) -> bool:
+    with Image.open(io.BytesIO(data), formats=[encoding.pillow_format]) as stored:
+        stored.load()
+        return stored.mode == mode and stored.size == size and pixel_digest(stored) == digest
+
+
+def encode_page(page: Page, *, original_jpeg: bytes | None = None) -> EncodedPage:
+    """The first candidate encoding whose decoded pixels equal the source's, value for value."""
+    image = page.image
+    digest = pixel_digest(image)
+    candidates = (ORIGINAL_JPEG,) if original_jpeg is not None else CANDIDATES.get(image.mode, _FALLBACK)
+    failures = []
+    for encoding in candidates:
+        try:
+            data = original_jpeg if encoding is ORIGINAL_JPEG else _save(page, encoding)
+            assert data is not None
+            if _decodes_to(data, encoding, image.mode, image.size, digest):
+                return EncodedPage(data, encoding, digest, image.width, image.height, image.mode, page.dpi)
+            failures.append(f"{encoding.name} changed the pixels")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            failures.append(f"{encoding.name}: {error}")
+    raise QuarantineError(
+        Reason.LOSSLESS_UNSUPPORTED,
+        f"page {page.number} ({image.mode} {image.width}x{image.height}) has no lossless encoding: "
+        + "; ".join(failures),
+    )

@@ -1,0 +1,123 @@
+"""The canonical manifest: CSV columns, header checks and row parsing.
+
+Parsing is pure (rows in, DocumentRef out) so it is testable without Beam; a row
+that cannot be parsed becomes a DocumentRef carrying a finding, never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from typing import IO
+
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.records import DocumentRef
+from transforms.reasons import Finding, Reason
+
+REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
+KNOWN_COLUMNS = (
+    *REQUIRED_COLUMNS,
+    "offset",
+    "length",
+    "nhs_number",
+    "document_type",
+    "document_date",
+    "page_count",
+    "checksum_md5",
+)
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be read at all: the job stops before it starts."""
+
+
+def open_manifest_text(manifest_uri: str) -> IO[str]:
+    """Open a manifest as text; undecodable bytes become U+FFFD so the row, not the job, is quarantined."""
+    raw = FileSystems.open(manifest_uri, compression_type="uncompressed")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def check_header(manifest_uri: str) -> list[str]:
+    """Fail fast, with one clear message, on a manifest the job could not read at all."""
+    try:
+        with open_manifest_text(manifest_uri) as text:
+            header = next(csv.reader(text), None)
+    except FileNotFoundError as error:
+        raise ManifestError(f"manifest not found: {manifest_uri}") from error
+    except OSError as error:
+        raise ManifestError(f"cannot read manifest {manifest_uri}: {error}") from error
+    except csv.Error as error:
+        raise ManifestError(f"manifest {manifest_uri} is not valid CSV: {error}") from error
+    if not header:
+        raise ManifestError(f"manifest {manifest_uri} is empty: expected a header row")
+    columns = [name.strip() for name in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise ManifestError(f"manifest {manifest_uri} lacks required column(s) {', '.join(missing)}")
+    return columns
+
+
+def manifest_folder(manifest_uri: str) -> str:
+    return FileSystems.split(manifest_uri)[0]
+
+
+def resolve_blob_uri(blob_uri: str, folder: str) -> str:
+    """Relative paths are relative to the manifest's folder; absolute paths and URIs stand as they are."""
+    if "://" in blob_uri or blob_uri.startswith("/"):
+        return blob_uri
+    return FileSystems.join(folder, blob_uri)
+
+
+def iter_manifest_rows(manifest_uri: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Stream (row number, row) pairs: memory stays one row, however long the manifest."""
+    with open_manifest_text(manifest_uri) as text:
+        reader = csv.DictReader(text, skipinitialspace=False)
+        if reader.fieldnames:
+            reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        yield from enumerate(reader, start=1)
+
+
+def _optional_int(row: Mapping[str, str | None], column: str, findings: list[Finding]) -> int | None:
+    value = (row.get(column) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{column} must be a whole number ≥ 0, got {value!r}"))
+        return None
+    return int(value)
+
+
+def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: int, folder: str) -> DocumentRef:
+    """One CSV row to a DocumentRef; every problem becomes a finding on the ref."""
+    findings: list[Finding] = []
+    values = {key: (value or "").strip() for key, value in row.items() if key is not None}
+    if None in row:  # csv puts surplus fields under the None key
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "row has more fields than the header"))
+    if any("\ufffd" in value for value in values.values()):
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "row is not valid UTF-8"))
+    for column in REQUIRED_COLUMNS:
+        if not values.get(column):
+            findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"required column {column} is empty"))
+    offset = _optional_int(values, "offset", findings)
+    length = _optional_int(values, "length", findings)
+    page_count = _optional_int(values, "page_count", findings)
+    blob = values.get("blob_uri")
+    metadata = tuple(sorted((key, value) for key, value in values.items() if key not in KNOWN_COLUMNS and value))
+    return DocumentRef(
+        source_system=values.get("source_system") or "UNKNOWN",
+        document_id=values.get("document_id") or f"row-{row_number}",
+        manifest_uri=manifest_uri,
+        manifest_row=row_number,
+        blob_uri=resolve_blob_uri(blob, folder) if blob else None,
+        offset=offset,
+        length=length,
+        nhs_number=values.get("nhs_number") or None,
+        document_type=values.get("document_type") or None,
+        document_date=values.get("document_date") or None,
+        page_count=page_count,
+        checksum_md5=(values.get("checksum_md5") or "").lower() or None,
+        metadata=metadata,
+        findings=tuple(findings),
+    )

@@ -1,0 +1,98 @@
+"""Building lineage rows and quarantine records from a document's ref and what happened to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.tables import DOCUMENTS, PAGES
+from transforms import nhs_number
+from transforms.encode import EncodedPage
+from transforms.reasons import OPERATOR_ACTIONS, Finding
+from transforms.validate import parse_document_date
+
+
+def document_row(
+    ref: DocumentRef, *, run_id: str, status: str, findings: Sequence[Finding] = (), **measured: Any
+) -> dict[str, Any]:
+    """The documents-table row; `measured` carries what reading and decoding found out."""
+    nhs_status, _ = nhs_number.classify(ref.nhs_number)
+    return DOCUMENTS.row(
+        run_id=run_id,
+        source_system=ref.source_system,
+        document_id=ref.document_id,
+        status=status,
+        reasons=[finding.reason.value for finding in findings],
+        reason_messages=[finding.message for finding in findings],
+        manifest_uri=ref.manifest_uri,
+        manifest_row=ref.manifest_row,
+        nhs_number_status=nhs_status.value,
+        document_type=ref.document_type,
+        document_date=parse_document_date(ref.document_date),
+        recorded_page_count=ref.page_count,
+        blob_uri=ref.blob_uri,
+        byte_offset=ref.offset,
+        byte_length=ref.length,
+        metadata_json=json.dumps(dict(ref.metadata), sort_keys=True) if ref.metadata else None,
+        **measured,
+    )
+
+
+def page_row(
+    ref: DocumentRef,
+    *,
+    run_id: str,
+    number: int,
+    page: EncodedPage,
+    uri: str,
+    object_sha256: str,
+    source_compression: str | None,
+) -> dict[str, Any]:
+    return PAGES.row(
+        run_id=run_id,
+        source_system=ref.source_system,
+        document_id=ref.document_id,
+        page_number=number,
+        object_uri=uri,
+        object_sha256=object_sha256,
+        object_format=page.encoding.name,
+        object_bytes=len(page.data),
+        pixel_sha256=page.pixel_sha256,
+        width=page.width,
+        height=page.height,
+        mode=page.mode,
+        dpi=page.dpi[0] if page.dpi else None,
+        dpi_y=page.dpi[1] if page.dpi else None,
+        source_compression=source_compression,
+    )
+
+
+def quarantine_record(
+    ref: DocumentRef, *, run_id: str, findings: Sequence[Finding], source_sha256: str | None, source_bytes: int | None
+) -> dict[str, Any]:
+    """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it."""
+    return {
+        "run_id": run_id,
+        "source_system": ref.source_system,
+        "document_id": ref.document_id,
+        "manifest_uri": ref.manifest_uri,
+        "manifest_row": ref.manifest_row,
+        "blob_uri": ref.blob_uri,
+        "offset": ref.offset,
+        "length": ref.length,
+        "source_sha256": source_sha256,
+        "source_bytes": source_bytes,
+        "reasons": [
+            {"code": f.reason.value, "message": f.message, "action": OPERATOR_ACTIONS[f.reason]} for f in findings
+        ],
+    }
+
+
+def as_duplicate(outcome: DocumentOutcome, canonical: DocumentOutcome) -> DocumentOutcome:
+    """The same document, now pointing at its canonical twin; its pages are the canonical's."""
+    row = dict(outcome.document, status=Status.DUPLICATE, duplicate_of=canonical.label)
+    return DocumentOutcome(
+        document=row, pages=(), dedupe_key=outcome.dedupe_key, objects_written=outcome.objects_written
+    )

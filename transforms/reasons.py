@@ -1,0 +1,89 @@
+"""Quarantine reason codes: a stable vocabulary that operators, lineage and tests share.
+
+Codes are data, not prose: lineage stores the code, the message explains one case.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Reason(enum.StrEnum):
+    """Why a document was quarantined. The value is what lineage stores."""
+
+    MANIFEST_ROW_INVALID = "MANIFEST_ROW_INVALID"
+    DUPLICATE_DOCUMENT_ID = "DUPLICATE_DOCUMENT_ID"
+    BLOB_MISSING = "BLOB_MISSING"
+    BYTE_RANGE_OUT_OF_BOUNDS = "BYTE_RANGE_OUT_OF_BOUNDS"
+    EMPTY_BLOB = "EMPTY_BLOB"
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    DECODE_ERROR = "DECODE_ERROR"
+    TRUNCATED_IMAGE = "TRUNCATED_IMAGE"
+    DECOMPRESSION_BOMB = "DECOMPRESSION_BOMB"
+    LOSSLESS_UNSUPPORTED = "LOSSLESS_UNSUPPORTED"
+    LOSSLESS_VERIFY_FAILED = "LOSSLESS_VERIFY_FAILED"
+    NHS_NUMBER_INVALID = "NHS_NUMBER_INVALID"
+    CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
+    PAGE_COUNT_MISMATCH = "PAGE_COUNT_MISMATCH"
+    DATE_INVALID = "DATE_INVALID"
+    STORAGE_ERROR = "STORAGE_ERROR"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+#: What an operator does about each reason; the README table is generated from this.
+OPERATOR_ACTIONS: dict[Reason, str] = {
+    Reason.MANIFEST_ROW_INVALID: (
+        "Fix the manifest row (a required column is empty or a number is malformed) and re-run."
+    ),
+    Reason.DUPLICATE_DOCUMENT_ID: (
+        "Two manifest rows share source_system/document_id; correct the export so ids are unique."
+    ),
+    Reason.BLOB_MISSING: "Locate the blob in the legacy store (or restore it from backup) and re-run.",
+    Reason.BYTE_RANGE_OUT_OF_BOUNDS: (
+        "The offset/length runs past the end of the file: check the index against the volume."
+    ),
+    Reason.EMPTY_BLOB: "The blob has no bytes: recover the document from the legacy system or a backup.",
+    Reason.UNSUPPORTED_FORMAT: (
+        "Not a recognised image: check what the file really is (PDF, Office, …) and route it elsewhere."
+    ),
+    Reason.DECODE_ERROR: "The image is corrupt: recover it from the legacy system, a backup or a rescan.",
+    Reason.TRUNCATED_IMAGE: "The image ends early: recover the full file; truncated images are never loaded.",
+    Reason.DECOMPRESSION_BOMB: (
+        "The page claims more pixels than the limit: inspect it, then raise --max_page_pixels if genuine."
+    ),
+    Reason.LOSSLESS_UNSUPPORTED: (
+        "No archive encoding preserves this pixel format exactly: escalate to the migration team."
+    ),
+    Reason.LOSSLESS_VERIFY_FAILED: "The stored object did not read back identical: check the object store and re-run.",
+    Reason.NHS_NUMBER_INVALID: (
+        "The NHS number fails its Modulus 11 check: correct it with the records team and re-run."
+    ),
+    Reason.CHECKSUM_MISMATCH: "The bytes differ from the legacy checksum: the blob was altered or misread; recover it.",
+    Reason.PAGE_COUNT_MISMATCH: (
+        "The image has a different number of pages from the legacy record: find the missing pages."
+    ),
+    Reason.DATE_INVALID: "The document date is not a valid YYYY-MM-DD date: correct the manifest and re-run.",
+    Reason.STORAGE_ERROR: "Writing to object storage failed after retries: check permissions and quota, then re-run.",
+    Reason.INTERNAL_ERROR: "An unexpected error: report it with the quarantine record; the document's bytes are safe.",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a document cannot be migrated, with a message for the person fixing it."""
+
+    reason: Reason
+    message: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reason, Reason):
+            raise TypeError(f"reason must be a Reason, got {self.reason!r}")
+
+
+class QuarantineError(Exception):
+    """Raised inside the per-document step to stop work on a document that cannot go on."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.finding = Finding(reason, message)

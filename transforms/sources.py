@@ -1,0 +1,71 @@
+"""Reading legacy dumps: manifests in, DocumentRefs out (references only, never bytes).
+
+Duplicate (source_system, document_id) pairs are caught by the same shuffle that
+spreads the refs over workers, so de-duplicating ids costs no extra stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from schemas.records import DocumentRef
+from transforms.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.manifest import iter_manifest_rows, manifest_folder, parse_row
+from transforms.reasons import Finding, Reason
+
+
+class ParseManifestFn(beam.DoFn):
+    """Stream one manifest's rows into DocumentRefs."""
+
+    def __init__(self) -> None:
+        self.rows = Metrics.counter("edms", "manifest_rows")
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()
+
+    def process(self, manifest_uri: str) -> Iterator[DocumentRef]:
+        folder = manifest_folder(manifest_uri)
+        for number, row in iter_manifest_rows(manifest_uri):
+            self.rows.inc()
+            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
+
+
+def flag_repeated_ids(key_and_refs: tuple[tuple[str, str], Iterable[DocumentRef]]) -> Iterator[DocumentRef]:
+    """The first row of an id (by manifest position) goes on; later rows are quarantined, never dropped."""
+    _, refs = key_and_refs
+    ordered = sorted(refs, key=lambda ref: (ref.manifest_uri, ref.manifest_row))
+    first, *repeats = ordered
+    yield first
+    for ref in repeats:
+        yield ref.with_finding(
+            Finding(
+                Reason.DUPLICATE_DOCUMENT_ID,
+                f"document id already used by {first.manifest_uri} row {first.manifest_row}",
+            )
+        )
+
+
+class ReadManifests(beam.PTransform):
+    """Manifest URIs → one DocumentRef per manifest row, streamed row by row."""
+
+    def __init__(self, manifest_uris: list[str]) -> None:
+        super().__init__()
+        self.manifest_uris = list(manifest_uris)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[DocumentRef]:
+        return pbegin | "Manifests" >> beam.Create(self.manifest_uris) | "ParseRows" >> beam.ParDo(ParseManifestFn())
+
+
+class SpreadAndFlagRepeatedIds(beam.PTransform):
+    """The shuffle that spreads refs over workers also finds ids used twice in one source system."""
+
+    def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[DocumentRef]:
+        return (
+            refs
+            | "KeyById" >> beam.Map(lambda ref: (ref.key, ref))
+            | "GroupById" >> beam.GroupByKey()
+            | "FlagRepeatedIds" >> beam.FlatMap(flag_repeated_ids)
+        )
