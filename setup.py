@@ -33,6 +33,7 @@ setup(
     extras_require={
         "test": [
             "pytest>=8",
+            "hypothesis>=6.100",
             "gcp-storage-emulator>=2024.8.3",
             "ruff>=0.6",
         ],

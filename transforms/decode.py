@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from transforms.reasons import QuarantineError, Reason
+from transforms.tiff_structure import ifd_chain_is_truncated
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "TIFF"),
@@ -129,6 +130,8 @@ class DecodedDocument:
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "JPEG has no end-of-image marker after its last scan")
         if self.format == "PNG" and _png_is_truncated(data):
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "PNG has no IEND chunk")
+        if self.format == "TIFF" and ifd_chain_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "TIFF directory chain points past the end of the file")
         try:
             self.image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[self.format]])
             self.page_count = int(getattr(self.image, "n_frames", 1))
