@@ -25,8 +25,14 @@ def test_absolute_and_gs_uris_are_kept():
 
 @pytest.mark.parametrize(
     "values",
-    [{"blob_uri": ""}, {"document_id": ""}, {"source_system": ""}, {"offset": "abc"}, {"length": "-1"},
-     {"page_count": "two"}],
+    [
+        {"blob_uri": ""},
+        {"document_id": ""},
+        {"source_system": ""},
+        {"offset": "abc"},
+        {"length": "-1"},
+        {"page_count": "two"},
+    ],
 )
 def test_bad_rows_carry_a_manifest_finding(values):
     ref = parse(**values)

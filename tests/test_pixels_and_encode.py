@@ -45,8 +45,17 @@ def test_bilevel_goes_to_group4_and_keeps_dpi():
 
 @pytest.mark.parametrize(
     ("mode", "expected"),
-    [("L", PNG), ("RGB", PNG), ("RGBA", PNG), ("LA", PNG), ("P", PNG), ("I;16", PNG), ("CMYK", DEFLATE_TIFF),
-     ("I", DEFLATE_TIFF), ("F", DEFLATE_TIFF)],
+    [
+        ("L", PNG),
+        ("RGB", PNG),
+        ("RGBA", PNG),
+        ("LA", PNG),
+        ("P", PNG),
+        ("I;16", PNG),
+        ("CMYK", DEFLATE_TIFF),
+        ("I", DEFLATE_TIFF),
+        ("F", DEFLATE_TIFF),
+    ],
 )
 def test_every_common_mode_is_stored_value_for_value(mode, expected):
     source = Image.linear_gradient("L").resize((64, 48))

@@ -43,7 +43,9 @@ def sha256_hex(data: bytes) -> str:
 
 def safe_name(text: str) -> str:
     """A path segment that cannot climb out of its folder or clash on case-insensitive stores."""
-    return quote(text, safe="-_.") if text not in ("", ".", "..") else quote(text, safe="") or "_"
+    if text in ("", ".", ".."):
+        return "%2E" * len(text) or "_"
+    return quote(text, safe="-_.")
 
 
 class ObjectStore:

@@ -1,0 +1,33 @@
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from schemas.records import DocumentRef
+from transforms.reasons import Reason
+from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds, flag_repeated_ids
+
+
+def ref(row: int, document_id: str = "D1") -> DocumentRef:
+    return DocumentRef("PAS", document_id, "m.csv", row, blob_uri="/x")
+
+
+def test_repeated_ids_keep_the_first_row_whatever_the_order():
+    for order in ([ref(9), ref(2), ref(5)], [ref(5), ref(9), ref(2)]):
+        first, *rest = list(flag_repeated_ids((("PAS", "D1"), order)))
+        assert first.manifest_row == 2 and first.findings == ()
+        assert [r.manifest_row for r in rest] == [5, 9]
+        assert all(r.findings[0].reason is Reason.DUPLICATE_DOCUMENT_ID for r in rest)
+
+
+def test_manifest_rows_stream_through_the_pipeline(tmp_path):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        'source_system,document_id,blob_uri,nhs_number\nPAS,D1,a.tif,943 476 5919\nPAS,D1,b.tif,\nECM,"D,2",c.tif,\n'
+    )
+    with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
+        refs = pipeline | ReadManifests([str(manifest)]) | SpreadAndFlagRepeatedIds()
+        summary = refs | beam.Map(lambda r: (r.label, r.manifest_row, tuple(f.reason.value for f in r.findings)))
+        assert_that(
+            summary,
+            equal_to([("PAS/D1", 1, ()), ("PAS/D1", 2, ("DUPLICATE_DOCUMENT_ID",)), ("ECM/D,2", 3, ())]),
+        )
