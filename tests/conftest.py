@@ -1,0 +1,63 @@
+"""Shared fixtures: a generated legacy dump, one migration of it, and a real GCS emulator."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from samples.dump import SampleDump, write_sample_dump
+
+#: Small pages keep the suite fast; the formats, layouts and defects are those of the full-size demo.
+TEST_PAGE_SIZE = (320, 452)
+
+
+@pytest.fixture(scope="session")
+def sample_dump(tmp_path_factory: pytest.TempPathFactory) -> SampleDump:
+    return write_sample_dump(tmp_path_factory.mktemp("legacy") / "dump", seed=7, page_size=TEST_PAGE_SIZE)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def storage_emulator() -> Iterator[str]:
+    """gcp-storage-emulator, in memory, on a free loopback port; STORAGE_EMULATOR_HOST points the clients at it."""
+    from gcp_storage_emulator.server import create_server
+
+    logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
+    port = _free_port()
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    host = f"http://127.0.0.1:{port}"
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = host
+    try:
+        yield host
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+def upload_folder(folder: Path, bucket_name: str, prefix: str) -> str:
+    """Copy a local dump into an emulator bucket; returns its gs:// prefix."""
+    from google.cloud import storage
+
+    client = storage.Client.create_anonymous_client()
+    bucket = client.bucket(bucket_name)
+    if not bucket.exists():
+        client.create_bucket(bucket_name)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            bucket.blob(f"{prefix}/{path.relative_to(folder).as_posix()}").upload_from_filename(str(path))
+    return f"gs://{bucket_name}/{prefix}"

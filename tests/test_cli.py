@@ -1,0 +1,78 @@
+"""The command line as a person uses it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def edms(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "required: command"),
+        (("frobnicate",), "invalid choice"),
+        (("run",), "--manifest is required"),
+        (("run", "--manifest", "m.csv"), "--output is required"),
+        (("run", "--manifest", "/nonexistent/m.csv", "--output", "/tmp/x"), "manifest not found"),
+        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--no_such_flag=1"), "unrecognised option"),
+        (("sample-dump",), "required: directory"),
+    ],
+)
+def test_misuse_is_one_line_and_exit_code_2(args, message):
+    result = edms(*args)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_manifest_without_required_columns_fails_fast(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("source_system,id,file\nPAS,1,a.tif\n")
+    result = edms("run", "--manifest", str(manifest), "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("lacks required column(s) document_id, blob_uri")
+    assert not (tmp_path / "out").exists()
+
+
+def test_python_dash_m_pipelines_migrate_is_the_same_job(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.migrate", "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 2 and "--manifest is required" in result.stderr
+
+
+def test_sample_dump_then_run_with_a_relative_output(tmp_path):
+    dumped = edms("sample-dump", "dump", cwd=tmp_path)
+    assert dumped.returncode == 0, dumped.stderr
+    assert (tmp_path / "dump" / "manifest.csv").exists()
+    result = edms("run", "--manifest", "dump/manifest.csv", "--output", "migrated", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "every document accounted for: yes" in result.stdout
+    assert "TOTAL" in result.stdout and (tmp_path / "migrated" / "objects").is_dir()
+    with open(tmp_path / "dump" / "manifest.csv", newline="") as manifest:
+        numbers = {row["nhs_number"] for row in csv.DictReader(manifest) if len(row["nhs_number"]) >= 9}
+    numbers |= {number.replace(" ", "").replace("-", "") for number in numbers}
+    logs = result.stdout + result.stderr
+    assert numbers and not [number for number in numbers if number in logs]
