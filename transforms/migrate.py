@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
@@ -94,6 +95,8 @@ class MigrateDocumentFn(beam.DoFn):
     def setup(self) -> None:
         skip_credential_lookup_for_storage_emulator()
         Image.MAX_IMAGE_PIXELS = self.max_page_pixels  # Pillow's own bomb check agrees with ours
+        # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
+        warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(self.output_prefix)
         self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id)
         self.progress = ProgressLog()

@@ -32,7 +32,7 @@ class ProgressLog:
         elapsed = max((now or time.monotonic()) - self.started, 1e-9)
         c = self.counts
         _LOGGER.info(
-            "progress: %d documents (%d migrated, %d quarantined), %d pages; %.1f documents/s, %.1f pages/s",
+            "progress: %d documents (%d stored, %d quarantined), %d pages; %.1f documents/s, %.1f pages/s",
             c["documents"],
             c["migrated"],
             c["quarantined"],
