@@ -51,14 +51,17 @@ def main(argv: list[str] | None = None) -> int:
         return run(argv[1:])
     args = _parser().parse_args(argv)
     configure_logging()
-    if args.command == "demo":
-        from pipelines.demo import run_demo
+    from pipelines.demo import run_demo, write_dump
+    from pipelines.migrate import UsageError
 
-        return run_demo(args.output)
-    from pipelines.demo import write_dump
-
-    write_dump(args.directory, seed=args.seed)
-    return 0
+    try:
+        if args.command == "demo":
+            return run_demo(args.output)
+        write_dump(args.directory, seed=args.seed)
+        return 0
+    except UsageError as error:
+        print(f"edms-migrate: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

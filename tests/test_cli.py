@@ -76,3 +76,20 @@ def test_sample_dump_then_run_with_a_relative_output(tmp_path):
     numbers |= {number.replace(" ", "").replace("-", "") for number in numbers}
     logs = result.stdout + result.stderr
     assert numbers and not [number for number in numbers if number in logs]
+
+
+def test_sample_dump_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "keep.txt").write_text("someone's file")
+    result = edms("sample-dump", str(tmp_path))
+    assert result.returncode == 2 and "is not empty" in result.stderr
+    assert (tmp_path / "keep.txt").read_text() == "someone's file"
+
+
+def test_demo_twice_in_the_same_folder(tmp_path):
+    """The README's first command, run as a new user would, then again: the re-run writes no new object."""
+    first = edms("demo", "--output", str(tmp_path / "edms-demo"))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "every document accounted for: yes" in first.stdout and "MEDREC-SCAN" in first.stdout
+    second = edms("demo", "--output", str(tmp_path / "edms-demo"))
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "; 0 new objects written" in second.stdout
