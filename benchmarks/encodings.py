@@ -47,8 +47,10 @@ def pages(mode: str, count: int, dpi: int) -> list[Image.Image]:
     size = (round(8.27 * dpi), round(11.69 * dpi))
     rng = random.Random(1)
     text = PageText("Clinic Letter", "A Patient", "H123456", "2001-02-03", "REF-1")
-    return [render_page(rng, kind=KIND_FOR_MODE[mode], size=size, dpi=dpi, text=text, page_number=i + 1,
-                        page_total=count) for i in range(count)]
+    return [
+        render_page(rng, kind=KIND_FOR_MODE[mode], size=size, dpi=dpi, text=text, page_number=i + 1, page_total=count)
+        for i in range(count)
+    ]
 
 
 def measure(page: Image.Image, pillow_format: str, options: dict) -> tuple[int, float, float, str]:
@@ -73,14 +75,18 @@ def main() -> None:
     for mode, candidates in CANDIDATES.items():
         sample = pages(mode, args.pages, args.dpi)
         raw = statistics.mean(len(page.tobytes()) for page in sample)
-        print(f"\nmode {mode} ({KIND_FOR_MODE[mode]}), {args.pages} A4 pages at {args.dpi} dpi, "
-              f"raw {raw / 1024:.0f} KiB/page")
+        print(
+            f"\nmode {mode} ({KIND_FOR_MODE[mode]}), {args.pages} A4 pages at {args.dpi} dpi, "
+            f"raw {raw / 1024:.0f} KiB/page"
+        )
         print(f"{'encoding':<20} {'KiB/page':>9} {'ratio':>7} {'encode ms':>10} {'decode ms':>10}  note")
         for name, pillow_format, options in candidates:
             results = [measure(page, pillow_format, options) for page in sample]
             size = statistics.mean(r[0] for r in results)
-            print(f"{name:<20} {size / 1024:>9.1f} {raw / size:>7.1f} {statistics.mean(r[1] for r in results):>10.1f} "
-                  f"{statistics.mean(r[2] for r in results):>10.1f}  {results[0][3]}")
+            print(
+                f"{name:<20} {size / 1024:>9.1f} {raw / size:>7.1f} {statistics.mean(r[1] for r in results):>10.1f} "
+                f"{statistics.mean(r[2] for r in results):>10.1f}  {results[0][3]}"
+            )
 
 
 if __name__ == "__main__":

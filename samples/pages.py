@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import random
-import re
-import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+from transforms.tiff_structure import zero_unreferenced_tiff_bytes
 
 PageKind = Literal["bilevel", "gray", "colour"]
 Colour = int | tuple[int, int, int]
@@ -269,48 +269,6 @@ def encode_tiff(pages: list[Image.Image], *, compression: str, dpi: int, quality
 
 
 #: Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, ..., IFD, LONG8).
-_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8}
-_DATA_TAGS = ((273, 279), (324, 325))  # (StripOffsets, StripByteCounts), (TileOffsets, TileByteCounts)
-
-
-def zero_unreferenced_tiff_bytes(data: bytes) -> bytes:
-    """Zero the alignment padding libtiff leaves uninitialised, so the same pages always give the same bytes.
-
-    Only bytes that no header, directory, tag value or strip refers to are touched: the pixels cannot change.
-    """
-    used = bytearray(len(data))
-    used[:8] = b"\x01" * 8
-    endian = "<" if data[:2] == b"II" else ">"
-    offset, seen = struct.unpack(endian + "I", data[4:8])[0], set()
-    while 0 < offset < len(data) and offset not in seen:
-        seen.add(offset)
-        offset = _mark_ifd(data, offset, endian, used)
-    cleaned = bytearray(data)
-    for gap in re.finditer(b"\x00+", used):
-        cleaned[gap.start() : gap.end()] = bytes(gap.end() - gap.start())
-    return bytes(cleaned)
-
-
-def _mark_ifd(data: bytes, offset: int, endian: str, used: bytearray) -> int:
-    """Mark one directory, its out-of-line values and its strips as used; return the next directory's offset."""
-    (count,) = struct.unpack(endian + "H", data[offset : offset + 2])
-    end = offset + 2 + 12 * count + 4
-    used[offset:end] = b"\x01" * len(used[offset:end])
-    values: dict[int, tuple[int, ...]] = {}
-    for entry in range(offset + 2, offset + 2 + 12 * count, 12):
-        tag, kind, number = struct.unpack(endian + "HHI", data[entry : entry + 8])
-        size = _TIFF_TYPE_SIZES.get(kind, 1) * number
-        start = entry + 8 if size <= 4 else struct.unpack(endian + "I", data[entry + 8 : entry + 12])[0]
-        used[start : start + size] = b"\x01" * len(used[start : start + size])
-        if kind in (3, 4):
-            code = endian + ("H" if kind == 3 else "I") * number
-            values[tag] = struct.unpack(code, data[start : start + size]) if start + size <= len(data) else ()
-    for offsets_tag, counts_tag in _DATA_TAGS:
-        for start, length in zip(values.get(offsets_tag, ()), values.get(counts_tag, ()), strict=False):
-            used[start : start + length] = b"\x01" * len(used[start : start + length])
-    return struct.unpack(endian + "I", data[end - 4 : end])[0] if end <= len(data) else 0
-
-
 def encode_image(page: Image.Image, image_format: str, *, dpi: int, **options: object) -> bytes:
     """A single-page PNG, JPEG (baseline), BMP or GIF; GIF has no resolution field so gets no dpi."""
     if image_format != "GIF":

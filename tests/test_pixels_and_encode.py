@@ -7,6 +7,8 @@ from tests.images import bilevel_page, encode
 from transforms.decode import DecodedDocument, Page
 from transforms.encode import DEFLATE_TIFF, GROUP4_TIFF, ORIGINAL_JPEG, PNG, encode_page
 from transforms.pixels import canonical, pixel_digest
+from transforms.reasons import QuarantineError, Reason
+from transforms.tiff_structure import zero_unreferenced_tiff_bytes
 
 
 def as_page(image: Image.Image, dpi=(200.0, 200.0)) -> Page:
@@ -46,12 +48,12 @@ def test_bilevel_goes_to_group4_and_keeps_dpi():
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        ("L", PNG),
-        ("RGB", PNG),
-        ("RGBA", PNG),
-        ("LA", PNG),
+        ("L", DEFLATE_TIFF),
+        ("RGB", DEFLATE_TIFF),
+        ("RGBA", DEFLATE_TIFF),
+        ("LA", DEFLATE_TIFF),
         ("P", PNG),
-        ("I;16", PNG),
+        ("I;16", DEFLATE_TIFF),
         ("CMYK", DEFLATE_TIFF),
         ("I", DEFLATE_TIFF),
         ("F", DEFLATE_TIFF),
@@ -72,6 +74,14 @@ def test_every_common_mode_is_stored_value_for_value(mode, expected):
     assert stored.tobytes() == image.tobytes()
 
 
+def test_a_mode_no_encoding_can_hold_is_refused_not_converted():
+    image = Image.linear_gradient("L").resize((64, 48)).convert("RGB").convert("YCbCr")
+    with pytest.raises(QuarantineError) as refused:
+        encode_page(as_page(image))
+    assert refused.value.finding.reason is Reason.LOSSLESS_UNSUPPORTED
+    assert "YCbCr" in refused.value.finding.message
+
+
 def test_palette_with_transparency_survives():
     image = bilevel_page().convert("P")
     image.info["transparency"] = 0
@@ -86,3 +96,23 @@ def test_single_jpeg_is_kept_byte_for_byte():
         page = next(document.pages())
         encoded = encode_page(page, original_jpeg=data)
     assert encoded.encoding is ORIGINAL_JPEG and encoded.data == data
+
+
+def test_tiff_padding_is_zeroed_so_equal_pages_give_equal_bytes():
+    """libtiff leaves the pad byte after an odd-length strip uninitialised: in a busy worker it holds garbage,
+    and unzeroed it would give the same page a different object name in another process (seen in a re-run)."""
+    for width in range(301, 400):
+        image = Image.linear_gradient("L").resize((width, 211))
+        encoded = encode_page(as_page(image)).data
+        strips = reopen(encoded).tag_v2
+        end = max(offset + count for offset, count in zip(strips[273], strips[279], strict=True))
+        first_ifd = int.from_bytes(encoded[4:8], "little")
+        if end % 2 and end + 1 == first_ifd:  # the directory is word-aligned: one pad byte before it
+            break
+    else:
+        pytest.fail("no odd-length strip found to test padding with")
+    assert encoded[end] == 0
+    garbage = bytearray(encoded)
+    garbage[end] = 0xAB
+    assert zero_unreferenced_tiff_bytes(bytes(garbage)) == encoded
+    assert reopen(bytes(garbage)).tobytes() == reopen(encoded).tobytes() == image.tobytes()

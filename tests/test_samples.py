@@ -32,9 +32,10 @@ from samples.dump import (
     SampleDump,
     write_sample_dump,
 )
-from samples.pages import PageText, encode_tiff, render_page, zero_unreferenced_tiff_bytes
+from samples.pages import PageText, encode_tiff, render_page
 from transforms.nhs_number import NhsNumberStatus, classify
 from transforms.reasons import Reason
+from transforms.tiff_structure import zero_unreferenced_tiff_bytes
 
 SMALL = (320, 452)
 PLANNED_REASONS = {

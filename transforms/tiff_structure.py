@@ -1,12 +1,16 @@
-"""A walk of a TIFF's IFD chain, to catch truncation before Pillow quietly reports fewer pages.
+"""Walks of a TIFF's structure, for two jobs Pillow does not do.
 
-Pillow (like libtiff) treats an IFD link that points past the end of the file as the
-end of the chain, so a cut-off multi-page TIFF opens as a shorter, valid-looking
-document. Here every link must land inside the bytes we have.
+- Truncation: Pillow (like libtiff) treats an IFD link past the end of the file as
+  the end of the chain, so a cut-off multi-page TIFF opens as a shorter, valid-looking
+  document. ifd_chain_is_truncated() insists every link lands inside the bytes.
+- Determinism: libtiff leaves alignment padding uninitialised, so the same page can
+  encode to different bytes in different processes, which would defeat content
+  addressing. zero_unreferenced_tiff_bytes() zeroes exactly those bytes.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 
 _MAX_IFDS = 100_000
@@ -42,3 +46,47 @@ def ifd_chain_is_truncated(data: bytes) -> bool:
             return True
         offset = struct.unpack_from(order + link_format, data, link_at)[0]
     return False
+
+
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8}
+_DATA_TAGS = ((273, 279), (324, 325))  # (StripOffsets, StripByteCounts), (TileOffsets, TileByteCounts)
+
+
+def zero_unreferenced_tiff_bytes(data: bytes) -> bytes:
+    """Zero the alignment padding libtiff leaves uninitialised, so the same pages always give the same bytes.
+
+    Only bytes that no header, directory, tag value or strip refers to are touched: the pixels cannot change.
+    """
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return data  # BigTIFF and others: left as written
+    used = bytearray(len(data))
+    used[:8] = b"\x01" * 8
+    endian = "<" if data[:2] == b"II" else ">"
+    offset, seen = struct.unpack(endian + "I", data[4:8])[0], set()
+    while 0 < offset < len(data) and offset not in seen:
+        seen.add(offset)
+        offset = _mark_ifd(data, offset, endian, used)
+    cleaned = bytearray(data)
+    for gap in re.finditer(b"\x00+", used):
+        cleaned[gap.start() : gap.end()] = bytes(gap.end() - gap.start())
+    return bytes(cleaned)
+
+
+def _mark_ifd(data: bytes, offset: int, endian: str, used: bytearray) -> int:
+    """Mark one directory, its out-of-line values and its strips as used; return the next directory's offset."""
+    (count,) = struct.unpack(endian + "H", data[offset : offset + 2])
+    end = offset + 2 + 12 * count + 4
+    used[offset:end] = b"\x01" * len(used[offset:end])
+    values: dict[int, tuple[int, ...]] = {}
+    for entry in range(offset + 2, offset + 2 + 12 * count, 12):
+        tag, kind, number = struct.unpack(endian + "HHI", data[entry : entry + 8])
+        size = _TIFF_TYPE_SIZES.get(kind, 1) * number
+        start = entry + 8 if size <= 4 else struct.unpack(endian + "I", data[entry + 8 : entry + 12])[0]
+        used[start : start + size] = b"\x01" * len(used[start : start + size])
+        if kind in (3, 4):
+            code = endian + ("H" if kind == 3 else "I") * number
+            values[tag] = struct.unpack(code, data[start : start + size]) if start + size <= len(data) else ()
+    for offsets_tag, counts_tag in _DATA_TAGS:
+        for start, length in zip(values.get(offsets_tag, ()), values.get(counts_tag, ()), strict=False):
+            used[start : start + length] = b"\x01" * len(used[start : start + length])
+    return struct.unpack(endian + "I", data[end - 4 : end])[0] if end <= len(data) else 0
