@@ -4,23 +4,48 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+
+from apache_beam.io.filesystems import FileSystems
 
 from pipelines.migrate import UsageError, migrate
-from samples.dump import SampleDump, write_sample_dump
+from samples.dump import write_sample_dump
+from transforms.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage import write_all
 
 #: Files that mark a folder as a sample dump this tool wrote, so a second demo may replace it.
 _SAMPLE_MARKERS = ("manifest.csv", "expected_outcomes.json")
 
 
-def write_dump(directory: str, *, seed: int = 0) -> SampleDump:
-    if os.path.isdir(directory) and os.listdir(directory):
-        raise UsageError(f"{directory} is not empty: choose a new folder for the sample dump")
-    dump = write_sample_dump(directory, seed=seed)
+def _upload(local_folder: str, target: str) -> None:
+    """Copy a dump written locally to an object store, through Beam's FileSystems."""
+    for folder, _, files in os.walk(local_folder):
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, local_folder).replace(os.sep, "/")
+            with open(path, "rb") as source:
+                write_all(f"{target.rstrip('/')}/{relative}", source.read())
+
+
+def write_dump(directory: str, *, seed: int = 0) -> None:
+    """A sample dump in a local folder, or under a gs:// prefix (written locally first, then uploaded)."""
+    if "://" in directory:
+        skip_credential_lookup_for_storage_emulator()
+        if FileSystems.match([directory.rstrip("/") + "/*"])[0].metadata_list:
+            raise UsageError(f"{directory} is not empty: choose a new prefix for the sample dump")
+        with tempfile.TemporaryDirectory(prefix="edms-sample-") as scratch:
+            dump = write_sample_dump(scratch, seed=seed)
+            _upload(scratch, directory)
+        location = directory.rstrip("/")
+    else:
+        if os.path.isdir(directory) and os.listdir(directory):
+            raise UsageError(f"{directory} is not empty: choose a new folder for the sample dump")
+        dump = write_sample_dump(directory, seed=seed)
+        location = dump.directory
     systems = sorted({document.source_system for document in dump.documents})
     print(f"sample legacy dump: {len(dump.documents)} documents from {len(systems)} systems ({', '.join(systems)})")
-    print(f"manifest:           {dump.manifest_path}")
-    print(f"expected outcomes:  {os.path.join(dump.directory, 'expected_outcomes.json')}")
-    return dump
+    print(f"manifest:           {location}/manifest.csv")
+    print(f"expected outcomes:  {location}/expected_outcomes.json")
 
 
 def _remove_earlier_sample_dump(directory: str) -> None:
@@ -33,7 +58,7 @@ def run_demo(output: str) -> int:
     root = os.path.abspath(output)
     dump_folder = os.path.join(root, "legacy-dump")
     _remove_earlier_sample_dump(dump_folder)
-    dump = write_dump(dump_folder)
+    write_dump(dump_folder)
     migrated = os.path.join(root, "migrated")
     print(f"migrating on the DirectRunner into {migrated} …")
-    return migrate(["--manifest", dump.manifest_path, "--output", migrated])
+    return migrate(["--manifest", os.path.join(dump_folder, "manifest.csv"), "--output", migrated])

@@ -27,6 +27,7 @@ from transforms.lineage import WriteLineage, lineage_folder, summary_uri, supers
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
 from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
+from transforms.storage import write_all
 from transforms.summary import SummariseRun
 
 _LOGGER = logging.getLogger("edms_migrate")
@@ -108,6 +109,18 @@ def parse_options(argv: list[str]) -> PipelineOptions:
     return options
 
 
+def check_output_writable(output: str) -> None:
+    """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
+    probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
+    try:
+        write_all(probe, b"edms-migrate write check\n")
+        FileSystems.delete([probe])
+    except Exception as error:  # any filesystem's failure, reported as one line
+        raise UsageError(
+            f"cannot write to --output {output}: {type(error).__name__}: {error}".splitlines()[0]
+        ) from error
+
+
 def read_summary(plan: MigrationPlan) -> dict:
     with FileSystems.open(summary_uri(plan.output, plan.migration_key), compression_type="uncompressed") as handle:
         return json.loads(handle.read())
@@ -117,11 +130,13 @@ def migrate(argv: list[str]) -> int:
     """Launch, wait, print the summary. Returns the process exit code."""
     options = parse_options(argv)
     plan = plan_from(options)
-    if skip_credential_lookup_for_storage_emulator():
-        _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
+    using_emulator = skip_credential_lookup_for_storage_emulator()
     FileSystems.set_options(options)
     for manifest in plan.manifests:
         check_header(manifest)
+    check_output_writable(plan.output)
+    if using_emulator:
+        _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)
     started = time.monotonic()
     with beam.Pipeline(options=options) as pipeline:

@@ -40,3 +40,28 @@ def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
     check_pages_are_pixel_identical(documents, pages)
     check_quarantine_keeps_original_bytes(documents)
     assert FileSystems.match([f"{output}/lineage/summary-*.json"])[0].metadata_list
+
+
+def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_path):
+    """sample-dump to gs://, run gs:// → gs://, as separate processes; a missing output bucket fails fast."""
+    from google.cloud import storage
+
+    from tests.test_cli import edms
+
+    client = storage.Client.create_anonymous_client()
+    client.create_bucket("cli-legacy")
+    client.create_bucket("cli-edms")
+    dumped = edms("sample-dump", "gs://cli-legacy/export")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    assert client.bucket("cli-legacy").blob("export/manifest.csv").exists()
+
+    result = edms("run", "--manifest", "gs://cli-legacy/export/manifest.csv", "--output", "gs://cli-edms/run1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "every document accounted for: yes" in result.stdout
+    names = [blob.name for blob in client.list_blobs("cli-edms", prefix="run1/")]
+    assert any(name.startswith("run1/objects/") and name.endswith(".tif") for name in names)
+    assert any(name.startswith("run1/lineage/documents-") for name in names)
+
+    missing = edms("run", "--manifest", "gs://cli-legacy/export/manifest.csv", "--output", "gs://no-such-bucket/x")
+    assert missing.returncode == 2
+    assert len(missing.stderr.strip().splitlines()) == 1 and "cannot write to --output" in missing.stderr

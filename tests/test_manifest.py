@@ -61,3 +61,18 @@ def test_header_checks(tmp_path):
         check_header(str(empty))
     with pytest.raises(ManifestError, match="not found"):
         check_header(str(tmp_path / "nope.csv"))
+
+
+def test_relative_paths_are_normalised_for_object_stores():
+    def resolve(blob, folder):
+        return parse_row(
+            {"source_system": "S", "document_id": "1", "blob_uri": blob},
+            manifest_uri=f"{folder}/m.csv",
+            row_number=1,
+            folder=folder,
+        ).blob_uri
+
+    assert resolve("./blobs/a.tif", "gs://bucket/export") == "gs://bucket/export/blobs/a.tif"
+    assert resolve("blobs\\x\\a.tif", "gs://bucket/export") == "gs://bucket/export/blobs/x/a.tif"
+    assert resolve("../shared/a.tif", "gs://bucket/export/2026") == "gs://bucket/export/shared/a.tif"
+    assert resolve("./blobs/../a.tif", "/dump") == "/dump/a.tif"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import posixpath
 from collections.abc import Iterator, Mapping
 from typing import IO
 
@@ -64,10 +66,18 @@ def manifest_folder(manifest_uri: str) -> str:
 
 
 def resolve_blob_uri(blob_uri: str, folder: str) -> str:
-    """Relative paths are relative to the manifest's folder; absolute paths and URIs stand as they are."""
+    """Relative paths are relative to the manifest's folder; absolute paths and URIs stand as they are.
+
+    `./` and `..` are resolved here, because object stores take them literally, and backslashes
+    (Windows exports) become slashes.
+    """
     if "://" in blob_uri or blob_uri.startswith("/"):
         return blob_uri
-    return FileSystems.join(folder, blob_uri)
+    relative = blob_uri.replace("\\", "/")
+    if "://" in folder:
+        scheme, path = folder.split("://", 1)
+        return f"{scheme}://{posixpath.normpath(posixpath.join(path, relative))}"
+    return os.path.normpath(os.path.join(folder, relative))
 
 
 def iter_manifest_rows(manifest_uri: str) -> Iterator[tuple[int, dict[str, str]]]:
