@@ -65,3 +65,13 @@ def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_pat
     missing = edms("run", "--manifest", "gs://cli-legacy/export/manifest.csv", "--output", "gs://no-such-bucket/x")
     assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1 and "cannot write to --output" in missing.stderr
+
+
+def test_a_missing_gs_manifest_is_one_clear_line(storage_emulator):
+    import pytest
+
+    from pipelines.migrate import migrate as launch
+    from transforms.manifest import ManifestError
+
+    with pytest.raises(ManifestError, match="manifest not found: gs://legacy-archive/nope/manifest.csv"):
+        launch(["--manifest", "gs://legacy-archive/nope/manifest.csv", "--output", "gs://cloud-edms/x"])

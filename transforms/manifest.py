@@ -48,10 +48,12 @@ def check_header(manifest_uri: str) -> list[str]:
             header = next(csv.reader(text), None)
     except FileNotFoundError as error:
         raise ManifestError(f"manifest not found: {manifest_uri}") from error
-    except OSError as error:
-        raise ManifestError(f"cannot read manifest {manifest_uri}: {error}") from error
     except csv.Error as error:
         raise ManifestError(f"manifest {manifest_uri} is not valid CSV: {error}") from error
+    except Exception as error:  # each filesystem and client raises its own kind; the user needs one line
+        if "not found" in str(error).lower() or "404" in str(error):
+            raise ManifestError(f"manifest not found: {manifest_uri}") from error
+        raise ManifestError(f"cannot read manifest {manifest_uri}: {type(error).__name__}: {error}") from error
     if not header:
         raise ManifestError(f"manifest {manifest_uri} is empty: expected a header row")
     columns = [name.strip() for name in header]
