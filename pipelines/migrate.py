@@ -19,13 +19,15 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
-from pipelines.options import MigrateOptions
+from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions
 from pipelines.report import format_summary
+from transforms.decode import KNOWN_FORMATS
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.image_job import ImageLimits
 from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
 from transforms.manifest import ManifestError, check_header
-from transforms.migrate import MigrateDocuments
+from transforms.migrate import MigrateDocuments, MigrationSettings
 from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
 from transforms.summary import SummariseRun
@@ -39,13 +41,14 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class MigrationPlan:
-    """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key."""
+    """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key, settings."""
 
     manifests: tuple[str, ...]
     output: str
     run_id: str
     migration_key: str
-    max_page_pixels: int
+    settings: MigrationSettings
+    max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
 
 
 def absolute(uri: str) -> str:
@@ -57,25 +60,46 @@ def migration_key_for(manifests: tuple[str, ...], output: str) -> str:
     return hashlib.sha256("\n".join([output, *sorted(manifests)]).encode()).hexdigest()[:12]
 
 
+def _allowed_formats(text: str) -> frozenset[str]:
+    formats = frozenset(name.strip().upper() for name in text.split(",") if name.strip())
+    unknown = formats - KNOWN_FORMATS
+    if not formats or unknown:
+        raise UsageError(f"--allowed_formats takes some of {', '.join(sorted(KNOWN_FORMATS))}; got {text!r}")
+    return formats
+
+
 def plan_from(options: PipelineOptions) -> MigrationPlan:
     migrate = options.view_as(MigrateOptions)
     if not migrate.manifest:
         raise UsageError("--manifest is required (a canonical manifest CSV, local path or gs:// URI)")
     if not migrate.output:
         raise UsageError("--output is required (a local folder or gs:// prefix)")
-    if migrate.max_page_pixels <= 0:
-        raise UsageError("--max_page_pixels must be a positive number")
+    for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds"):
+        if getattr(migrate, flag) <= 0:
+            raise UsageError(f"--{flag} must be a positive number")
+    if not 0 <= migrate.max_quarantine_rate <= 1:
+        raise UsageError("--max_quarantine_rate must be between 0 and 1")
     manifests = tuple(absolute(uri) for uri in migrate.manifest)
     output = absolute(migrate.output).rstrip("/")
     run_id = migrate.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    return MigrationPlan(manifests, output, run_id, migration_key_for(manifests, output), migrate.max_page_pixels)
+    settings = MigrationSettings(
+        output_prefix=output,
+        run_id=run_id,
+        limits=ImageLimits(migrate.max_page_pixels, migrate.max_pages, _allowed_formats(migrate.allowed_formats)),
+        decode_timeout_seconds=migrate.decode_timeout_seconds,
+        decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
+        isolate_decoding=migrate.decode_isolation == "subprocess",
+    )
+    return MigrationPlan(
+        manifests, output, run_id, migration_key_for(manifests, output), settings, migrate.max_quarantine_rate
+    )
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
     """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
     rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
     refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
-    outcomes = refs | "Migrate" >> MigrateDocuments(plan.output, plan.run_id, max_page_pixels=plan.max_page_pixels)
+    outcomes = refs | "Migrate" >> MigrateDocuments(plan.settings)
     final = outcomes | "Deduplicate" >> DeduplicateDocuments()
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
     summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
@@ -150,6 +174,16 @@ def migrate(argv: list[str]) -> int:
     print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
     if not summary["balanced"]:
         print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
+        return 1
+    totals = summary["totals"]
+    rate = totals["quarantined"] / totals["manifest_documents"] if totals["manifest_documents"] else 0.0
+    if rate > plan.max_quarantine_rate:
+        print(
+            f"ERROR: {rate:.0%} of documents were quarantined, over --max_quarantine_rate "
+            f"{plan.max_quarantine_rate:g}. Lineage is written: check the reasons (a wrong manifest or export?) "
+            "before migrating more.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

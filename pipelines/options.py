@@ -6,7 +6,12 @@ import argparse
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.migrate import DEFAULT_MAX_PAGE_PIXELS
+from transforms.image_job import DEFAULT_ALLOWED_FORMATS, DEFAULT_MAX_PAGE_PIXELS, DEFAULT_MAX_PAGES
+from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
+
+#: Past this share of quarantined documents the run still writes its lineage, then fails: a wrong export or
+#: profile must not quietly quarantine millions of documents. The demo dump quarantines 40% on purpose.
+DEFAULT_MAX_QUARANTINE_RATE = 0.5
 
 
 class MigrateOptions(PipelineOptions):
@@ -21,7 +26,7 @@ class MigrateOptions(PipelineOptions):
         parser.add_argument(
             "--output",
             default=None,
-            help="Output prefix (local folder or gs:// URI): objects/, quarantine/ and lineage/ go under it.",
+            help="Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
         )
         parser.add_argument("--run_id", default=None, help="Run id recorded in lineage (default: UTC time + random).")
         parser.add_argument(
@@ -29,4 +34,39 @@ class MigrateOptions(PipelineOptions):
             type=int,
             default=DEFAULT_MAX_PAGE_PIXELS,
             help="Pages with more pixels are quarantined as DECOMPRESSION_BOMB before decoding.",
+        )
+        parser.add_argument(
+            "--max_pages",
+            type=int,
+            default=DEFAULT_MAX_PAGES,
+            help="Documents with more pages are quarantined as DECOMPRESSION_BOMB before decoding.",
+        )
+        parser.add_argument(
+            "--allowed_formats",
+            default=",".join(sorted(DEFAULT_ALLOWED_FORMATS)),
+            help="Comma-separated image formats to decode; others are UNSUPPORTED_FORMAT.",
+        )
+        parser.add_argument(
+            "--decode_timeout_seconds",
+            type=float,
+            default=DEFAULT_DECODE_TIMEOUT_SECONDS,
+            help="Time limit per document's decode and encode; past it DECODE_TIMEOUT.",
+        )
+        parser.add_argument(
+            "--decode_memory_limit_mb",
+            type=int,
+            default=DEFAULT_DECODE_MEMORY_LIMIT_MB,
+            help="Address-space cap of the isolated decoder process (0: no cap).",
+        )
+        parser.add_argument(
+            "--decode_isolation",
+            choices=("subprocess", "none"),
+            default="subprocess",
+            help="Decode in a child process (a hang or crash costs one document) or in-process.",
+        )
+        parser.add_argument(
+            "--max_quarantine_rate",
+            type=float,
+            default=DEFAULT_MAX_QUARANTINE_RATE,
+            help="Fail the run (after writing lineage) if a larger share of documents is quarantined.",
         )

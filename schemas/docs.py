@@ -1,12 +1,19 @@
 """Markdown for the README, derived from the code so the docs cannot drift from it.
 
-python -m schemas.docs    # prints the lineage column tables and the reason-code table
+python -m schemas.docs            # print the lineage column tables and the reason-code table
+python -m schemas.docs --write    # rewrite the generated sections of README.md in place
 """
 
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
 from schemas.tables import TABLES, Table
 from transforms.reasons import OPERATOR_ACTIONS, Reason
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def table_markdown(table: Table) -> str:
@@ -23,5 +30,22 @@ def reasons_markdown() -> str:
     return "\n".join(lines)
 
 
+def generated_sections() -> dict[str, str]:
+    return {"reasons": reasons_markdown(), **{table.name: table_markdown(table) for table in TABLES}}
+
+
+def rewrite(text: str) -> str:
+    """Replace each <!-- BEGIN generated:NAME --> … <!-- END generated:NAME --> block with fresh content."""
+    for name, body in generated_sections().items():
+        pattern = re.compile(rf"(<!-- BEGIN generated:{name} -->\n).*?(\n<!-- END generated:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README has no generated section {name!r}")
+        text = pattern.sub(lambda match, body=body: match.group(1) + body + match.group(2), text)
+    return text
+
+
 if __name__ == "__main__":
-    print("\n\n".join([*(table_markdown(table) for table in TABLES), reasons_markdown()]))
+    if sys.argv[1:] == ["--write"]:
+        README.write_text(rewrite(README.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print("\n\n".join(generated_sections().values()))

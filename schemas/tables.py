@@ -91,6 +91,11 @@ DOCUMENTS = Table(
         _c("manifest_uri", "STRING", "Manifest the row was read from."),
         _c("manifest_row", "INT64", "1-based data row in the manifest (header not counted)."),
         _c("nhs_number_status", "STRING", "valid, invalid or missing. The number itself is never stored here."),
+        _c(
+            "nhs_number_scheme",
+            "STRING",
+            "For valid numbers: nhs (England/Wales), chi (Scotland), hc (N. Ireland), test, other.",
+        ),
         _c("document_type", "STRING", "Document type recorded by the legacy system."),
         _c("document_date", "DATE", "Document date recorded by the legacy system."),
         _c("recorded_page_count", "INT64", "Page count the legacy system recorded."),
@@ -132,7 +137,16 @@ PAGES = Table(
         _c("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …).", required=True),
         _c("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
         _c("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
+        _c("orientation", "INT64", "EXIF/TIFF orientation (1-8) of the source, carried on the object; null if none."),
+        _c("icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."),
         _c("source_compression", "STRING", "Compression of the page in the legacy file."),
+        _c("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey.", required=True),
+        _c(
+            "flags",
+            "STRING",
+            "Checks for a reviewer, never a reason to drop a page: blank, inverted, low_dpi.",
+            repeated=True,
+        ),
     ),
 )
 

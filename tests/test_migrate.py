@@ -12,9 +12,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
 from schemas.records import DocumentRef, Status
+from tests.faulty_converters import BUG_MARKER, CRASH_MARKER, HANG_MARKER, misbehaving_convert
 from tests.images import bilevel_page, encode, multipage_g4
-from transforms import migrate as migrate_module
-from transforms.migrate import MigrateDocumentFn, MigrateDocuments
+from transforms.migrate import MigrateDocumentFn, MigrateDocuments, MigrationSettings, QuarantineCrashedFn
 
 VALID_NHS = "943 476 5919"
 
@@ -31,8 +31,13 @@ def dump(tmp_path):
     return folder, g4, png
 
 
-def make_fn(tmp_path) -> MigrateDocumentFn:
-    fn = MigrateDocumentFn(str(tmp_path / "out"), "run-1", today=dt.date(2026, 1, 1))
+def settings(tmp_path, **overrides) -> MigrationSettings:
+    values = {"isolate_decoding": False, "today": dt.date(2026, 1, 1), **overrides}
+    return MigrationSettings(str(tmp_path / "out"), "run-1", **values)
+
+
+def make_fn(tmp_path, **overrides) -> MigrateDocumentFn:
+    fn = MigrateDocumentFn(settings(tmp_path, **overrides))
     fn.setup()
     return fn
 
@@ -100,22 +105,64 @@ def test_each_problem_quarantines_with_its_reason_and_bytes(tmp_path, dump, blob
     assert "9434765918" not in Path(row["quarantine_uri"].rsplit(".", 1)[0] + ".json").read_text()
 
 
-def test_an_unexpected_crash_costs_one_document_not_the_job(tmp_path, dump, monkeypatch):
-    """Fault injection: nothing real makes the encoder raise on demand, so one call is replaced."""
+def test_hangs_and_native_crashes_cost_one_document_each(tmp_path, dump):
+    """Real child processes: one is killed by SIGSEGV, one hangs past the limit; the worker recovers each time."""
+    folder, g4, _ = dump
+    (folder / "crash.tif").write_bytes(g4 + CRASH_MARKER)
+    (folder / "hang.tif").write_bytes(g4 + HANG_MARKER)
+    fn = MigrateDocumentFn(settings(tmp_path, isolate_decoding=True, decode_timeout_seconds=5), misbehaving_convert)
+    fn.setup()
+    try:
+        outcomes = {
+            name: list(fn.process(ref(folder, name, blob)))[0].document
+            for name, blob in (
+                ("before", "letter.tif"),
+                ("crash", "crash.tif"),
+                ("after-crash", "letter.tif"),
+                ("hang", "hang.tif"),
+                ("after-hang", "letter.tif"),
+            )
+        }
+    finally:
+        fn.teardown()
+    assert {name: (row["status"], tuple(row["reasons"])) for name, row in outcomes.items()} == {
+        "before": ("migrated", ()),
+        "crash": ("quarantined", ("DECODER_CRASH",)),
+        "after-crash": ("migrated", ()),
+        "hang": ("quarantined", ("DECODE_TIMEOUT",)),
+        "after-hang": ("migrated", ()),
+    }
+    assert Path(outcomes["crash"]["quarantine_uri"]).read_bytes() == g4 + CRASH_MARKER
+
+
+def test_an_unexpected_exception_costs_one_document_not_the_job(tmp_path, dump):
     folder = dump[0]
-    real_encode = migrate_module.encode_page
-
-    def encode_or_crash(page, **kwargs):
-        if page.image.mode == "L":
-            raise RuntimeError("simulated decoder bug")
-        return real_encode(page, **kwargs)
-
-    monkeypatch.setattr(migrate_module, "encode_page", encode_or_crash)
-    refs = [ref(folder, "G4", "letter.tif"), ref(folder, "PNG", "volume.dat", offset=6, length=len(dump[2]))]
+    (folder / "bug.png").write_bytes(dump[2] + BUG_MARKER)
+    refs = [ref(folder, "G4", "letter.tif"), ref(folder, "BUG", "bug.png")]
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
-        outcomes = pipeline | beam.Create(refs) | MigrateDocuments(str(tmp_path / "out"), "run-1")
-        assert_that(
-            outcomes | beam.Map(lambda o: (o.label, o.document["status"], tuple(o.document["reasons"]))),
-            equal_to([("PAS/G4", "migrated", ()), ("PAS/PNG", "quarantined", ("INTERNAL_ERROR",))]),
+        outcomes = (
+            pipeline
+            | beam.Create(refs)
+            | beam.ParDo(MigrateDocumentFn(settings(tmp_path), misbehaving_convert)).with_exception_handling(
+                main_tag="outcomes", dead_letter_tag="crashed"
+            )
         )
-    assert (tmp_path / "out" / "quarantine" / "PAS" / "PNG.bin").read_bytes() == dump[2]
+        recovered = outcomes.crashed | beam.ParDo(QuarantineCrashedFn(str(tmp_path / "out"), "run-1"))
+        assert_that(
+            (outcomes.outcomes, recovered)
+            | beam.Flatten()
+            | beam.Map(lambda o: (o.label, o.document["status"], tuple(o.document["reasons"]))),
+            equal_to([("PAS/G4", "migrated", ()), ("PAS/BUG", "quarantined", ("INTERNAL_ERROR",))]),
+        )
+    assert (tmp_path / "out" / "quarantine" / "PAS" / "BUG.bin").read_bytes() == dump[2] + BUG_MARKER
+
+
+def test_migrate_documents_isolated_in_a_real_pipeline(tmp_path, dump):
+    folder = dump[0]
+    refs = [ref(folder, "G4", "letter.tif", page_count=3), ref(folder, "EMPTY", "empty.tif")]
+    with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
+        outcomes = pipeline | beam.Create(refs) | MigrateDocuments(settings(tmp_path, isolate_decoding=True))
+        assert_that(
+            outcomes | beam.Map(lambda o: (o.label, o.document["status"], len(o.pages))),
+            equal_to([("PAS/G4", "migrated", 3), ("PAS/EMPTY", "quarantined", 0)]),
+        )

@@ -94,7 +94,7 @@ def test_single_jpeg_is_kept_byte_for_byte():
     data = encode(bilevel_page().convert("RGB"), "JPEG", quality=80)
     with DecodedDocument(data, max_page_pixels=10**9) as document:
         page = next(document.pages())
-        encoded = encode_page(page, original_jpeg=data)
+        encoded = encode_page(page, original=(data, ORIGINAL_JPEG))
     assert encoded.encoding is ORIGINAL_JPEG and encoded.data == data
 
 

@@ -32,6 +32,16 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\x4f\xff\x51", "JPEG2000"),
 )
 
+#: Formats named by their signature only to say what a rejected file is; never decoded.
+_FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP or Office document"),
+    (b"\xd0\xcf\x11\xe0", "OLE2 (old Office) document"),
+    (b"8BPS", "Photoshop PSD"),
+    (b"\x00\x00\x01\x00", "Windows icon"),
+    (b"{\\rtf", "RTF document"),
+)
+
 #: Pillow's plugin name for each sniffed format.
 _PILLOW_FORMATS = {
     "TIFF": "TIFF",
@@ -42,6 +52,8 @@ _PILLOW_FORMATS = {
     "JPEG2000": "JPEG2000",
     "WEBP": "WEBP",
 }
+
+KNOWN_FORMATS = frozenset(_PILLOW_FORMATS)
 
 _TRUNCATION_HINTS = (
     "truncated",
@@ -125,7 +137,15 @@ class DecodedDocument:
         self.format = sniff_format(data)
         self.max_page_pixels = max_page_pixels
         if self.format is None:
-            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, f"no known image signature (starts {data[:8].hex()})")
+            foreign = next((name for signature, name in _FOREIGN_SIGNATURES if data.startswith(signature)), None)
+            if foreign is None and data[128:132] == b"DICM":
+                foreign = "DICOM"
+            what = (
+                f"a {foreign}, not an image format"
+                if foreign
+                else f"no known image signature (starts {data[:8].hex()})"
+            )
+            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, what)
         if self.format == "JPEG" and _jpeg_is_truncated(data):
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "JPEG has no end-of-image marker after its last scan")
         if self.format == "PNG" and _png_is_truncated(data):

@@ -35,6 +35,8 @@ GROUP4_TIFF = Encoding("TIFF/CCITT-G4", "TIFF", "tif", {"compression": "group4"}
 PNG = Encoding("PNG", "PNG", "png", {"compress_level": 6})
 DEFLATE_TIFF = Encoding("TIFF/Deflate", "TIFF", "tif", {"compression": "tiff_adobe_deflate"})
 ORIGINAL_JPEG = Encoding("JPEG/original", "JPEG", "jpg")
+ORIGINAL_PNG = Encoding("PNG/original", "PNG", "png")
+_ORIGINALS = (ORIGINAL_JPEG, ORIGINAL_PNG)
 
 #: Candidate encodings per mode, best first; every other mode tries DEFLATE_TIFF, then PNG.
 CANDIDATES: dict[str, tuple[Encoding, ...]] = {
@@ -58,8 +60,12 @@ class EncodedPage:
     dpi: tuple[float, float] | None
 
 
-def _save(page: Page, encoding: Encoding) -> bytes:
+def _save(page: Page, encoding: Encoding, orientation: int | None) -> bytes:
     options = dict(encoding.options)
+    if orientation and orientation != 1:  # carried on the object, so viewers turn the page as the source did
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        options["exif"] = exif
     if page.dpi:
         options["dpi"] = page.dpi
     if page.icc_profile and encoding.keeps_icc:
@@ -73,23 +79,32 @@ def _save(page: Page, encoding: Encoding) -> bytes:
     return buffer.getvalue()
 
 
-def _decodes_to(data: bytes, encoding: Encoding, mode: str, size: tuple[int, int], digest: str) -> bool:
+def _decodes_to(data: bytes, encoding: Encoding, page: Page, digest: str, orientation: int | None) -> bool:
     with Image.open(io.BytesIO(data), formats=[encoding.pillow_format]) as stored:
         stored.load()
-        return stored.mode == mode and stored.size == size and pixel_digest(stored) == digest
+        same_pixels = (
+            stored.mode == page.image.mode and stored.size == page.image.size and pixel_digest(stored) == digest
+        )
+        if not same_pixels or encoding in _ORIGINALS:
+            return same_pixels
+        return (stored.getexif().get(0x0112) or 1) == (orientation or 1)
 
 
-def encode_page(page: Page, *, original_jpeg: bytes | None = None) -> EncodedPage:
-    """The first candidate encoding whose decoded pixels equal the source's, value for value."""
+def encode_page(
+    page: Page, *, original: tuple[bytes, Encoding] | None = None, orientation: int | None = None
+) -> EncodedPage:
+    """The first candidate encoding whose decoded pixels equal the source's, value for value.
+
+    `original` keeps the source bytes as the object (single-frame JPEG, 16-bit colour PNG).
+    """
     image = page.image
     digest = pixel_digest(image)
-    candidates = (ORIGINAL_JPEG,) if original_jpeg is not None else CANDIDATES.get(image.mode, _FALLBACK)
+    candidates = (original[1],) if original is not None else CANDIDATES.get(image.mode, _FALLBACK)
     failures = []
     for encoding in candidates:
         try:
-            data = original_jpeg if encoding is ORIGINAL_JPEG else _save(page, encoding)
-            assert data is not None
-            if _decodes_to(data, encoding, image.mode, image.size, digest):
+            data = original[0] if original is not None else _save(page, encoding, orientation)
+            if _decodes_to(data, encoding, page, digest, orientation):
                 return EncodedPage(data, encoding, digest, image.width, image.height, image.mode, page.dpi)
             failures.append(f"{encoding.name} changed the pixels")
         except (OSError, ValueError, KeyError, TypeError) as error:

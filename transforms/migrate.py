@@ -1,7 +1,7 @@
 """MigrateDocuments: the one fused step per document.
 
-read byte range → hash → validate → decode page by page → encode losslessly →
-verify → write objects → read back. Bytes live only inside this step, so no
+read byte range → hash → validate → [isolated child: decode page by page → encode
+losslessly → verify] → write objects → read back. Bytes live only inside this step, so no
 PCollection ever holds an image, and memory is one document's bytes plus one page.
 Every document leaves with exactly one DocumentOutcome; an unexpected exception is
 caught by Beam's exception handling and turned into a quarantine, never a failed job.
@@ -13,7 +13,8 @@ import datetime as dt
 import logging
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -22,20 +23,33 @@ from PIL import Image
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms import nhs_number
 from transforms.blobs import read_document_bytes
-from transforms.decode import DecodedDocument
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.encode import EncodedPage, encode_page
+from transforms.image_job import ConvertedDocument, ImageLimits, convert_document
+from transforms.isolation import InProcessWorker, IsolatedWorker
 from transforms.outcomes import document_row, page_row, quarantine_record
 from transforms.pixels import content_digest
 from transforms.progress import ProgressLog
 from transforms.reasons import Finding, QuarantineError, Reason
 from transforms.storage import ObjectStore, QuarantineArea, sha256_hex
-from transforms.validate import check_checksum, check_metadata, check_page_count
+from transforms.validate import check_checksum, check_metadata
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Admits an A0 drawing at 300 dpi (9933 × 14043 ≈ 139.5 MP) with a little room.
-DEFAULT_MAX_PAGE_PIXELS = 150_000_000
+DEFAULT_DECODE_TIMEOUT_SECONDS = 300.0
+DEFAULT_DECODE_MEMORY_LIMIT_MB = 4096
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """Everything the per-document step needs to know, fixed for the run."""
+
+    output_prefix: str
+    run_id: str
+    limits: ImageLimits = field(default_factory=ImageLimits)
+    decode_timeout_seconds: float = DEFAULT_DECODE_TIMEOUT_SECONDS
+    decode_memory_limit_mb: int | None = DEFAULT_DECODE_MEMORY_LIMIT_MB
+    isolate_decoding: bool = True
+    today: dt.date | None = None
 
 
 class _QuarantineWriter:
@@ -76,17 +90,10 @@ class MigrateDocumentFn(beam.DoFn):
     """One document in, one DocumentOutcome out."""
 
     def __init__(
-        self,
-        output_prefix: str,
-        run_id: str,
-        *,
-        max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
-        today: dt.date | None = None,
+        self, settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_document
     ) -> None:
-        self.output_prefix = output_prefix
-        self.run_id = run_id
-        self.max_page_pixels = max_page_pixels
-        self.today = today
+        self.settings = settings
+        self.convert = convert  # the image job; tests hand in one that misbehaves on purpose
         self.documents = {status: Metrics.counter("edms", f"documents_{status}") for status in Status.ALL}
         self.pages_counter = Metrics.counter("edms", "pages_migrated")
         self.bytes_in = Metrics.counter("edms", "bytes_in")
@@ -94,14 +101,28 @@ class MigrateDocumentFn(beam.DoFn):
 
     def setup(self) -> None:
         skip_credential_lookup_for_storage_emulator()
-        Image.MAX_IMAGE_PIXELS = self.max_page_pixels  # Pillow's own bomb check agrees with ours
+        settings = self.settings
+        Image.MAX_IMAGE_PIXELS = settings.limits.max_page_pixels  # Pillow's own bomb check agrees with ours
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
-        self.objects = ObjectStore(self.output_prefix)
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id)
+        self.objects = ObjectStore(settings.output_prefix)
+        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id)
         self.progress = ProgressLog()
+        memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
+        self.worker = (
+            IsolatedWorker(
+                timeout_seconds=settings.decode_timeout_seconds,
+                memory_limit_bytes=memory,
+                max_page_pixels=settings.limits.max_page_pixels,
+            )
+            if settings.isolate_decoding
+            else InProcessWorker()
+        )
 
     def teardown(self) -> None:
+        worker = getattr(self, "worker", None)
+        if worker is not None:
+            worker.stop()
         progress = getattr(self, "progress", None)
         if progress is not None and progress.counts["documents"]:
             progress.log()
@@ -120,7 +141,7 @@ class MigrateDocumentFn(beam.DoFn):
         yield outcome
 
     def migrate(self, ref: DocumentRef) -> DocumentOutcome:
-        findings = [*ref.findings, *check_metadata(ref, today=self.today or dt.date.today())]
+        findings = [*ref.findings, *check_metadata(ref, today=self.settings.today or dt.date.today())]
         data = None
         if ref.blob_uri:
             try:
@@ -137,43 +158,26 @@ class MigrateDocumentFn(beam.DoFn):
             return self.quarantine.outcome(ref, [error.finding], data)
 
     def _migrate_image(self, ref: DocumentRef, data: bytes) -> DocumentOutcome:
-        with DecodedDocument(data, max_page_pixels=self.max_page_pixels) as document:
-            mismatch = check_page_count(ref, document.page_count)
-            if mismatch:
-                raise QuarantineError(mismatch[0].reason, mismatch[0].message)
-            keep_jpeg = document.format == "JPEG" and document.page_count == 1
-            encoded: list[tuple[EncodedPage, str | None]] = []
-            for page in document.pages():
-                encoded.append((encode_page(page, original_jpeg=data if keep_jpeg else None), page.compression))
-            source_format = document.format
+        converted = self.worker.call(self.convert, data, self.settings.limits, ref.page_count)
         # Only now, with every page decoded and verified, does anything reach object storage.
+        run_id = self.settings.run_id
         rows, written = [], 0
-        for number, (page, compression) in enumerate(encoded, start=1):
-            uri, digest, was_written = self.objects.put(page.data, page.encoding.extension)
+        for number, page in enumerate(converted.pages, start=1):
+            uri, digest, was_written = self.objects.put(page.encoded.data, page.encoded.encoding.extension)
             written += was_written
-            rows.append(
-                page_row(
-                    ref,
-                    run_id=self.run_id,
-                    number=number,
-                    page=page,
-                    uri=uri,
-                    object_sha256=digest,
-                    source_compression=compression,
-                )
-            )
-        content = content_digest([page.pixel_sha256 for page, _ in encoded])
+            rows.append(page_row(ref, run_id=run_id, number=number, page=page, uri=uri, object_sha256=digest))
+        content = content_digest([page.encoded.pixel_sha256 for page in converted.pages])
         row = document_row(
             ref,
-            run_id=self.run_id,
+            run_id=run_id,
             status=Status.MIGRATED,
-            page_count=len(encoded),
-            source_format=source_format,
-            source_compression=encoded[0][1],
+            page_count=len(converted.pages),
+            source_format=converted.source_format,
+            source_compression=converted.pages[0].source_compression,
             source_bytes=len(data),
             source_sha256=sha256_hex(data),
             content_sha256=content,
-            object_bytes=sum(len(page.data) for page, _ in encoded),
+            object_bytes=sum(len(page.encoded.data) for page in converted.pages),
         )
         _, patient = nhs_number.classify(ref.nhs_number)
         dedupe_key = (patient, content) if patient else None
@@ -210,15 +214,16 @@ class QuarantineCrashedFn(beam.DoFn):
 class MigrateDocuments(beam.PTransform):
     """DocumentRefs → DocumentOutcomes, one each, whatever happens inside."""
 
-    def __init__(self, output_prefix: str, run_id: str, *, max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> None:
+    def __init__(self, settings: MigrationSettings) -> None:
         super().__init__()
-        self.output_prefix = output_prefix
-        self.run_id = run_id
-        self.max_page_pixels = max_page_pixels
+        self.settings = settings
 
     def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[DocumentOutcome]:
-        migrated, crashed = refs | "MigrateEach" >> beam.ParDo(
-            MigrateDocumentFn(self.output_prefix, self.run_id, max_page_pixels=self.max_page_pixels)
-        ).with_exception_handling(main_tag="outcomes", dead_letter_tag="crashed")
-        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(QuarantineCrashedFn(self.output_prefix, self.run_id))
+        settings = self.settings
+        migrated, crashed = refs | "MigrateEach" >> beam.ParDo(MigrateDocumentFn(settings)).with_exception_handling(
+            main_tag="outcomes", dead_letter_tag="crashed"
+        )
+        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
+            QuarantineCrashedFn(settings.output_prefix, settings.run_id)
+        )
         return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()

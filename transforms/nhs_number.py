@@ -50,3 +50,22 @@ def classify(raw: str | None) -> tuple[NhsNumberStatus, str | None]:
     if is_valid(normalised):
         return NhsNumberStatus.VALID, normalised
     return NhsNumberStatus.INVALID, None
+
+
+#: Number ranges by issuing scheme (first three digits). All use the same Modulus 11 check.
+_SCHEMES: tuple[tuple[int, int, str], ...] = (
+    (10, 311, "chi"),  # Scotland's CHI numbers start with the date of birth, DDMMYY
+    (320, 399, "hc"),  # Northern Ireland Health and Care numbers
+    (400, 499, "nhs"),
+    (600, 799, "nhs"),
+    (999, 999, "test"),  # 999 000 0000 – 999 999 9999: never a real patient
+)
+
+
+def scheme(normalised: str) -> str:
+    """Which scheme issued a valid number; "other" for a valid number outside every known range."""
+    prefix = int(normalised[:3])
+    for low, high, name in _SCHEMES:
+        if low <= prefix <= high:
+            return name
+    return "other"

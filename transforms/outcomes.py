@@ -9,7 +9,7 @@ from typing import Any
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from schemas.tables import DOCUMENTS, PAGES
 from transforms import nhs_number
-from transforms.encode import EncodedPage
+from transforms.image_job import ConvertedPage
 from transforms.reasons import OPERATOR_ACTIONS, Finding
 from transforms.validate import parse_document_date
 
@@ -18,7 +18,7 @@ def document_row(
     ref: DocumentRef, *, run_id: str, status: str, findings: Sequence[Finding] = (), **measured: Any
 ) -> dict[str, Any]:
     """The documents-table row; `measured` carries what reading and decoding found out."""
-    nhs_status, _ = nhs_number.classify(ref.nhs_number)
+    nhs_status, normalised = nhs_number.classify(ref.nhs_number)
     return DOCUMENTS.row(
         run_id=run_id,
         source_system=ref.source_system,
@@ -29,6 +29,7 @@ def document_row(
         manifest_uri=ref.manifest_uri,
         manifest_row=ref.manifest_row,
         nhs_number_status=nhs_status.value,
+        nhs_number_scheme=nhs_number.scheme(normalised) if normalised else None,
         document_type=ref.document_type,
         document_date=parse_document_date(ref.document_date),
         recorded_page_count=ref.page_count,
@@ -41,15 +42,9 @@ def document_row(
 
 
 def page_row(
-    ref: DocumentRef,
-    *,
-    run_id: str,
-    number: int,
-    page: EncodedPage,
-    uri: str,
-    object_sha256: str,
-    source_compression: str | None,
+    ref: DocumentRef, *, run_id: str, number: int, page: ConvertedPage, uri: str, object_sha256: str
 ) -> dict[str, Any]:
+    encoded = page.encoded
     return PAGES.row(
         run_id=run_id,
         source_system=ref.source_system,
@@ -57,15 +52,19 @@ def page_row(
         page_number=number,
         object_uri=uri,
         object_sha256=object_sha256,
-        object_format=page.encoding.name,
-        object_bytes=len(page.data),
-        pixel_sha256=page.pixel_sha256,
-        width=page.width,
-        height=page.height,
-        mode=page.mode,
-        dpi=page.dpi[0] if page.dpi else None,
-        dpi_y=page.dpi[1] if page.dpi else None,
-        source_compression=source_compression,
+        object_format=encoded.encoding.name,
+        object_bytes=len(encoded.data),
+        pixel_sha256=encoded.pixel_sha256,
+        width=encoded.width,
+        height=encoded.height,
+        mode=encoded.mode,
+        dpi=encoded.dpi[0] if encoded.dpi else None,
+        dpi_y=encoded.dpi[1] if encoded.dpi else None,
+        orientation=page.orientation,
+        icc_profile_sha256=page.icc_profile_sha256,
+        source_compression=page.source_compression,
+        ink_coverage=page.ink_coverage,
+        flags=list(page.flags),
     )
 
 

@@ -21,6 +21,8 @@ class Reason(enum.StrEnum):
     DECODE_ERROR = "DECODE_ERROR"
     TRUNCATED_IMAGE = "TRUNCATED_IMAGE"
     DECOMPRESSION_BOMB = "DECOMPRESSION_BOMB"
+    DECODE_TIMEOUT = "DECODE_TIMEOUT"
+    DECODER_CRASH = "DECODER_CRASH"
     LOSSLESS_UNSUPPORTED = "LOSSLESS_UNSUPPORTED"
     LOSSLESS_VERIFY_FAILED = "LOSSLESS_VERIFY_FAILED"
     NHS_NUMBER_INVALID = "NHS_NUMBER_INVALID"
@@ -51,6 +53,14 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
     Reason.TRUNCATED_IMAGE: "The image ends early: recover the full file; truncated images are never loaded.",
     Reason.DECOMPRESSION_BOMB: (
         "The page claims more pixels than the limit: inspect it, then raise --max_page_pixels if genuine."
+    ),
+    Reason.DECODE_TIMEOUT: (
+        "Decoding took longer than --decode_timeout_seconds: inspect the file; "
+        "raise the limit if it is a genuinely huge document."
+    ),
+    Reason.DECODER_CRASH: (
+        "The image decoder died in native code on this file: keep it for the vendor "
+        "and recover the document from another copy."
     ),
     Reason.LOSSLESS_UNSUPPORTED: (
         "No archive encoding preserves this pixel format exactly: escalate to the migration team."
@@ -87,3 +97,6 @@ class QuarantineError(Exception):
     def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(f"{reason.value}: {message}")
         self.finding = Finding(reason, message)
+
+    def __reduce__(self) -> tuple:  # crosses the process boundary from the isolated decoder intact
+        return (QuarantineError, (self.finding.reason, self.finding.message))

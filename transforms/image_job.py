@@ -1,0 +1,121 @@
+"""The CPU half of migrating a document: bytes in, verified archive pages out.
+
+Pure (no I/O, no Beam), so it can run in the isolated child process and be fuzzed
+directly. Every problem is a QuarantineError with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+from transforms.decode import DecodedDocument, Page
+from transforms.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
+from transforms.page_checks import ink_coverage, page_flags
+from transforms.reasons import QuarantineError, Reason
+
+#: What scanned records really use; anything else is quarantined as UNSUPPORTED_FORMAT before decoding.
+DEFAULT_ALLOWED_FORMATS = frozenset({"TIFF", "JPEG", "PNG", "BMP", "GIF", "JPEG2000", "WEBP"})
+#: Admits an A0 drawing at 300 dpi (9933 × 14043 ≈ 139.5 MP) with a little room.
+DEFAULT_MAX_PAGE_PIXELS = 150_000_000
+DEFAULT_MAX_PAGES = 10_000
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS
+    max_pages: int = DEFAULT_MAX_PAGES
+    allowed_formats: frozenset[str] = DEFAULT_ALLOWED_FORMATS
+
+
+@dataclass(frozen=True)
+class ConvertedPage:
+    encoded: EncodedPage
+    source_compression: str | None
+    orientation: int | None
+    icc_profile_sha256: str | None
+    ink_coverage: float
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConvertedDocument:
+    source_format: str
+    pages: tuple[ConvertedPage, ...]
+
+
+def _png_has_16_bit_colour(data: bytes) -> bool:
+    """Pillow decodes 16-bit-per-channel colour PNGs to 8 bits: such a file must be kept as it is."""
+    if len(data) < 26 or data[12:16] != b"IHDR":
+        return False
+    bit_depth, colour_type = struct.unpack(">BB", data[24:26])
+    return bit_depth == 16 and colour_type in (2, 4, 6)
+
+
+def _tiff_page_loses_bits(page: Page) -> bool:
+    bits = getattr(page.image, "tag_v2", {}).get(258)
+    if not bits:
+        return False
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return max(bits) > 8 and page.image.mode not in _SIXTEEN_BIT_MODES
+
+
+def _original_encoding(document: DecodedDocument, data: bytes) -> Encoding | None:
+    """Single-frame JPEGs are kept byte for byte (no second lossy encode), and so are 16-bit colour PNGs."""
+    if document.page_count != 1:
+        return None
+    if document.format == "JPEG":
+        return ORIGINAL_JPEG
+    if document.format == "PNG" and _png_has_16_bit_colour(data):
+        return ORIGINAL_PNG
+    return None
+
+
+def _orientation(page: Page) -> int | None:
+    try:
+        value = page.image.getexif().get(0x0112)
+    except Exception:  # a damaged EXIF block must not cost the page; orientation is then unknown
+        return None
+    return int(value) if value in range(1, 9) else None
+
+
+def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
+    """Decode every page, encode it losslessly and prove it; raise QuarantineError on the first problem."""
+    with DecodedDocument(data, max_page_pixels=limits.max_page_pixels) as document:
+        if document.format not in limits.allowed_formats:
+            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, f"{document.format} is not an allowed format")
+        if document.page_count > limits.max_pages:
+            raise QuarantineError(
+                Reason.DECOMPRESSION_BOMB, f"{document.page_count} pages, over the limit of {limits.max_pages}"
+            )
+        if recorded_page_count is not None and recorded_page_count != document.page_count:
+            raise QuarantineError(
+                Reason.PAGE_COUNT_MISMATCH,
+                f"image has {document.page_count} page(s), legacy record says {recorded_page_count}",
+            )
+        original = _original_encoding(document, data)
+        if document.format == "PNG" and original is None and _png_has_16_bit_colour(data):
+            raise QuarantineError(Reason.LOSSLESS_UNSUPPORTED, "16-bit colour animated PNG cannot be kept exactly")
+        pages = []
+        for page in document.pages():
+            if original is None and _tiff_page_loses_bits(page):
+                raise QuarantineError(
+                    Reason.LOSSLESS_UNSUPPORTED,
+                    f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
+                )
+            orientation = _orientation(page)
+            coverage = ink_coverage(page.image)
+            pages.append(
+                ConvertedPage(
+                    encoded=encode_page(page, original=(data, original) if original else None, orientation=orientation),
+                    source_compression=page.compression,
+                    orientation=orientation,
+                    icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
+                    ink_coverage=round(coverage, 5),
+                    flags=page_flags(coverage, page.dpi),
+                )
+            )
+        return ConvertedDocument(document.format, tuple(pages))

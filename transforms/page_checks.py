@@ -1,0 +1,37 @@
+"""Image checks recorded per page and never used to drop one (BS 10008 keeps blank pages).
+
+They point a reviewer at pages worth a look: blank (almost no ink), inverted (mostly
+black: the classic fax/Group 4 photometric mix-up) and very low resolution.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+BLANK_INK_COVERAGE = 0.002
+INVERTED_INK_COVERAGE = 0.6
+LOW_DPI = 150.0
+
+
+def ink_coverage(image: Image.Image) -> float:
+    """Fraction of the page darker than mid-grey (alpha and colour reduced to luminance)."""
+    if image.mode == "1":
+        grey = image
+    elif image.mode in ("L", "RGB", "P", "CMYK", "LA", "RGBA", "PA", "YCbCr", "LAB"):
+        grey = image.convert("L")
+    else:  # 16-bit and float pages: scale to 8 bits only for this estimate
+        grey = image.convert("I").point(lambda value: value / 256).convert("L")
+    histogram = grey.histogram()
+    total = sum(histogram) or 1
+    return sum(histogram[:128]) / total
+
+
+def page_flags(coverage: float, dpi: tuple[float, float] | None) -> tuple[str, ...]:
+    flags = []
+    if coverage < BLANK_INK_COVERAGE:
+        flags.append("blank")
+    if coverage > INVERTED_INK_COVERAGE:
+        flags.append("inverted")
+    if dpi is not None and min(dpi) < LOW_DPI:
+        flags.append("low_dpi")
+    return tuple(flags)
