@@ -88,7 +88,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         limits=ImageLimits(migrate.max_page_pixels, migrate.max_pages, _allowed_formats(migrate.allowed_formats)),
         decode_timeout_seconds=migrate.decode_timeout_seconds,
         decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
-        isolate_decoding=migrate.decode_isolation == "subprocess",
+        isolation=migrate.decode_isolation,
     )
     return MigrationPlan(
         manifests, output, run_id, migration_key_for(manifests, output), settings, migrate.max_quarantine_rate

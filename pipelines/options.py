@@ -60,9 +60,10 @@ class MigrateOptions(PipelineOptions):
         )
         parser.add_argument(
             "--decode_isolation",
-            choices=("subprocess", "none"),
-            default="subprocess",
-            help="Decode in a child process (a hang or crash costs one document) or in-process.",
+            choices=("always", "risky", "never"),
+            default="always",
+            help="Which documents decode in an isolated child process, where a hang or native crash costs one "
+            "document: always, risky (rare formats, exotic TIFF compressions, large blobs) or never.",
         )
         parser.add_argument(
             "--max_quarantine_rate",

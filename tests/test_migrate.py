@@ -32,7 +32,7 @@ def dump(tmp_path):
 
 
 def settings(tmp_path, **overrides) -> MigrationSettings:
-    values = {"isolate_decoding": False, "today": dt.date(2026, 1, 1), **overrides}
+    values = {"isolation": "never", "today": dt.date(2026, 1, 1), **overrides}
     return MigrationSettings(str(tmp_path / "out"), "run-1", **values)
 
 
@@ -110,7 +110,7 @@ def test_hangs_and_native_crashes_cost_one_document_each(tmp_path, dump):
     folder, g4, _ = dump
     (folder / "crash.tif").write_bytes(g4 + CRASH_MARKER)
     (folder / "hang.tif").write_bytes(g4 + HANG_MARKER)
-    fn = MigrateDocumentFn(settings(tmp_path, isolate_decoding=True, decode_timeout_seconds=5), misbehaving_convert)
+    fn = MigrateDocumentFn(settings(tmp_path, isolation="always", decode_timeout_seconds=5), misbehaving_convert)
     fn.setup()
     try:
         outcomes = {
@@ -161,8 +161,26 @@ def test_migrate_documents_isolated_in_a_real_pipeline(tmp_path, dump):
     folder = dump[0]
     refs = [ref(folder, "G4", "letter.tif", page_count=3), ref(folder, "EMPTY", "empty.tif")]
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
-        outcomes = pipeline | beam.Create(refs) | MigrateDocuments(settings(tmp_path, isolate_decoding=True))
+        outcomes = pipeline | beam.Create(refs) | MigrateDocuments(settings(tmp_path, isolation="always"))
         assert_that(
             outcomes | beam.Map(lambda o: (o.label, o.document["status"], len(o.pages))),
             equal_to([("PAS/G4", "migrated", 3), ("PAS/EMPTY", "quarantined", 0)]),
         )
+
+
+def test_the_risky_policy_isolates_rare_formats_and_exotic_tiffs_only():
+    from tests.images import bilevel_page, encode
+    from transforms.risk import looks_risky
+
+    page = bilevel_page()
+    assert not looks_risky(multipage_g4(2))
+    assert not looks_risky(encode(page.convert("L"), "JPEG"))
+    assert not looks_risky(encode(page.convert("L"), "TIFF", compression="tiff_lzw"))
+    assert looks_risky(encode(page, "GIF")) and looks_risky(encode(page.convert("RGB"), "BMP"))
+    assert looks_risky(encode(page.convert("RGB"), "JPEG2000"))
+    thunderscan = bytearray(multipage_g4(1))
+    compression_at = thunderscan.find(b"\x03\x01\x03\x00\x01\x00\x00\x00")  # tag 259, SHORT, count 1
+    assert compression_at > 0
+    thunderscan[compression_at + 8 : compression_at + 10] = (32809).to_bytes(2, "little")
+    assert looks_risky(bytes(thunderscan))
+    assert looks_risky(b"no signature at all")

@@ -30,6 +30,7 @@ from transforms.outcomes import document_row, page_row, quarantine_record
 from transforms.pixels import content_digest
 from transforms.progress import ProgressLog
 from transforms.reasons import Finding, QuarantineError, Reason
+from transforms.risk import looks_risky
 from transforms.storage import ObjectStore, QuarantineArea, sha256_hex
 from transforms.validate import check_checksum, check_metadata
 
@@ -48,7 +49,7 @@ class MigrationSettings:
     limits: ImageLimits = field(default_factory=ImageLimits)
     decode_timeout_seconds: float = DEFAULT_DECODE_TIMEOUT_SECONDS
     decode_memory_limit_mb: int | None = DEFAULT_DECODE_MEMORY_LIMIT_MB
-    isolate_decoding: bool = True
+    isolation: str = "always"  # always | risky | never: which documents decode in the isolated child
     today: dt.date | None = None
 
 
@@ -109,20 +110,17 @@ class MigrateDocumentFn(beam.DoFn):
         self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id)
         self.progress = ProgressLog()
         memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
-        self.worker = (
-            IsolatedWorker(
-                timeout_seconds=settings.decode_timeout_seconds,
-                memory_limit_bytes=memory,
-                max_page_pixels=settings.limits.max_page_pixels,
-            )
-            if settings.isolate_decoding
-            else InProcessWorker()
+        self.isolated = IsolatedWorker(
+            timeout_seconds=settings.decode_timeout_seconds,
+            memory_limit_bytes=memory,
+            max_page_pixels=settings.limits.max_page_pixels,
         )
+        self.in_process = InProcessWorker()
 
     def teardown(self) -> None:
-        worker = getattr(self, "worker", None)
-        if worker is not None:
-            worker.stop()
+        isolated = getattr(self, "isolated", None)
+        if isolated is not None:
+            isolated.stop()
         progress = getattr(self, "progress", None)
         if progress is not None and progress.counts["documents"]:
             progress.log()
@@ -158,7 +156,10 @@ class MigrateDocumentFn(beam.DoFn):
             return self.quarantine.outcome(ref, [error.finding], data)
 
     def _migrate_image(self, ref: DocumentRef, data: bytes) -> DocumentOutcome:
-        converted = self.worker.call(self.convert, data, self.settings.limits, ref.page_count)
+        isolation = self.settings.isolation
+        isolate = isolation == "always" or (isolation == "risky" and looks_risky(data))
+        worker = self.isolated if isolate else self.in_process
+        converted = worker.call(self.convert, data, self.settings.limits, ref.page_count)
         # Only now, with every page decoded and verified, does anything reach object storage.
         run_id = self.settings.run_id
         rows, written = [], 0

@@ -90,3 +90,26 @@ def _mark_ifd(data: bytes, offset: int, endian: str, used: bytearray) -> int:
         for start, length in zip(values.get(offsets_tag, ()), values.get(counts_tag, ()), strict=False):
             used[start : start + length] = b"\x01" * len(used[start : start + length])
     return struct.unpack(endian + "I", data[end - 4 : end])[0] if end <= len(data) else 0
+
+
+#: Compressions every TIFF archive is full of, whose libtiff decoders are the most exercised.
+COMMON_COMPRESSIONS = frozenset({1, 2, 3, 4, 5, 7, 8, 32773, 32946})
+
+
+def first_page_compression(data: bytes) -> int | None:
+    """The Compression tag (259) of the first IFD of a classic TIFF, read without decoding anything."""
+    if len(data) < 8 or data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    order = "<" if data[:2] == b"II" else ">"
+    offset = struct.unpack_from(order + "I", data, 4)[0]
+    if offset + 2 > len(data):
+        return None
+    entries = struct.unpack_from(order + "H", data, offset)[0]
+    for index in range(min(entries, 4096)):
+        at = offset + 2 + index * 12
+        if at + 12 > len(data):
+            return None
+        tag, kind = struct.unpack_from(order + "HH", data, at)
+        if tag == 259:
+            return struct.unpack_from(order + ("H" if kind == 3 else "I"), data, at + 8)[0]
+    return 1  # no tag: uncompressed, by the TIFF specification
