@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from typing import NoReturn
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -107,10 +108,14 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
 
 
 def unknown_arguments(argv: list[str]) -> list[str]:
-    """Flags that neither Beam nor this job knows: a typo must not be silently dropped."""
+    """Flags that neither Beam nor this job knows (a typo must not be silently dropped); bad values raise."""
     from apache_beam.options.pipeline_options import _BeamArgumentParser  # the parser Beam itself uses
 
-    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
+    class _StrictParser(_BeamArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(message)
+
+    parser = _StrictParser(allow_abbrev=False, add_help=False)
     for options_class in PipelineOptions.__subclasses__():
         options_class._add_argparse_args(parser)
     _, unknown = parser.parse_known_args(argv)

@@ -137,7 +137,11 @@ PAGES = Table(
         _c("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …).", required=True),
         _c("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
         _c("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
-        _c("orientation", "INT64", "EXIF/TIFF orientation (1-8) of the source, carried on the object; null if none."),
+        _c(
+            "orientation",
+            "INT64",
+            "Source EXIF/TIFF orientation 1-8: TIFF pages are stored upright, others carry it.",
+        ),
         _c("icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."),
         _c("source_compression", "STRING", "Compression of the page in the legacy file."),
         _c("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey.", required=True),

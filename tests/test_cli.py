@@ -34,6 +34,10 @@ def edms(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         (("run", "--manifest", "/nonexistent/m.csv", "--output", "/tmp/x"), "manifest not found"),
         (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--no_such_flag=1"), "unrecognised option"),
         (("sample-dump",), "required: directory"),
+        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--decode_isolation", "sometimes"), "invalid choice"),
+        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--max_pages", "many"), "invalid int value"),
+        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--allowed_formats", "TIFF,PDF"), "--allowed_formats"),
+        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--max_quarantine_rate", "2"), "between 0 and 1"),
     ],
 )
 def test_misuse_is_one_line_and_exit_code_2(args, message):

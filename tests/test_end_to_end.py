@@ -86,3 +86,11 @@ def test_a_rerun_writes_nothing_new_and_replaces_its_lineage(migration, sample_d
     assert summary["totals"]["objects_written"] == 0
     assert not [p for p in Path(migration).rglob("*.partial")]
     assert not [p for p in os.listdir(Path(migration, "lineage")) if p.startswith("beam-temp")]
+
+
+def test_too_many_quarantines_fail_the_run_after_lineage_is_written(sample_dump, tmp_path, capsys):
+    output = str(tmp_path / "strict")
+    assert migrate(["--manifest", sample_dump.manifest_path, "--output", output, "--max_quarantine_rate", "0.2"]) == 1
+    assert "over --max_quarantine_rate 0.2" in capsys.readouterr().err
+    documents = read_table(output, "documents")
+    assert len(documents) == len(sample_dump.documents)

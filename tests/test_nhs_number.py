@@ -36,3 +36,28 @@ def test_separators_never_change_the_verdict(first_nine, separator):
     number = first_nine + str(digit if digit is not None else 0)
     spaced = separator.join((number[:3], number[3:6], number[6:]))
     assert nhs_number.classify(spaced)[0] == nhs_number.classify(number)[0]
+
+
+def valid_with_prefix(prefix: str) -> str:
+    """The first valid number starting with a three-digit prefix."""
+    for middle in range(1_000_000):
+        first_nine = f"{prefix}{middle:06d}"
+        digit = nhs_number.check_digit(first_nine)
+        if digit is not None:
+            return first_nine + str(digit)
+    raise AssertionError(prefix)
+
+
+def test_schemes_test_range_and_other_uk_numbers_are_recorded_not_rejected():
+    cases = {"450": "nhs", "650": "nhs", "999": "test", "101": "chi", "350": "hc", "850": "other"}
+    for prefix, expected in cases.items():
+        number = valid_with_prefix(prefix)
+        assert nhs_number.classify(number)[0] is NhsNumberStatus.VALID
+        assert nhs_number.scheme(number) == expected, prefix
+
+
+@given(nine_digits)
+def test_the_scheme_of_any_valid_number_is_one_of_the_known_names(first_nine):
+    digit = nhs_number.check_digit(first_nine)
+    if digit is not None:
+        assert nhs_number.scheme(first_nine + str(digit)) in {"nhs", "chi", "hc", "test", "other"}

@@ -83,6 +83,8 @@ class Page:
     dpi: tuple[float, float] | None
     compression: str | None
     icc_profile: bytes | None
+    orientation: int | None = None  # as the source recorded it (EXIF/TIFF tag 274), 1-8
+    orientation_applied: bool = False  # Pillow turns TIFF pages upright on load, so the pixels already are
 
 
 def _jpeg_is_truncated(data: bytes) -> bool:
@@ -128,11 +130,21 @@ def _dpi(image: Image.Image) -> tuple[float, float] | None:
     return (round(x, 2), round(y, 2)) if x > 0 and y > 0 else None
 
 
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        tags = getattr(image, "tag_v2", None)
+        value = tags.get(274) if tags is not None else image.getexif().get(0x0112)
+    except Exception:  # a damaged EXIF block must not cost the page; the orientation is then unknown
+        return None
+    return int(value) if value in range(1, 9) else None
+
+
 class DecodedDocument:
     """An opened document whose pages are decoded one at a time, so memory holds one page."""
 
     def __init__(self, data: bytes, *, max_page_pixels: int) -> None:
         ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global another library may have flipped
+        Image.MAX_IMAGE_PIXELS = None  # the per-page check below replaces Pillow's, with the run's own limit
         self.data = data
         self.format = sniff_format(data)
         self.max_page_pixels = max_page_pixels
@@ -189,6 +201,7 @@ class DecodedDocument:
                 raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1} has no pixels ({width}x{height})")
             if isinstance(image, TiffImagePlugin.TiffImageFile) and _tiff_page_is_truncated(image, len(self.data)):
                 raise QuarantineError(Reason.TRUNCATED_IMAGE, f"page {index + 1}'s strips run past the end of the file")
+            orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
             image.load()
         except QuarantineError:
             raise
@@ -197,4 +210,12 @@ class DecodedDocument:
         except (OSError, EOFError, SyntaxError, ValueError, struct.error, IndexError, KeyError, TypeError) as error:
             raise _classify(error) from error
         compression = image.info.get("compression") if self.format == "TIFF" else self.format.lower()
-        return Page(index + 1, image, _dpi(image), compression, image.info.get("icc_profile"))
+        return Page(
+            index + 1,
+            image,
+            _dpi(image),
+            compression,
+            image.info.get("icc_profile"),
+            orientation,
+            orientation_applied=self.format == "TIFF",
+        )

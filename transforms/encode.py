@@ -34,17 +34,19 @@ class Encoding:
 GROUP4_TIFF = Encoding("TIFF/CCITT-G4", "TIFF", "tif", {"compression": "group4"})
 PNG = Encoding("PNG", "PNG", "png", {"compress_level": 6})
 DEFLATE_TIFF = Encoding("TIFF/Deflate", "TIFF", "tif", {"compression": "tiff_adobe_deflate"})
+#: The last resort: libtiff's compressors rewrite some modes' byte order (I;16B reads back as I;16).
+UNCOMPRESSED_TIFF = Encoding("TIFF/uncompressed", "TIFF", "tif", {"compression": "raw"})
 ORIGINAL_JPEG = Encoding("JPEG/original", "JPEG", "jpg")
 ORIGINAL_PNG = Encoding("PNG/original", "PNG", "png")
 _ORIGINALS = (ORIGINAL_JPEG, ORIGINAL_PNG)
 
-#: Candidate encodings per mode, best first; every other mode tries DEFLATE_TIFF, then PNG.
+#: Candidate encodings per mode, best first; every other mode tries Deflate TIFF, PNG, then uncompressed TIFF.
 CANDIDATES: dict[str, tuple[Encoding, ...]] = {
     "1": (GROUP4_TIFF, PNG),
     "P": (PNG, DEFLATE_TIFF),
-    "PA": (PNG,),
+    "PA": (DEFLATE_TIFF, UNCOMPRESSED_TIFF),
 }
-_FALLBACK = (DEFLATE_TIFF, PNG)
+_FALLBACK = (DEFLATE_TIFF, PNG, UNCOMPRESSED_TIFF)
 
 
 @dataclass(frozen=True)

@@ -74,14 +74,6 @@ def _original_encoding(document: DecodedDocument, data: bytes) -> Encoding | Non
     return None
 
 
-def _orientation(page: Page) -> int | None:
-    try:
-        value = page.image.getexif().get(0x0112)
-    except Exception:  # a damaged EXIF block must not cost the page; orientation is then unknown
-        return None
-    return int(value) if value in range(1, 9) else None
-
-
 def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
     """Decode every page, encode it losslessly and prove it; raise QuarantineError on the first problem."""
     with DecodedDocument(data, max_page_pixels=limits.max_page_pixels) as document:
@@ -106,13 +98,13 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
                     Reason.LOSSLESS_UNSUPPORTED,
                     f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
                 )
-            orientation = _orientation(page)
             coverage = ink_coverage(page.image)
+            carried = None if page.orientation_applied else page.orientation
             pages.append(
                 ConvertedPage(
-                    encoded=encode_page(page, original=(data, original) if original else None, orientation=orientation),
+                    encoded=encode_page(page, original=(data, original) if original else None, orientation=carried),
                     source_compression=page.compression,
-                    orientation=orientation,
+                    orientation=page.orientation,
                     icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
                     ink_coverage=round(coverage, 5),
                     flags=page_flags(coverage, page.dpi),

@@ -27,24 +27,19 @@ _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _prepare_child(memory_limit_bytes: int | None, max_page_pixels: int) -> None:
-    """Runs once in each child: cap its memory, and set Pillow's globals as the parent would."""
+def _prepare_child(memory_limit_bytes: int | None) -> None:
+    """Runs once in each child: cap its memory, and quieten the warning the parent quietens too."""
     if memory_limit_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-    from PIL import Image, ImageFile
-
-    Image.MAX_IMAGE_PIXELS = max_page_pixels
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
 
 
 class IsolatedWorker:
     """A child process that runs one call at a time under a time limit; it is replaced after any fault."""
 
-    def __init__(self, *, timeout_seconds: float, memory_limit_bytes: int | None, max_page_pixels: int) -> None:
+    def __init__(self, *, timeout_seconds: float, memory_limit_bytes: int | None) -> None:
         self.timeout_seconds = timeout_seconds
         self.memory_limit_bytes = memory_limit_bytes
-        self.max_page_pixels = max_page_pixels
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def _ensure_pool(self) -> concurrent.futures.ProcessPoolExecutor:
@@ -53,7 +48,7 @@ class IsolatedWorker:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_prepare_child,
-                initargs=(self.memory_limit_bytes, self.max_page_pixels),
+                initargs=(self.memory_limit_bytes,),
             )
         return self._pool
 

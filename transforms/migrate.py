@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from PIL import Image
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms import nhs_number
@@ -103,7 +102,6 @@ class MigrateDocumentFn(beam.DoFn):
     def setup(self) -> None:
         skip_credential_lookup_for_storage_emulator()
         settings = self.settings
-        Image.MAX_IMAGE_PIXELS = settings.limits.max_page_pixels  # Pillow's own bomb check agrees with ours
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
@@ -113,7 +111,6 @@ class MigrateDocumentFn(beam.DoFn):
         self.isolated = IsolatedWorker(
             timeout_seconds=settings.decode_timeout_seconds,
             memory_limit_bytes=memory,
-            max_page_pixels=settings.limits.max_page_pixels,
         )
         self.in_process = InProcessWorker()
 

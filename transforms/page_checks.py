@@ -13,15 +13,23 @@ INVERTED_INK_COVERAGE = 0.6
 LOW_DPI = 150.0
 
 
+def _grey(image: Image.Image) -> Image.Image:
+    """An 8-bit luminance view of any mode, for this estimate only (never stored)."""
+    if image.mode in ("1", "L"):
+        return image
+    if image.mode == "LAB":
+        return image.getchannel("L")
+    if image.mode.startswith(("I", "F")):  # 16-bit, 32-bit and float pages: scale to 8 bits
+        return image.convert("I").point(lambda value: value / 256).convert("L")
+    try:
+        return image.convert("L")
+    except (ValueError, OSError):  # a mode Pillow cannot convert: its first band is the best cheap proxy
+        return image.getchannel(0)
+
+
 def ink_coverage(image: Image.Image) -> float:
-    """Fraction of the page darker than mid-grey (alpha and colour reduced to luminance)."""
-    if image.mode == "1":
-        grey = image
-    elif image.mode in ("L", "RGB", "P", "CMYK", "LA", "RGBA", "PA", "YCbCr", "LAB"):
-        grey = image.convert("L")
-    else:  # 16-bit and float pages: scale to 8 bits only for this estimate
-        grey = image.convert("I").point(lambda value: value / 256).convert("L")
-    histogram = grey.histogram()
+    """Fraction of the page darker than mid-grey."""
+    histogram = _grey(image).histogram()
     total = sum(histogram) or 1
     return sum(histogram[:128]) / total
 
