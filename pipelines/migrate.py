@@ -69,6 +69,22 @@ def _allowed_formats(text: str) -> frozenset[str]:
     return formats
 
 
+def load_document_types(uri: str | None) -> dict[str, frozenset[str]] | None:
+    """The per-source lists of document types, read once by the launcher; a bad file is misuse."""
+    if not uri:
+        return None
+    try:
+        with FileSystems.open(absolute(uri), compression_type="uncompressed") as handle:
+            lists = json.loads(handle.read())
+    except Exception as error:  # missing file, bad JSON: one line for the user
+        raise UsageError(f"cannot read --document_types {uri}: {type(error).__name__}: {error}") from error
+    if not isinstance(lists, dict) or not all(
+        isinstance(types, list) and all(isinstance(t, str) for t in types) for types in lists.values()
+    ):
+        raise UsageError(f"--document_types {uri} must be a JSON object of source system → list of type names")
+    return {source: frozenset(types) for source, types in lists.items()}
+
+
 def plan_from(options: PipelineOptions) -> MigrationPlan:
     migrate = options.view_as(MigrateOptions)
     if not migrate.manifest:
@@ -90,6 +106,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         decode_timeout_seconds=migrate.decode_timeout_seconds,
         decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
         isolation=migrate.decode_isolation,
+        document_types=load_document_types(migrate.document_types),
     )
     return MigrationPlan(
         manifests, output, run_id, migration_key_for(manifests, output), settings, migrate.max_quarantine_rate

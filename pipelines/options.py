@@ -66,6 +66,11 @@ class MigrateOptions(PipelineOptions):
             "document: always, risky (rare formats, exotic TIFF compressions, large blobs) or never.",
         )
         parser.add_argument(
+            "--document_types",
+            default=None,
+            help='JSON file {"SOURCE_SYSTEM": ["type", ...], "*": [...]}: other types are DOCUMENT_TYPE_UNKNOWN.',
+        )
+        parser.add_argument(
             "--max_quarantine_rate",
             type=float,
             default=DEFAULT_MAX_QUARANTINE_RATE,

@@ -97,3 +97,22 @@ def test_demo_twice_in_the_same_folder(tmp_path):
     second = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert second.returncode == 0, second.stderr[-2000:]
     assert "; 0 new objects written" in second.stdout
+
+
+def test_document_types_file_must_be_readable_json(tmp_path):
+    (tmp_path / "m.csv").write_text("source_system,document_id,blob_uri\n")
+    (tmp_path / "types.json").write_text('{"PAS": "Clinic Letter"}')
+    for types, message in (
+        (tmp_path / "nope.json", "cannot read --document_types"),
+        (tmp_path / "types.json", "must be a JSON object"),
+    ):
+        result = edms(
+            "run",
+            "--manifest",
+            str(tmp_path / "m.csv"),
+            "--output",
+            str(tmp_path / "o"),
+            "--document_types",
+            str(types),
+        )
+        assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1

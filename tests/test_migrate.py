@@ -32,8 +32,11 @@ def dump(tmp_path):
 
 
 def settings(tmp_path, **overrides) -> MigrationSettings:
-    values = {"isolation": "never", "today": dt.date(2026, 1, 1), **overrides}
+    values = {"isolation": "never", "today": dt.date(2026, 1, 1), "document_types": DOCUMENT_TYPES, **overrides}
     return MigrationSettings(str(tmp_path / "out"), "run-1", **values)
+
+
+DOCUMENT_TYPES = {"PAS": frozenset({"Clinic Letter", "Referral"})}
 
 
 def make_fn(tmp_path, **overrides) -> MigrateDocumentFn:
@@ -43,6 +46,7 @@ def make_fn(tmp_path, **overrides) -> MigrateDocumentFn:
 
 
 def ref(folder, document_id: str, blob: str, **fields) -> DocumentRef:
+    fields.setdefault("document_type", "Clinic Letter")
     return DocumentRef("PAS", document_id, str(folder / "manifest.csv"), 1, blob_uri=str(folder / blob), **fields)
 
 
@@ -89,6 +93,7 @@ def test_byte_range_inside_a_volume(tmp_path, dump):
         ("letter.tif", {"document_date": "2019-02-30"}, "DATE_INVALID"),
         ("letter.tif", {"document_date": "2031-01-01"}, "DATE_INVALID"),
         ("volume.dat", {"offset": 0, "length": 6}, "UNSUPPORTED_FORMAT"),
+        ("letter.tif", {"document_type": "Shopping List"}, "DOCUMENT_TYPE_UNKNOWN"),
     ],
 )
 def test_each_problem_quarantines_with_its_reason_and_bytes(tmp_path, dump, blob, fields, reason):

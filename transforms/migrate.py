@@ -49,6 +49,7 @@ class MigrationSettings:
     decode_timeout_seconds: float = DEFAULT_DECODE_TIMEOUT_SECONDS
     decode_memory_limit_mb: int | None = DEFAULT_DECODE_MEMORY_LIMIT_MB
     isolation: str = "always"  # always | risky | never: which documents decode in the isolated child
+    document_types: dict[str, frozenset[str]] | None = None  # source_system (or "*") → allowed types
     today: dt.date | None = None
 
 
@@ -136,7 +137,8 @@ class MigrateDocumentFn(beam.DoFn):
         yield outcome
 
     def migrate(self, ref: DocumentRef) -> DocumentOutcome:
-        findings = [*ref.findings, *check_metadata(ref, today=self.settings.today or dt.date.today())]
+        today = self.settings.today or dt.date.today()
+        findings = [*ref.findings, *check_metadata(ref, today=today, document_types=self.settings.document_types)]
         data = None
         if ref.blob_uri:
             try:

@@ -29,6 +29,7 @@ class Reason(enum.StrEnum):
     CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
     PAGE_COUNT_MISMATCH = "PAGE_COUNT_MISMATCH"
     DATE_INVALID = "DATE_INVALID"
+    DOCUMENT_TYPE_UNKNOWN = "DOCUMENT_TYPE_UNKNOWN"
     STORAGE_ERROR = "STORAGE_ERROR"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
@@ -74,6 +75,10 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
         "The image has a different number of pages from the legacy record: find the missing pages."
     ),
     Reason.DATE_INVALID: "The document date is not a valid YYYY-MM-DD date: correct the manifest and re-run.",
+    Reason.DOCUMENT_TYPE_UNKNOWN: (
+        "The document type is not in the source's list (--document_types): map it to a known type "
+        "or add it to the list, then re-run."
+    ),
     Reason.STORAGE_ERROR: "Writing to object storage failed after retries: check permissions and quota, then re-run.",
     Reason.INTERNAL_ERROR: "An unexpected error: report it with the quarantine record; the document's bytes are safe.",
 }

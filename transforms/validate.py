@@ -28,9 +28,16 @@ def parse_document_date(text: str | None) -> dt.date | None:
         return None
 
 
-def check_metadata(ref: DocumentRef, *, today: dt.date) -> list[Finding]:
-    """NHS number and date: the checks that need no bytes."""
+def check_metadata(
+    ref: DocumentRef, *, today: dt.date, document_types: dict[str, frozenset[str]] | None = None
+) -> list[Finding]:
+    """NHS number, date and document type: the checks that need no bytes."""
     findings = []
+    allowed_types = (document_types or {}).get(ref.source_system, (document_types or {}).get("*"))
+    if allowed_types is not None and ref.document_type not in allowed_types:
+        findings.append(
+            Finding(Reason.DOCUMENT_TYPE_UNKNOWN, f"document_type {ref.document_type!r} is not on this source's list")
+        )
     status, _ = nhs_number.classify(ref.nhs_number)
     if status is nhs_number.NhsNumberStatus.INVALID:
         # Never put the number itself in a message: messages reach logs and lineage.
