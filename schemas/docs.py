@@ -30,8 +30,27 @@ def reasons_markdown() -> str:
     return "\n".join(lines)
 
 
+def options_markdown() -> str:
+    """The job's own flags, as argparse knows them (Beam's own options are documented by Beam)."""
+    import argparse
+
+    from pipelines.options import MigrateOptions
+
+    parser = argparse.ArgumentParser(add_help=False)
+    MigrateOptions._add_argparse_args(parser)
+    lines = ["| option | default | meaning |", "|---|---|---|"]
+    for action in parser._actions:
+        default = "required" if action.dest in ("manifest", "output") else action.default
+        lines.append(f"| `{action.option_strings[0]}` | {'' if default is None else f'`{default}`'} | {action.help} |")
+    return "\n".join(lines)
+
+
 def generated_sections() -> dict[str, str]:
-    return {"reasons": reasons_markdown(), **{table.name: table_markdown(table) for table in TABLES}}
+    return {
+        "options": options_markdown(),
+        "reasons": reasons_markdown(),
+        **{table.name: table_markdown(table) for table in TABLES},
+    }
 
 
 def rewrite(text: str) -> str:
