@@ -19,6 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from samples.pages import HOSPITALS, PageKind, PageText, encode_image, encode_tiff, render_page
+from transforms.manifest import KNOWN_COLUMNS
 from transforms.nhs_number import check_digit
 from transforms.reasons import Reason
 
@@ -32,19 +33,7 @@ MIGRATED, DUPLICATE, QUARANTINED = "migrated", "duplicate", "quarantined"
 MANIFEST_NAME = "manifest.csv"
 EXPECTED_NAME = "expected_outcomes.json"
 VOLUME_URI = "volumes/ECM_VOL_0001.dat"
-MANIFEST_COLUMNS = (
-    "source_system",
-    "document_id",
-    "blob_uri",
-    "offset",
-    "length",
-    "nhs_number",
-    "document_type",
-    "document_date",
-    "page_count",
-    "checksum_md5",
-    "scan_batch",
-)
+MANIFEST_COLUMNS = (*KNOWN_COLUMNS, "scan_batch")  # the canonical columns, and one kept as metadata
 DOCUMENT_TYPES = (
     "Clinic Letter",
     "Discharge Summary",

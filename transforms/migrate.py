@@ -22,6 +22,7 @@ from apache_beam.metrics import Metrics
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms import nhs_number
 from transforms.blobs import read_document_bytes
+from transforms.decode import sniff_format
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.image_job import ConvertedDocument, ImageLimits, convert_document
 from transforms.isolation import InProcessWorker, IsolatedWorker
@@ -60,9 +61,7 @@ class _QuarantineWriter:
         self.area = QuarantineArea(output_prefix)
         self.run_id = run_id
 
-    def outcome(
-        self, ref: DocumentRef, findings: Sequence[Finding], data: bytes | None, **measured: object
-    ) -> DocumentOutcome:
+    def outcome(self, ref: DocumentRef, findings: Sequence[Finding], data: bytes | None) -> DocumentOutcome:
         digest = sha256_hex(data) if data is not None else None
         suffix = f"~row{ref.manifest_row}" if any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings) else ""
         base = self.area.base_uri(ref.source_system, ref.document_id, suffix)
@@ -81,8 +80,8 @@ class _QuarantineWriter:
             findings=findings,
             source_sha256=digest,
             source_bytes=None if data is None else len(data),
+            source_format=sniff_format(data) if data else None,
             quarantine_uri=base + ".bin" if data is not None else record_uri,
-            **measured,
         )
         return DocumentOutcome(document=row)
 

@@ -62,13 +62,3 @@ def check_checksum(ref: DocumentRef, data: bytes) -> list[Finding]:
     if actual != ref.checksum_md5:
         return [Finding(Reason.CHECKSUM_MISMATCH, f"MD5 is {actual}, legacy system recorded {ref.checksum_md5}")]
     return []
-
-
-def check_page_count(ref: DocumentRef, decoded_pages: int) -> list[Finding]:
-    if ref.page_count is not None and ref.page_count != decoded_pages:
-        return [
-            Finding(
-                Reason.PAGE_COUNT_MISMATCH, f"image has {decoded_pages} page(s), legacy record says {ref.page_count}"
-            )
-        ]
-    return []
