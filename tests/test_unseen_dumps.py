@@ -1,0 +1,58 @@
+"""Manifests shaped as other exports are: the tool must take them as a new user would hand them over."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from pipelines.migrate import migrate
+from tests.conftest import upload_folder
+from tests.images import bilevel_page, encode, multipage_g4
+from tests.lineage_checks import read_table
+
+
+def write_quirky_dump(folder: Path, remote_blob: str | None = None) -> Path:
+    (folder / "scans" / "2019").mkdir(parents=True)
+    (folder / "scans" / "2019" / "letter one.tif").write_bytes(multipage_g4(2))
+    (folder / "scans" / "page.png").write_bytes(encode(bilevel_page(seed=3).convert("L"), "PNG", dpi=(300, 300)))
+    absolute = folder / "elsewhere.bmp"
+    absolute.write_bytes(encode(bilevel_page(seed=5), "BMP"))
+    rows = [
+        # columns in another order, extra columns, quoted fields with commas and quotes
+        ["document_type", "blob_uri", "document_id", "source_system", "nhs_number", "Notes, free text"],
+        ['Letter, "urgent"', "scans/2019/letter one.tif", "DOC/1 (a)", "PAS", "943-476-5919", 'said "hello"'],
+        ["Referral", "./scans\\page.png", "DOC 2", "PAS", "", ""],
+        ["Referral", str(absolute), "ünïcode-id", "ÉCM", " 943 476 5919 ", ""],
+        ["Referral", "scans/page.png", "DOC 3", "PAS", "", "", "surplus field"],
+    ]
+    if remote_blob:
+        rows.append(["Referral", remote_blob, "REMOTE", "PAS", "", ""])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    (folder / "export.csv").write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+    return folder / "export.csv"
+
+
+def test_a_quirky_export_is_read_as_meant(tmp_path, storage_emulator):
+    remote = upload_folder(write_quirky_dump(tmp_path / "remote-src").parent / "scans", "quirky", "far")
+    manifest = write_quirky_dump(tmp_path / "dump", remote_blob=f"{remote}/page.png")
+    output = str(tmp_path / "out")
+    assert migrate(["--manifest", str(manifest), "--output", output]) == 0
+    documents = {(d["source_system"], d["document_id"]): d for d in read_table(output, "documents")}
+    assert {key: d["status"] for key, d in documents.items()} == {
+        ("PAS", "DOC/1 (a)"): "migrated",
+        ("PAS", "DOC 2"): "migrated",
+        ("ÉCM", "ünïcode-id"): "migrated",
+        ("PAS", "DOC 3"): "quarantined",  # more fields than the header: the row, not the job
+        ("PAS", "REMOTE"): "migrated",
+    }
+    assert documents[("PAS", "DOC 3")]["reasons"] == ["MANIFEST_ROW_INVALID"]
+    assert documents[("PAS", "DOC/1 (a)")]["document_type"] == 'Letter, "urgent"'
+    assert '"Notes, free text": "said \\"hello\\""' in documents[("PAS", "DOC/1 (a)")]["metadata_json"]
+    assert documents[("PAS", "DOC 2")]["blob_uri"] == str(tmp_path / "dump" / "scans" / "page.png")
+    assert documents[("ÉCM", "ünïcode-id")]["nhs_number_status"] == "valid"
+    stored = Image.open(next(p for p in read_table(output, "pages") if p["document_id"] == "DOC 2")["object_uri"])
+    assert stored.tobytes() == bilevel_page(seed=3).convert("L").tobytes()
