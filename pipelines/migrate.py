@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -26,6 +26,7 @@ from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
+from transforms.patient_key import PatientKeyError, resolve_patient_key
 from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
 from transforms.summary import SummariseRun
@@ -46,6 +47,7 @@ class MigrationPlan:
     run_id: str
     migration_key: str
     max_page_pixels: int
+    patient_key: bytes = field(repr=False)
 
 
 def absolute(uri: str) -> str:
@@ -68,14 +70,22 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
     manifests = tuple(absolute(uri) for uri in migrate.manifest)
     output = absolute(migrate.output).rstrip("/")
     run_id = migrate.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    return MigrationPlan(manifests, output, run_id, migration_key_for(manifests, output), migrate.max_page_pixels)
+    try:
+        key = resolve_patient_key(migrate.patient_key_file, options.get_all_options()["runner"])
+    except PatientKeyError as error:
+        raise UsageError(str(error)) from error
+    return MigrationPlan(
+        manifests, output, run_id, migration_key_for(manifests, output), migrate.max_page_pixels, key.key
+    )
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
     """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
     rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
     refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
-    outcomes = refs | "Migrate" >> MigrateDocuments(plan.output, plan.run_id, max_page_pixels=plan.max_page_pixels)
+    outcomes = refs | "Migrate" >> MigrateDocuments(
+        plan.output, plan.run_id, patient_key=plan.patient_key, max_page_pixels=plan.max_page_pixels
+    )
     final = outcomes | "Deduplicate" >> DeduplicateDocuments()
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
     summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)

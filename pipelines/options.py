@@ -30,3 +30,8 @@ class MigrateOptions(PipelineOptions):
             default=DEFAULT_MAX_PAGE_PIXELS,
             help="Pages with more pixels are quarantined as DECOMPRESSION_BOMB before decoding.",
         )
+        parser.add_argument(
+            "--patient_key_file",
+            default=None,
+            help="Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
+        )

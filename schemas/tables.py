@@ -91,6 +91,11 @@ DOCUMENTS = Table(
         _c("manifest_uri", "STRING", "Manifest the row was read from."),
         _c("manifest_row", "INT64", "1-based data row in the manifest (header not counted)."),
         _c("nhs_number_status", "STRING", "valid, invalid or missing. The number itself is never stored here."),
+        _c(
+            "patient_key",
+            "STRING",
+            "Pseudonym of a valid NHS number: hex HMAC-SHA256 under the run's patient key (see Privacy).",
+        ),
         _c("document_type", "STRING", "Document type recorded by the legacy system."),
         _c("document_date", "DATE", "Document date recorded by the legacy system."),
         _c("recorded_page_count", "INT64", "Page count the legacy system recorded."),

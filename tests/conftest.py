@@ -16,6 +16,21 @@ from samples.dump import SampleDump, write_sample_dump
 TEST_PAGE_SIZE = (320, 452)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs without a key create one under XDG_CONFIG_HOME: a test folder, never the developer's ~/.config."""
+    folder = tmp_path_factory.mktemp("config-home")
+    previous = {name: os.environ.pop(name, None) for name in ("XDG_CONFIG_HOME", "EDMS_PATIENT_KEY")}
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    try:
+        yield folder
+    finally:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+        for name, value in previous.items():
+            if value is not None:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def sample_dump(tmp_path_factory: pytest.TempPathFactory) -> SampleDump:
     return write_sample_dump(tmp_path_factory.mktemp("legacy") / "dump", seed=7, page_size=TEST_PAGE_SIZE)

@@ -14,6 +14,7 @@ from tests.lineage_checks import (
     check_outcomes_match_plan,
     check_pages_are_pixel_identical,
     check_quarantine_keeps_original_bytes,
+    manifest_rows,
     nhs_number_spellings,
     read_table,
 )
@@ -86,3 +87,19 @@ def test_a_rerun_writes_nothing_new_and_replaces_its_lineage(migration, sample_d
     assert summary["totals"]["objects_written"] == 0
     assert not [p for p in Path(migration).rglob("*.partial")]
     assert not [p for p in os.listdir(Path(migration, "lineage")) if p.startswith("beam-temp")]
+
+
+def test_valid_nhs_numbers_become_keyed_pseudonyms(migration, sample_dump, private_config_home):
+    from transforms import nhs_number
+    from transforms.patient_key import default_key_path, patient_key
+
+    key = default_key_path({"XDG_CONFIG_HOME": str(private_config_home)}).read_bytes().strip()
+    expected = []
+    for row in manifest_rows(sample_dump):
+        _, normalised = nhs_number.classify(row["nhs_number"])
+        expected.append(patient_key(key, normalised) if normalised else None)
+    documents = read_table(migration, "documents")
+    assert any(d["patient_key"] for d in documents)
+    for document in documents:
+        assert document["patient_key"] == expected[document["manifest_row"] - 1], document["document_id"]
+        assert (document["patient_key"] is not None) == (document["nhs_number_status"] == "valid")

@@ -15,8 +15,10 @@ from schemas.records import DocumentRef, Status
 from tests.images import bilevel_page, encode, multipage_g4
 from transforms import migrate as migrate_module
 from transforms.migrate import MigrateDocumentFn, MigrateDocuments
+from transforms.patient_key import patient_key
 
 VALID_NHS = "943 476 5919"
+KEY = b"test-patient-key-0123456789"
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def dump(tmp_path):
 
 
 def make_fn(tmp_path) -> MigrateDocumentFn:
-    fn = MigrateDocumentFn(str(tmp_path / "out"), "run-1", today=dt.date(2026, 1, 1))
+    fn = MigrateDocumentFn(str(tmp_path / "out"), "run-1", patient_key=KEY, today=dt.date(2026, 1, 1))
     fn.setup()
     return fn
 
@@ -54,7 +56,7 @@ def test_migrated_pages_read_back_pixel_identical(tmp_path, dump):
     row = outcome.document
     assert row["status"] == Status.MIGRATED and row["reasons"] == []
     assert row["page_count"] == 3 and row["source_sha256"] == hashlib.sha256(g4).hexdigest()
-    assert outcome.dedupe_key[0] == "9434765919"
+    assert outcome.dedupe_key[0] == row["patient_key"] == patient_key(KEY, "9434765919")
     source = Image.open(io.BytesIO(g4))
     for page in outcome.pages:
         source.seek(page["page_number"] - 1)
@@ -113,7 +115,7 @@ def test_an_unexpected_crash_costs_one_document_not_the_job(tmp_path, dump, monk
     monkeypatch.setattr(migrate_module, "encode_page", encode_or_crash)
     refs = [ref(folder, "G4", "letter.tif"), ref(folder, "PNG", "volume.dat", offset=6, length=len(dump[2]))]
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
-        outcomes = pipeline | beam.Create(refs) | MigrateDocuments(str(tmp_path / "out"), "run-1")
+        outcomes = pipeline | beam.Create(refs) | MigrateDocuments(str(tmp_path / "out"), "run-1", patient_key=KEY)
         assert_that(
             outcomes | beam.Map(lambda o: (o.label, o.document["status"], tuple(o.document["reasons"]))),
             equal_to([("PAS/G4", "migrated", ()), ("PAS/PNG", "quarantined", ("INTERNAL_ERROR",))]),

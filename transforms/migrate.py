@@ -20,7 +20,6 @@ from apache_beam.metrics import Metrics
 from PIL import Image
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms import nhs_number
 from transforms.blobs import read_document_bytes
 from transforms.decode import DecodedDocument
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
@@ -41,9 +40,10 @@ DEFAULT_MAX_PAGE_PIXELS = 150_000_000
 class _QuarantineWriter:
     """Copies a document's original bytes and a JSON record to the quarantine area."""
 
-    def __init__(self, output_prefix: str, run_id: str) -> None:
+    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes) -> None:
         self.area = QuarantineArea(output_prefix)
         self.run_id = run_id
+        self.patient_key = patient_key
 
     def outcome(
         self, ref: DocumentRef, findings: Sequence[Finding], data: bytes | None, **measured: object
@@ -64,6 +64,7 @@ class _QuarantineWriter:
             run_id=self.run_id,
             status=Status.QUARANTINED,
             findings=findings,
+            key=self.patient_key,
             source_sha256=digest,
             source_bytes=None if data is None else len(data),
             quarantine_uri=base + ".bin" if data is not None else record_uri,
@@ -73,18 +74,24 @@ class _QuarantineWriter:
 
 
 class MigrateDocumentFn(beam.DoFn):
-    """One document in, one DocumentOutcome out."""
+    """One document in, one DocumentOutcome out.
+
+    patient_key is the secret for pseudonyms (transforms/patient_key.py); it is pickled with the DoFn, so on a
+    managed runner it travels in the job graph: load it from a file or a Secret Manager-mounted variable.
+    """
 
     def __init__(
         self,
         output_prefix: str,
         run_id: str,
         *,
+        patient_key: bytes,
         max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
         today: dt.date | None = None,
     ) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
+        self.patient_key = patient_key
         self.max_page_pixels = max_page_pixels
         self.today = today
         self.documents = {status: Metrics.counter("edms", f"documents_{status}") for status in Status.ALL}
@@ -98,7 +105,7 @@ class MigrateDocumentFn(beam.DoFn):
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(self.output_prefix)
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id)
+        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
         self.progress = ProgressLog()
 
     def teardown(self) -> None:
@@ -167,6 +174,7 @@ class MigrateDocumentFn(beam.DoFn):
             ref,
             run_id=self.run_id,
             status=Status.MIGRATED,
+            key=self.patient_key,
             page_count=len(encoded),
             source_format=source_format,
             source_compression=encoded[0][1],
@@ -175,7 +183,7 @@ class MigrateDocumentFn(beam.DoFn):
             content_sha256=content,
             object_bytes=sum(len(page.data) for page, _ in encoded),
         )
-        _, patient = nhs_number.classify(ref.nhs_number)
+        patient = row["patient_key"]
         dedupe_key = (patient, content) if patient else None
         return DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
 
@@ -183,13 +191,14 @@ class MigrateDocumentFn(beam.DoFn):
 class QuarantineCrashedFn(beam.DoFn):
     """Documents whose migration raised something unexpected: quarantined with the error, bytes kept."""
 
-    def __init__(self, output_prefix: str, run_id: str) -> None:
+    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
+        self.patient_key = patient_key
 
     def setup(self) -> None:
         skip_credential_lookup_for_storage_emulator()
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id)
+        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
 
     def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
         ref, (error_type, error_value, _trace) = failure
@@ -210,15 +219,27 @@ class QuarantineCrashedFn(beam.DoFn):
 class MigrateDocuments(beam.PTransform):
     """DocumentRefs → DocumentOutcomes, one each, whatever happens inside."""
 
-    def __init__(self, output_prefix: str, run_id: str, *, max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> None:
+    def __init__(
+        self,
+        output_prefix: str,
+        run_id: str,
+        *,
+        patient_key: bytes,
+        max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS,
+    ) -> None:
         super().__init__()
         self.output_prefix = output_prefix
         self.run_id = run_id
+        self.patient_key = patient_key
         self.max_page_pixels = max_page_pixels
 
     def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[DocumentOutcome]:
         migrated, crashed = refs | "MigrateEach" >> beam.ParDo(
-            MigrateDocumentFn(self.output_prefix, self.run_id, max_page_pixels=self.max_page_pixels)
+            MigrateDocumentFn(
+                self.output_prefix, self.run_id, patient_key=self.patient_key, max_page_pixels=self.max_page_pixels
+            )
         ).with_exception_handling(main_tag="outcomes", dead_letter_tag="crashed")
-        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(QuarantineCrashedFn(self.output_prefix, self.run_id))
+        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
+            QuarantineCrashedFn(self.output_prefix, self.run_id, self.patient_key)
+        )
         return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()

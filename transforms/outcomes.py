@@ -10,15 +10,25 @@ from schemas.records import DocumentOutcome, DocumentRef, Status
 from schemas.tables import DOCUMENTS, PAGES
 from transforms import nhs_number
 from transforms.encode import EncodedPage
+from transforms.patient_key import patient_key
 from transforms.reasons import OPERATOR_ACTIONS, Finding
 from transforms.validate import parse_document_date
 
 
 def document_row(
-    ref: DocumentRef, *, run_id: str, status: str, findings: Sequence[Finding] = (), **measured: Any
+    ref: DocumentRef,
+    *,
+    run_id: str,
+    status: str,
+    findings: Sequence[Finding] = (),
+    key: bytes | None = None,
+    **measured: Any,
 ) -> dict[str, Any]:
-    """The documents-table row; `measured` carries what reading and decoding found out."""
-    nhs_status, _ = nhs_number.classify(ref.nhs_number)
+    """The documents-table row; `measured` carries what reading and decoding found out.
+
+    With the run's patient key, a valid NHS number becomes its pseudonym; the number itself is never in a row.
+    """
+    nhs_status, normalised = nhs_number.classify(ref.nhs_number)
     return DOCUMENTS.row(
         run_id=run_id,
         source_system=ref.source_system,
@@ -29,6 +39,7 @@ def document_row(
         manifest_uri=ref.manifest_uri,
         manifest_row=ref.manifest_row,
         nhs_number_status=nhs_status.value,
+        patient_key=patient_key(key, normalised) if key and normalised else None,
         document_type=ref.document_type,
         document_date=parse_document_date(ref.document_date),
         recorded_page_count=ref.page_count,
