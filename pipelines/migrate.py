@@ -23,6 +23,7 @@ from pipelines.options import MigrateOptions
 from pipelines.report import format_summary
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.index_record import MarkDuplicateRecordsFn
 from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
@@ -86,7 +87,11 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     outcomes = refs | "Migrate" >> MigrateDocuments(
         plan.output, plan.run_id, patient_key=plan.patient_key, max_page_pixels=plan.max_page_pixels
     )
-    final = outcomes | "Deduplicate" >> DeduplicateDocuments()
+    final = (
+        outcomes
+        | "Deduplicate" >> DeduplicateDocuments()
+        | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
+    )
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
     summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
     return {"outcomes": final, "summary": summary, **tables}

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import apache_beam as beam
@@ -121,3 +122,28 @@ def test_an_unexpected_crash_costs_one_document_not_the_job(tmp_path, dump, monk
             equal_to([("PAS/G4", "migrated", ()), ("PAS/PNG", "quarantined", ("INTERNAL_ERROR",))]),
         )
     assert (tmp_path / "out" / "quarantine" / "PAS" / "PNG.bin").read_bytes() == dump[2]
+
+
+def test_the_index_record_names_the_patient_and_lists_pages_in_order_deterministically(tmp_path, dump):
+    folder, g4, _ = dump
+    document = ref(folder, "D/1", "letter.tif", nhs_number=VALID_NHS, document_type="letter", page_count=3)
+    [outcome] = list(make_fn(tmp_path).process(document))
+    record_path = tmp_path / "out" / "documents" / "PAS" / "D%2F1.json"
+    first = record_path.read_bytes()
+    record = json.loads(first)
+    assert record["patient"] == {"nhs_number": "9434765919", "patient_key": outcome.document["patient_key"]}
+    assert record["status"] == "migrated" and record["document_type"] == "letter"
+    assert [page["page_number"] for page in record["pages"]] == [1, 2, 3]
+    for page in record["pages"]:
+        stored = Path(page["object_uri"]).read_bytes()
+        assert hashlib.sha256(stored).hexdigest() == page["object_sha256"] and len(stored) == page["object_bytes"]
+    assert record["source"]["sha256"] == hashlib.sha256(g4).hexdigest()
+    list(make_fn(tmp_path).process(document))
+    assert record_path.read_bytes() == first
+
+
+def test_quarantined_documents_get_no_index_record(tmp_path, dump):
+    folder, _, _ = dump
+    [outcome] = list(make_fn(tmp_path).process(ref(folder, "E1", "empty.tif", nhs_number=VALID_NHS)))
+    assert outcome.document["status"] == Status.QUARANTINED
+    assert not (tmp_path / "out" / "documents").exists()

@@ -24,6 +24,7 @@ from transforms.blobs import read_document_bytes
 from transforms.decode import DecodedDocument
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.encode import EncodedPage, encode_page
+from transforms.index_record import write_index_record
 from transforms.outcomes import document_row, page_row, quarantine_record
 from transforms.pixels import content_digest
 from transforms.progress import ProgressLog
@@ -185,7 +186,14 @@ class MigrateDocumentFn(beam.DoFn):
         )
         patient = row["patient_key"]
         dedupe_key = (patient, content) if patient else None
-        return DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
+        outcome = DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
+        try:  # the EDMS record: the only output naming the patient, written where the identifiers are
+            write_index_record(self.output_prefix, ref, outcome)
+        except Exception as error:  # any filesystem's failure: this document, not the job
+            raise QuarantineError(
+                Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"
+            ) from error
+        return outcome
 
 
 class QuarantineCrashedFn(beam.DoFn):
