@@ -35,6 +35,7 @@ setup(
             "pytest>=8",
             "hypothesis>=6.100",
             "gcp-storage-emulator>=2024.8.3",
+            "bqemulator==1.4.0",
             "ruff>=0.6",
         ],
     },

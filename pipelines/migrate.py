@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -21,13 +21,21 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipelines.options import MigrateOptions
 from pipelines.report import format_summary
+from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.index_record import MarkDuplicateRecordsFn
-from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
+from transforms.lineage import (
+    WriteLineage,
+    WriteRunsTable,
+    lineage_folder,
+    summary_uri,
+    superseded_lineage_files,
+)
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
 from transforms.patient_key import PatientKeyError, resolve_patient_key
+from transforms.runs import RunInfo, code_version, file_sha256, runs_row
 from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
 from transforms.summary import SummariseRun
@@ -48,7 +56,23 @@ class MigrationPlan:
     run_id: str
     migration_key: str
     max_page_pixels: int
-    patient_key: bytes = field(repr=False)
+    patient_key: bytes = field(default=b"", repr=False)  # resolved by with_patient_key, after the checks
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    bigquery_dataset: str | None = None
+    manifest_sha256: tuple[str, ...] = ()
+    options_json: str = "{}"
+
+    def run_info(self) -> RunInfo:
+        return RunInfo(
+            run_id=self.run_id,
+            started_at=self.started_at,
+            migration_key=self.migration_key,
+            output_prefix=self.output,
+            manifests=self.manifests,
+            manifest_sha256=self.manifest_sha256,
+            options_json=self.options_json,
+            code_version=code_version(),
+        )
 
 
 def absolute(uri: str) -> str:
@@ -70,18 +94,46 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         raise UsageError("--max_page_pixels must be a positive number")
     manifests = tuple(absolute(uri) for uri in migrate.manifest)
     output = absolute(migrate.output).rstrip("/")
-    run_id = migrate.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    if migrate.bigquery_dataset and not valid_dataset(migrate.bigquery_dataset):
+        raise UsageError(f"--bigquery_dataset must be PROJECT.DATASET, not {migrate.bigquery_dataset!r}")
+    started_at = dt.datetime.now(dt.UTC)
+    run_id = migrate.run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    runner = options.get_all_options()["runner"]
+    job_options = {
+        "manifest": list(manifests),
+        "output": output,
+        "run_id": run_id,
+        "max_page_pixels": migrate.max_page_pixels,
+        "patient_key_file": migrate.patient_key_file,
+        "bigquery_dataset": migrate.bigquery_dataset,
+        "runner": runner,
+    }
+    return MigrationPlan(
+        manifests,
+        output,
+        run_id,
+        migration_key_for(manifests, output),
+        migrate.max_page_pixels,
+        started_at=started_at,
+        bigquery_dataset=migrate.bigquery_dataset,
+        options_json=json.dumps(job_options, sort_keys=True),
+    )
+
+
+def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> MigrationPlan:
+    """Resolved after the cheap checks, so misuse is still one line (a new local key logs where it is)."""
+    migrate = options.view_as(MigrateOptions)
     try:
         key = resolve_patient_key(migrate.patient_key_file, options.get_all_options()["runner"])
     except PatientKeyError as error:
         raise UsageError(str(error)) from error
-    return MigrationPlan(
-        manifests, output, run_id, migration_key_for(manifests, output), migrate.max_page_pixels, key.key
-    )
+    return replace(plan, patient_key=key.key)
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
     """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
+    if not plan.patient_key:
+        raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
     rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
     refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
     outcomes = refs | "Migrate" >> MigrateDocuments(
@@ -92,9 +144,18 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         | "Deduplicate" >> DeduplicateDocuments()
         | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
     )
-    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
+    info = plan.run_info()
+    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
     summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
-    return {"outcomes": final, "summary": summary, **tables}
+    tables["runs"] = (
+        summary["tallies"]
+        | "RunsRow" >> beam.Map(runs_row, info)
+        | "WriteRuns" >> WriteRunsTable(plan.output, plan.migration_key, plan.run_id)
+    )
+    graph = {"outcomes": final, "summary": summary["summary"], **tables}
+    if plan.bigquery_dataset:
+        graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(plan.bigquery_dataset, plan.run_id)
+    return graph
 
 
 def unknown_arguments(argv: list[str]) -> list[str]:
@@ -149,7 +210,9 @@ def migrate(argv: list[str]) -> int:
     FileSystems.set_options(options)
     for manifest in plan.manifests:
         check_header(manifest)
+    plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     check_output_writable(plan.output)
+    plan = with_patient_key(plan, options)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)

@@ -35,3 +35,8 @@ class MigrateOptions(PipelineOptions):
             default=None,
             help="Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
         )
+        parser.add_argument(
+            "--bigquery_dataset",
+            default=None,
+            help="PROJECT.DATASET: after the Parquet is written, load the run's tables into it with load jobs.",
+        )

@@ -18,6 +18,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "FLOAT64": pa.float64(),
     "BOOL": pa.bool_(),
     "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
 }
 
 
@@ -56,6 +57,10 @@ class Table:
     def bigquery_schema(self) -> list[dict[str, str]]:
         return [column.bigquery_field() for column in self.columns]
 
+    #: BigQuery layout: partitioned by the run's date, clustered for the common questions.
+    partition_column: str = "run_date"
+    cluster_columns: tuple[str, ...] = ()
+
     def row(self, **values: Any) -> dict[str, Any]:
         """A row with every column present; unknown names are a programming error, caught here."""
         unknown = set(values) - set(self.column_names)
@@ -77,6 +82,7 @@ DOCUMENTS = Table(
     description="One row per manifest document and its single outcome: migrated, duplicate or quarantined.",
     columns=(
         _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         _c("source_system", "STRING", "Legacy system the document came from.", required=True),
         _c(
             "document_id",
@@ -112,6 +118,7 @@ DOCUMENTS = Table(
         _c("quarantine_uri", "STRING", "Where the original bytes were copied, for quarantined documents."),
         _c("metadata_json", "STRING", "Other manifest columns, as a JSON object."),
     ),
+    cluster_columns=("source_system", "status", "patient_key"),
 )
 
 PAGES = Table(
@@ -119,6 +126,7 @@ PAGES = Table(
     description="One row per stored page of a migrated document.",
     columns=(
         _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         _c("source_system", "STRING", "Legacy system the document came from.", required=True),
         _c("document_id", "STRING", "Id within its source system.", required=True),
         _c("page_number", "INT64", "1-based page number within the document.", required=True),
@@ -139,6 +147,44 @@ PAGES = Table(
         _c("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
         _c("source_compression", "STRING", "Compression of the page in the legacy file."),
     ),
+    cluster_columns=("source_system", "object_format"),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES)
+RUNS = Table(
+    name="runs",
+    description="One row per run: when, with what code, options and inputs, and how many of each outcome.",
+    columns=(
+        _c("run_id", "STRING", "The run this row describes.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column.", required=True),
+        _c("started_at", "TIMESTAMP", "When the launcher started the run (UTC).", required=True),
+        _c("finished_at", "TIMESTAMP", "When the run's outcomes were all counted (UTC).", required=True),
+        _c("migration_key", "STRING", "Identifies the migration: the manifests and the output prefix.", required=True),
+        _c(
+            "output_prefix",
+            "STRING",
+            "Where objects, index records and lineage went.",
+            required=True,
+        ),
+        _c("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
+        _c(
+            "manifest_sha256",
+            "STRING",
+            "SHA-256 of each manifest at the start, same order.",
+            repeated=True,
+        ),
+        _c("options_json", "STRING", "The job's own options, as JSON (no secrets: the patient key is never here)."),
+        _c("code_version", "STRING", "edms-migrate version (and git commit when run from a checkout)."),
+        _c("manifest_documents", "INT64", "Manifest rows read.", required=True),
+        _c("migrated", "INT64", "Documents migrated.", required=True),
+        _c("duplicate", "INT64", "Documents found to duplicate another.", required=True),
+        _c("quarantined", "INT64", "Documents quarantined.", required=True),
+        _c("pages", "INT64", "Pages stored for migrated documents.", required=True),
+        _c("bytes_in", "INT64", "Bytes read from the legacy store.", required=True),
+        _c("bytes_out", "INT64", "Bytes of page objects of migrated documents.", required=True),
+        _c("objects_written", "INT64", "Page objects newly written (0 on a re-run).", required=True),
+        _c("balanced", "BOOL", "True when every source system's documents in equal its outcomes.", required=True),
+    ),
+    cluster_columns=("migration_key",),
+)
+
+TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS)

@@ -139,3 +139,23 @@ def test_valid_nhs_numbers_become_keyed_pseudonyms(migration, sample_dump, priva
     for document in documents:
         assert document["patient_key"] == expected[document["manifest_row"] - 1], document["document_id"]
         assert (document["patient_key"] is not None) == (document["nhs_number_status"] == "valid")
+
+
+def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump):
+    import hashlib
+
+    [run] = read_table(migration, "runs")
+    documents = read_table(migration, "documents")
+    assert run["manifests"] == [os.path.abspath(sample_dump.manifest_path)]
+    assert run["manifest_sha256"] == [hashlib.sha256(Path(sample_dump.manifest_path).read_bytes()).hexdigest()]
+    assert run["started_at"] <= run["finished_at"] and run["run_date"] == run["started_at"].date()
+    assert run["code_version"].startswith("0.1.0")
+    assert json.loads(run["options_json"])["output"] == migration
+    assert run["balanced"] is True and run["manifest_documents"] == len(documents)
+    for status in ("migrated", "duplicate", "quarantined"):
+        assert run[status] == sum(1 for d in documents if d["status"] == status)
+    assert (
+        {d["run_date"] for d in documents}
+        == {run["run_date"]}
+        == {p["run_date"] for p in read_table(migration, "pages")}
+    )
