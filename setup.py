@@ -31,6 +31,7 @@ setup(
         "pillow>=11.0",
         "pyarrow>=17.0",
         "duckdb>=1.1",
+        "openlineage-python>=1.30",
     ],
     extras_require={
         "test": [

@@ -19,6 +19,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
+from pipelines.openlineage_events import RunLineage
 from pipelines.options import MigrateOptions
 from pipelines.report import format_summary
 from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
@@ -216,15 +217,28 @@ def migrate(argv: list[str]) -> int:
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)
+    events = RunLineage(
+        run_id=plan.run_id,
+        migration_key=plan.migration_key,
+        manifests=plan.manifests,
+        output_prefix=plan.output,
+        bigquery_dataset=plan.bigquery_dataset,
+    )
+    events.start()
     started = time.monotonic()
-    with beam.Pipeline(options=options) as pipeline:
-        build(pipeline, plan)
-    elapsed = time.monotonic() - started
-    stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
-    if stale:
-        FileSystems.delete(stale)
-        _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
-    summary = read_summary(plan)
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build(pipeline, plan)
+        elapsed = time.monotonic() - started
+        stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
+        if stale:
+            FileSystems.delete(stale)
+            _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
+        summary = read_summary(plan)
+    except BaseException as error:  # the FAIL event, then the error as before
+        events.fail(error)
+        raise
+    events.complete(summary)
     print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
     if not summary["balanced"]:
         print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
