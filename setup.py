@@ -32,6 +32,7 @@ setup(
         "pyarrow>=17.0",
         "duckdb>=1.1",
         "openlineage-python>=1.30",
+        "imagehash>=4.3",
     ],
     extras_require={
         "test": [

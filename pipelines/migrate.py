@@ -22,20 +22,24 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 from pipelines.openlineage_events import RunLineage
 from pipelines.options import MigrateOptions
 from pipelines.report import format_summary
+from schemas.tables import TABLES_BY_NAME
 from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.index_record import MarkDuplicateRecordsFn
 from transforms.lineage import (
     WriteLineage,
+    WriteParquetTable,
     WriteRunsTable,
     lineage_folder,
+    stamp_run_date,
     summary_uri,
     superseded_lineage_files,
 )
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
 from transforms.patient_key import PatientKeyError, resolve_patient_key
+from transforms.review import FindRecordsForReview
 from transforms.runs import RunInfo, code_version, file_sha256, runs_row
 from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
@@ -148,6 +152,13 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     info = plan.run_info()
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
     summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    review = final | "Review" >> FindRecordsForReview(plan.run_id)
+    for name, review_rows in review.items():
+        tables[name] = (
+            review_rows
+            | f"Stamp_{name}" >> beam.Map(stamp_run_date, info.run_date)
+            | f"Write_{name}" >> WriteParquetTable(plan.output, TABLES_BY_NAME[name], plan.migration_key, plan.run_id)
+        )
     tables["runs"] = (
         summary["tallies"]
         | "RunsRow" >> beam.Map(runs_row, info)

@@ -146,6 +146,7 @@ PAGES = Table(
         _c("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
         _c("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
         _c("source_compression", "STRING", "Compression of the page in the legacy file."),
+        _c("perceptual_hash", "STRING", "256-bit pHash of the page (64 hex digits): near for rescans and re-saves."),
     ),
     cluster_columns=("source_system", "object_format"),
 )
@@ -187,4 +188,49 @@ RUNS = Table(
     cluster_columns=("migration_key",),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS)
+REVIEW_MISFILING = Table(
+    name="review_misfiling",
+    description=(
+        "Documents whose content is identical under different patients: never merged, and a likely misfiling "
+        "for information governance to look at. One row per document of such a group."
+    ),
+    columns=(
+        _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        _c("content_sha256", "STRING", "The content the documents share (documents.content_sha256).", required=True),
+        _c("patients", "INT64", "Different patient keys with this content.", required=True),
+        _c("documents", "INT64", "Documents with this content.", required=True),
+        _c("source_system", "STRING", "Legacy system of this document.", required=True),
+        _c("document_id", "STRING", "Id of this document within its source system.", required=True),
+        _c("status", "STRING", "migrated or duplicate (of the same patient's copy).", required=True),
+        _c("patient_key", "STRING", "This document's patient key.", required=True),
+        _c("document_type", "STRING", "Document type recorded by the legacy system."),
+        _c("document_date", "DATE", "Document date recorded by the legacy system."),
+    ),
+    cluster_columns=("content_sha256",),
+)
+
+REVIEW_NEAR_DUPLICATES = Table(
+    name="review_near_duplicates",
+    description=(
+        "Pairs of one patient's migrated documents with pages that look alike but are not identical (a rescan, "
+        "a re-saved page): candidates for a person to review, never merged automatically."
+    ),
+    columns=(
+        _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        _c("patient_key", "STRING", "The patient both documents belong to.", required=True),
+        _c("source_system_a", "STRING", "First document (the smaller source_system/document_id).", required=True),
+        _c("document_id_a", "STRING", "First document's id.", required=True),
+        _c("source_system_b", "STRING", "Second document's source system.", required=True),
+        _c("document_id_b", "STRING", "Second document's id.", required=True),
+        _c("page_count_a", "INT64", "Pages of the first document.", required=True),
+        _c("page_count_b", "INT64", "Pages of the second document.", required=True),
+        _c("similar_pages", "INT64", "Non-blank pages of the first with a near page in the second.", required=True),
+        _c("min_distance", "INT64", "Smallest pHash Hamming distance between their pages (0–256).", required=True),
+    ),
+    cluster_columns=("patient_key",),
+)
+
+TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES)
+TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

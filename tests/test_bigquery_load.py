@@ -47,7 +47,8 @@ def test_local_run_loads_the_parquet_rows_into_partitioned_clustered_tables(loca
         assert remote.time_partitioning.field == "run_date"
         assert remote.clustering_fields == list(table.cluster_columns)
         [count] = rows(client, f"SELECT count(*) AS n FROM `{PROJECT}.lineage_local.{table.name}`")
-        assert count["n"] == len(read_table(local_run, table.name)) > 0, table.name
+        assert count["n"] == len(read_table(local_run, table.name)), table.name
+        assert count["n"] > 0 or table.name.startswith("review_"), table.name
     loaded = rows(client, f"SELECT * FROM `{PROJECT}.lineage_local.documents`")
     assert outcomes(loaded) == outcomes(read_table(local_run, "documents"))
     quarantined = [d for d in loaded if d["status"] == "quarantined"]

@@ -159,3 +159,24 @@ def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump)
         == {run["run_date"]}
         == {p["run_date"] for p in read_table(migration, "pages")}
     )
+
+
+def test_review_tables_flag_misfiling_and_same_patient_lookalikes(migration):
+    documents = read_table(migration, "documents")
+    by_content: dict[str, set] = {}
+    for d in documents:
+        if d["patient_key"] and d["content_sha256"] and d["status"] != "quarantined":
+            by_content.setdefault(d["content_sha256"], set()).add(d["patient_key"])
+    misfiled = {c for c, patients in by_content.items() if len(patients) > 1}
+    review = read_table(migration, "review_misfiling")
+    assert misfiled and {r["content_sha256"] for r in review} == misfiled
+    assert all(len({r["patient_key"] for r in review if r["content_sha256"] == c}) > 1 for c in misfiled)
+    rows = {(d["source_system"], d["document_id"]): d for d in documents}
+    pairs = read_table(migration, "review_near_duplicates")
+    assert pairs, "the sample's same-patient document that kept an extra page must be a candidate"
+    for pair in pairs:
+        first = rows[(pair["source_system_a"], pair["document_id_a"])]
+        second = rows[(pair["source_system_b"], pair["document_id_b"])]
+        assert first["patient_key"] == second["patient_key"] == pair["patient_key"]
+        assert first["content_sha256"] != second["content_sha256"] and first["status"] == second["status"] == "migrated"
+    assert any(pair["min_distance"] == 0 and {pair["page_count_a"], pair["page_count_b"]} == {1, 2} for pair in pairs)

@@ -20,10 +20,9 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.tables import TABLES, Table
+from schemas.tables import TABLES_BY_NAME, Table
 
 _LOGGER = logging.getLogger(__name__)
-_TABLES = {table.name: table for table in TABLES}
 _DATASET = re.compile(r"^[a-z][a-z0-9\-]{4,61}[a-z0-9]\.[A-Za-z0-9_]{1,1024}$")
 
 
@@ -80,7 +79,7 @@ class LoadIntoBigQueryFn(beam.DoFn):
         self.client.create_dataset(dataset, exists_ok=True)
         for name in sorted(set(names)):
             table_id = f"{self.project}.{self.dataset}.{name}"
-            self.client.create_table(bigquery_table(_TABLES[name], table_id), exists_ok=True)
+            self.client.create_table(bigquery_table(TABLES_BY_NAME[name], table_id), exists_ok=True)
 
     def _existing_job(self, job_id: str):
         from google.api_core.exceptions import NotFound

@@ -26,6 +26,7 @@ from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.encode import EncodedPage, encode_page
 from transforms.index_record import write_index_record
 from transforms.outcomes import document_row, page_row, quarantine_record
+from transforms.perceptual import perceptual_hash
 from transforms.pixels import content_digest
 from transforms.progress import ProgressLog
 from transforms.reasons import Finding, QuarantineError, Reason
@@ -151,12 +152,14 @@ class MigrateDocumentFn(beam.DoFn):
                 raise QuarantineError(mismatch[0].reason, mismatch[0].message)
             keep_jpeg = document.format == "JPEG" and document.page_count == 1
             encoded: list[tuple[EncodedPage, str | None]] = []
+            similarity: list[str] = []
             for page in document.pages():
                 encoded.append((encode_page(page, original_jpeg=data if keep_jpeg else None), page.compression))
+                similarity.append(perceptual_hash(page.image))
             source_format = document.format
         # Only now, with every page decoded and verified, does anything reach object storage.
         rows, written = [], 0
-        for number, (page, compression) in enumerate(encoded, start=1):
+        for number, ((page, compression), page_hash) in enumerate(zip(encoded, similarity, strict=True), start=1):
             uri, digest, was_written = self.objects.put(page.data, page.encoding.extension)
             written += was_written
             rows.append(
@@ -168,6 +171,7 @@ class MigrateDocumentFn(beam.DoFn):
                     uri=uri,
                     object_sha256=digest,
                     source_compression=compression,
+                    perceptual_hash=page_hash,
                 )
             )
         content = content_digest([page.pixel_sha256 for page, _ in encoded])

@@ -60,6 +60,7 @@ def page_row(
     uri: str,
     object_sha256: str,
     source_compression: str | None,
+    perceptual_hash: str | None = None,
 ) -> dict[str, Any]:
     return PAGES.row(
         run_id=run_id,
@@ -77,6 +78,7 @@ def page_row(
         dpi=page.dpi[0] if page.dpi else None,
         dpi_y=page.dpi[1] if page.dpi else None,
         source_compression=source_compression,
+        perceptual_hash=perceptual_hash,
     )
 
 
