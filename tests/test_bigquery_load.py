@@ -58,15 +58,20 @@ def test_local_run_loads_the_parquet_rows_into_partitioned_clustered_tables(loca
     assert run["manifest_documents"] == run["migrated"] + run["duplicate"] + run["quarantined"] == len(loaded)
 
 
-def test_gs_output_loads_from_uris_and_a_retried_load_adds_no_rows(storage_emulator, bigquery_emulator, sample_dump):
+@pytest.fixture(scope="module")
+def gs_run(storage_emulator, bigquery_emulator, sample_dump) -> str:
     from google.cloud import storage
 
     source = upload_folder(Path(sample_dump.directory), "bq-legacy", "export")
     storage.Client.create_anonymous_client().create_bucket("bq-edms")
     output = "gs://bq-edms/migration"
-    dataset = f"{PROJECT}.lineage_gcs"
     args = ["--manifest", f"{source}/manifest.csv", "--output", output, "--run_id", "bq-gcs"]
-    assert migrate([*args, "--bigquery_dataset", dataset]) == 0
+    assert migrate([*args, "--bigquery_dataset", f"{PROJECT}.lineage_gcs"]) == 0
+    return output
+
+
+def test_gs_output_loads_from_uris_and_a_retried_load_adds_no_rows(gs_run):
+    output, dataset = gs_run, f"{PROJECT}.lineage_gcs"
     client = bigquery_client(PROJECT)
 
     def counts() -> dict[str, int]:
@@ -85,3 +90,11 @@ def test_gs_output_loads_from_uris_and_a_retried_load_adds_no_rows(storage_emula
     assert job_ids == [load_job_id("bq-gcs", name, uri) for name, uri in sorted(files)]
     assert all(client.get_job(job_id).state == "DONE" for job_id in job_ids)
     assert counts() == first
+
+
+def test_the_report_reads_gs_lineage_and_links_quarantine_to_the_cloud_console(gs_run):
+    from pipelines.report_html import build_report
+
+    text = build_report(gs_run)
+    assert "Every document is accounted for" in text
+    assert 'href="https://storage.cloud.google.com/bq-edms/migration/quarantine/' in text
