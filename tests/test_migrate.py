@@ -147,3 +147,14 @@ def test_quarantined_documents_get_no_index_record(tmp_path, dump):
     [outcome] = list(make_fn(tmp_path).process(ref(folder, "E1", "empty.tif", nhs_number=VALID_NHS)))
     assert outcome.document["status"] == Status.QUARANTINED
     assert not (tmp_path / "out" / "documents").exists()
+
+
+def test_a_document_quarantined_on_a_rerun_loses_its_earlier_index_record(tmp_path, dump):
+    folder, g4, _ = dump
+    document = ref(folder, "D1", "letter.tif", nhs_number=VALID_NHS)
+    [first] = list(make_fn(tmp_path).process(document))
+    record = tmp_path / "out" / "documents" / "PAS" / "D1.json"
+    assert first.document["status"] == Status.MIGRATED and record.is_file()
+    (folder / "letter.tif").write_bytes(g4[: len(g4) // 2])  # the legacy file was damaged since
+    [second] = list(make_fn(tmp_path).process(document))
+    assert second.document["status"] == Status.QUARANTINED and not record.exists()

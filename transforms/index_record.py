@@ -81,6 +81,15 @@ def write_index_record(output_prefix: str, ref: DocumentRef, outcome: DocumentOu
     return uri
 
 
+def remove_stale_index_record(output_prefix: str, source_system: str, document_id: str) -> bool:
+    """A document quarantined now may have been migrated by an earlier run: the EDMS must not ingest that record."""
+    uri = index_record_uri(output_prefix, source_system, document_id)
+    if FileSystems.exists(uri):
+        FileSystems.delete([uri])
+        return True
+    return False
+
+
 class MarkDuplicateRecordsFn(beam.DoFn):
     """Rewrite a duplicate's index record to point at its canonical document; others pass by untouched."""
 

@@ -24,7 +24,7 @@ from transforms.blobs import read_document_bytes
 from transforms.decode import DecodedDocument
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.encode import EncodedPage, encode_page
-from transforms.index_record import write_index_record
+from transforms.index_record import remove_stale_index_record, write_index_record
 from transforms.outcomes import document_row, page_row, quarantine_record
 from transforms.perceptual import perceptual_hash
 from transforms.pixels import content_digest
@@ -43,6 +43,7 @@ class _QuarantineWriter:
     """Copies a document's original bytes and a JSON record to the quarantine area."""
 
     def __init__(self, output_prefix: str, run_id: str, patient_key: bytes) -> None:
+        self.output_prefix = output_prefix
         self.area = QuarantineArea(output_prefix)
         self.run_id = run_id
         self.patient_key = patient_key
@@ -61,6 +62,8 @@ class _QuarantineWriter:
             source_bytes=None if data is None else len(data),
         )
         record_uri = self.area.put(base, data, record)
+        if not suffix:  # a repeated id's record belongs to the id's first row, which may well be migrated
+            remove_stale_index_record(self.output_prefix, ref.source_system, ref.document_id)
         row = document_row(
             ref,
             run_id=self.run_id,
