@@ -25,16 +25,21 @@ setup(
         ]
     ),
     include_package_data=True,
+    package_data={"schemas": ["queries/*.sql", "bigquery/*.json"]},
     install_requires=[
         "apache-beam[gcp]==2.77.0",
         "pillow>=11.0",
         "pyarrow>=17.0",
+        "duckdb>=1.1",
+        "openlineage-python>=1.30",
+        "imagehash>=4.3",
     ],
     extras_require={
         "test": [
             "pytest>=8",
             "hypothesis>=6.100",
             "gcp-storage-emulator>=2024.8.3",
+            "bqemulator==1.4.0",
             "ruff>=0.6",
         ],
     },

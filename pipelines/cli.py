@@ -1,4 +1,4 @@
-"""The edms-migrate command: run, demo and sample-dump.
+"""The edms-migrate command: run, report, demo and sample-dump.
 
 Misuse gets one line and exit code 2; everything after `run` that is not the job's
 own flag is handed to Beam as a pipeline option.
@@ -12,6 +12,7 @@ import sys
 from typing import NoReturn
 
 _USAGE = """edms-migrate run --manifest MANIFEST --output PREFIX [Beam pipeline options]
+       edms-migrate report PREFIX [--out FILE]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""
 
@@ -37,10 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output", default="./edms-demo", help="folder for the dump and the migration (default ./edms-demo)"
     )
+    report = commands.add_parser("report", help="write a self-contained HTML report of a migration's lineage")
+    report.add_argument("prefix", help="the migration's --output (local folder or gs:// prefix)")
+    report.add_argument("--out", default=None, help="where to write it (default PREFIX/report.html)")
     sample = commands.add_parser("sample-dump", help="write a realistic sample legacy dump")
     sample.add_argument("directory", help="folder to write the dump into")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     return parser
+
+
+def _absolute(uri: str) -> str:
+    import os
+
+    return uri.rstrip("/") if "://" in uri else os.path.abspath(uri)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,13 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     from pipelines.demo import run_demo, write_dump
     from pipelines.migrate import UsageError
+    from pipelines.report_html import ReportError, write_report
 
     try:
         if args.command == "demo":
             return run_demo(args.output)
+        if args.command == "report":
+            print(f"report: {write_report(_absolute(args.prefix), args.out)}")
+            return 0
         write_dump(args.directory, seed=args.seed)
         return 0
-    except UsageError as error:
+    except (UsageError, ReportError) as error:
         print(f"edms-migrate: error: {error}", file=sys.stderr)
         return 2
 

@@ -9,6 +9,7 @@ import tempfile
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.migrate import UsageError, migrate
+from pipelines.report_html import write_report
 from samples.dump import write_sample_dump
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage import write_all
@@ -61,4 +62,6 @@ def run_demo(output: str) -> int:
     write_dump(dump_folder)
     migrated = os.path.join(root, "migrated")
     print(f"migrating on the DirectRunner into {migrated} …")
-    return migrate(["--manifest", os.path.join(dump_folder, "manifest.csv"), "--output", migrated])
+    code = migrate(["--manifest", os.path.join(dump_folder, "manifest.csv"), "--output", migrated])
+    print(f"report:     {write_report(migrated)}")
+    return code

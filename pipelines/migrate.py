@@ -13,22 +13,37 @@ import os
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
+from pipelines.openlineage_events import RunLineage
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions
 from pipelines.report import format_summary
+from schemas.tables import TABLES_BY_NAME
+from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
 from transforms.decode import KNOWN_FORMATS
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.image_job import ImageLimits
-from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
+from transforms.index_record import MarkDuplicateRecordsFn
+from transforms.lineage import (
+    WriteLineage,
+    WriteParquetTable,
+    WriteRunsTable,
+    lineage_folder,
+    stamp_run_date,
+    summary_uri,
+    superseded_lineage_files,
+)
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments, MigrationSettings
+from transforms.patient_key import PatientKeyError, resolve_patient_key
+from transforms.review import FindRecordsForReview
+from transforms.runs import RunInfo, code_version, file_sha256, runs_row
 from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
 from transforms.summary import SummariseRun
@@ -42,14 +57,30 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class MigrationPlan:
-    """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key, settings."""
+    """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key."""
 
     manifests: tuple[str, ...]
     output: str
     run_id: str
     migration_key: str
-    settings: MigrationSettings
+    settings: MigrationSettings  # its patient_key is resolved by with_patient_key, after the cheap checks
     max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    bigquery_dataset: str | None = None
+    manifest_sha256: tuple[str, ...] = ()
+    options_json: str = "{}"
+
+    def run_info(self) -> RunInfo:
+        return RunInfo(
+            run_id=self.run_id,
+            started_at=self.started_at,
+            migration_key=self.migration_key,
+            output_prefix=self.output,
+            manifests=self.manifests,
+            manifest_sha256=self.manifest_sha256,
+            options_json=self.options_json,
+            code_version=code_version(),
+        )
 
 
 def absolute(uri: str) -> str:
@@ -98,7 +129,27 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         raise UsageError("--max_quarantine_rate must be between 0 and 1")
     manifests = tuple(absolute(uri) for uri in migrate.manifest)
     output = absolute(migrate.output).rstrip("/")
-    run_id = migrate.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    if migrate.bigquery_dataset and not valid_dataset(migrate.bigquery_dataset):
+        raise UsageError(f"--bigquery_dataset must be PROJECT.DATASET, not {migrate.bigquery_dataset!r}")
+    started_at = dt.datetime.now(dt.UTC)
+    run_id = migrate.run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    runner = options.get_all_options()["runner"]
+    job_options = {
+        "manifest": list(manifests),
+        "output": output,
+        "run_id": run_id,
+        "max_page_pixels": migrate.max_page_pixels,
+        "max_pages": migrate.max_pages,
+        "allowed_formats": migrate.allowed_formats,
+        "decode_timeout_seconds": migrate.decode_timeout_seconds,
+        "decode_memory_limit_mb": migrate.decode_memory_limit_mb,
+        "decode_isolation": migrate.decode_isolation,
+        "document_types": migrate.document_types,
+        "max_quarantine_rate": migrate.max_quarantine_rate,
+        "patient_key_file": migrate.patient_key_file,
+        "bigquery_dataset": migrate.bigquery_dataset,
+        "runner": runner,
+    }
     settings = MigrationSettings(
         output_prefix=output,
         run_id=run_id,
@@ -109,19 +160,59 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         document_types=load_document_types(migrate.document_types),
     )
     return MigrationPlan(
-        manifests, output, run_id, migration_key_for(manifests, output), settings, migrate.max_quarantine_rate
+        manifests,
+        output,
+        run_id,
+        migration_key_for(manifests, output),
+        settings,
+        migrate.max_quarantine_rate,
+        started_at=started_at,
+        bigquery_dataset=migrate.bigquery_dataset,
+        options_json=json.dumps(job_options, sort_keys=True),
     )
+
+
+def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> MigrationPlan:
+    """Resolved after the cheap checks, so misuse is still one line (a new local key logs where it is)."""
+    migrate = options.view_as(MigrateOptions)
+    try:
+        key = resolve_patient_key(migrate.patient_key_file, options.get_all_options()["runner"])
+    except PatientKeyError as error:
+        raise UsageError(str(error)) from error
+    return replace(plan, settings=replace(plan.settings, patient_key=key.key))
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
     """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
+    if not plan.settings.patient_key:
+        raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
     rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
     refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
     outcomes = refs | "Migrate" >> MigrateDocuments(plan.settings)
-    final = outcomes | "Deduplicate" >> DeduplicateDocuments()
-    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
+    final = (
+        outcomes
+        | "Deduplicate" >> DeduplicateDocuments()
+        | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
+    )
+    info = plan.run_info()
+    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
     summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
-    return {"outcomes": final, "summary": summary, **tables}
+    review = final | "Review" >> FindRecordsForReview(plan.run_id)
+    for name, review_rows in review.items():
+        tables[name] = (
+            review_rows
+            | f"Stamp_{name}" >> beam.Map(stamp_run_date, info.run_date)
+            | f"Write_{name}" >> WriteParquetTable(plan.output, TABLES_BY_NAME[name], plan.migration_key, plan.run_id)
+        )
+    tables["runs"] = (
+        summary["tallies"]
+        | "RunsRow" >> beam.Map(runs_row, info)
+        | "WriteRuns" >> WriteRunsTable(plan.output, plan.migration_key, plan.run_id)
+    )
+    graph = {"outcomes": final, "summary": summary["summary"], **tables}
+    if plan.bigquery_dataset:
+        graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(plan.bigquery_dataset, plan.run_id)
+    return graph
 
 
 def unknown_arguments(argv: list[str]) -> list[str]:
@@ -180,19 +271,34 @@ def migrate(argv: list[str]) -> int:
     FileSystems.set_options(options)
     for manifest in plan.manifests:
         check_header(manifest)
+    plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     check_output_writable(plan.output)
+    plan = with_patient_key(plan, options)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)
+    events = RunLineage(
+        run_id=plan.run_id,
+        migration_key=plan.migration_key,
+        manifests=plan.manifests,
+        output_prefix=plan.output,
+        bigquery_dataset=plan.bigquery_dataset,
+    )
+    events.start()
     started = time.monotonic()
-    with beam.Pipeline(options=options) as pipeline:
-        build(pipeline, plan)
-    elapsed = time.monotonic() - started
-    stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
-    if stale:
-        FileSystems.delete(stale)
-        _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
-    summary = read_summary(plan)
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build(pipeline, plan)
+        elapsed = time.monotonic() - started
+        stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
+        if stale:
+            FileSystems.delete(stale)
+            _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
+        summary = read_summary(plan)
+    except BaseException as error:  # the FAIL event, then the error as before
+        events.fail(error)
+        raise
+    events.complete(summary)
     print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
     if not summary["balanced"]:
         print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)

@@ -76,3 +76,13 @@ class MigrateOptions(PipelineOptions):
             default=DEFAULT_MAX_QUARANTINE_RATE,
             help="Fail the run (after writing lineage) if a larger share of documents is quarantined.",
         )
+        parser.add_argument(
+            "--patient_key_file",
+            default=None,
+            help="Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
+        )
+        parser.add_argument(
+            "--bigquery_dataset",
+            default=None,
+            help="PROJECT.DATASET: after the Parquet is written, load the run's tables into it with load jobs.",
+        )

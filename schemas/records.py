@@ -50,8 +50,7 @@ class DocumentRef:
 class DocumentOutcome:
     """The single outcome of one document: its documents-table row and, if migrated, its page rows.
 
-    dedupe_key is (normalised NHS number, content hash) for documents that may be merged, None otherwise;
-    it lives only inside the pipeline and is never written out.
+    dedupe_key is (patient key, content hash) for documents that may be merged, None otherwise.
     """
 
     document: dict[str, Any]

@@ -18,6 +18,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "FLOAT64": pa.float64(),
     "BOOL": pa.bool_(),
     "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
 }
 
 
@@ -56,6 +57,10 @@ class Table:
     def bigquery_schema(self) -> list[dict[str, str]]:
         return [column.bigquery_field() for column in self.columns]
 
+    #: BigQuery layout: partitioned by the run's date, clustered for the common questions.
+    partition_column: str = "run_date"
+    cluster_columns: tuple[str, ...] = ()
+
     def row(self, **values: Any) -> dict[str, Any]:
         """A row with every column present; unknown names are a programming error, caught here."""
         unknown = set(values) - set(self.column_names)
@@ -77,6 +82,7 @@ DOCUMENTS = Table(
     description="One row per manifest document and its single outcome: migrated, duplicate or quarantined.",
     columns=(
         _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         _c("source_system", "STRING", "Legacy system the document came from.", required=True),
         _c(
             "document_id",
@@ -96,6 +102,11 @@ DOCUMENTS = Table(
             "STRING",
             "For valid numbers: nhs (England/Wales), chi (Scotland), hc (N. Ireland), test, other.",
         ),
+        _c(
+            "patient_key",
+            "STRING",
+            "Pseudonym of a valid NHS number: hex HMAC-SHA256 under the run's patient key (see Privacy).",
+        ),
         _c("document_type", "STRING", "Document type recorded by the legacy system."),
         _c("document_date", "DATE", "Document date recorded by the legacy system."),
         _c("recorded_page_count", "INT64", "Page count the legacy system recorded."),
@@ -112,6 +123,7 @@ DOCUMENTS = Table(
         _c("quarantine_uri", "STRING", "Where the original bytes were copied, for quarantined documents."),
         _c("metadata_json", "STRING", "Other manifest columns, as a JSON object."),
     ),
+    cluster_columns=("source_system", "status", "patient_key"),
 )
 
 PAGES = Table(
@@ -119,6 +131,7 @@ PAGES = Table(
     description="One row per stored page of a migrated document.",
     columns=(
         _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         _c("source_system", "STRING", "Legacy system the document came from.", required=True),
         _c("document_id", "STRING", "Id within its source system.", required=True),
         _c("page_number", "INT64", "1-based page number within the document.", required=True),
@@ -151,7 +164,91 @@ PAGES = Table(
             "Checks for a reviewer, never a reason to drop a page: blank, inverted, low_dpi.",
             repeated=True,
         ),
+        _c("perceptual_hash", "STRING", "256-bit pHash of the page (64 hex digits): near for rescans and re-saves."),
     ),
+    cluster_columns=("source_system", "object_format"),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES)
+RUNS = Table(
+    name="runs",
+    description="One row per run: when, with what code, options and inputs, and how many of each outcome.",
+    columns=(
+        _c("run_id", "STRING", "The run this row describes.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column.", required=True),
+        _c("started_at", "TIMESTAMP", "When the launcher started the run (UTC).", required=True),
+        _c("finished_at", "TIMESTAMP", "When the run's outcomes were all counted (UTC).", required=True),
+        _c("migration_key", "STRING", "Identifies the migration: the manifests and the output prefix.", required=True),
+        _c(
+            "output_prefix",
+            "STRING",
+            "Where objects, index records and lineage went.",
+            required=True,
+        ),
+        _c("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
+        _c(
+            "manifest_sha256",
+            "STRING",
+            "SHA-256 of each manifest at the start, same order.",
+            repeated=True,
+        ),
+        _c("options_json", "STRING", "The job's own options, as JSON (no secrets: the patient key is never here)."),
+        _c("code_version", "STRING", "edms-migrate version (and git commit when run from a checkout)."),
+        _c("manifest_documents", "INT64", "Manifest rows read.", required=True),
+        _c("migrated", "INT64", "Documents migrated.", required=True),
+        _c("duplicate", "INT64", "Documents found to duplicate another.", required=True),
+        _c("quarantined", "INT64", "Documents quarantined.", required=True),
+        _c("pages", "INT64", "Pages stored for migrated documents.", required=True),
+        _c("bytes_in", "INT64", "Bytes read from the legacy store.", required=True),
+        _c("bytes_out", "INT64", "Bytes of page objects of migrated documents.", required=True),
+        _c("objects_written", "INT64", "Page objects newly written (0 on a re-run).", required=True),
+        _c("balanced", "BOOL", "True when every source system's documents in equal its outcomes.", required=True),
+    ),
+    cluster_columns=("migration_key",),
+)
+
+REVIEW_MISFILING = Table(
+    name="review_misfiling",
+    description=(
+        "Documents whose content is identical under different patients: never merged, and a likely misfiling "
+        "for information governance to look at. One row per document of such a group."
+    ),
+    columns=(
+        _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        _c("content_sha256", "STRING", "The content the documents share (documents.content_sha256).", required=True),
+        _c("patients", "INT64", "Different patient keys with this content.", required=True),
+        _c("documents", "INT64", "Documents with this content.", required=True),
+        _c("source_system", "STRING", "Legacy system of this document.", required=True),
+        _c("document_id", "STRING", "Id of this document within its source system.", required=True),
+        _c("status", "STRING", "migrated or duplicate (of the same patient's copy).", required=True),
+        _c("patient_key", "STRING", "This document's patient key.", required=True),
+        _c("document_type", "STRING", "Document type recorded by the legacy system."),
+        _c("document_date", "DATE", "Document date recorded by the legacy system."),
+    ),
+    cluster_columns=("content_sha256",),
+)
+
+REVIEW_NEAR_DUPLICATES = Table(
+    name="review_near_duplicates",
+    description=(
+        "Pairs of one patient's migrated documents with pages that look alike but are not identical (a rescan, "
+        "a re-saved page): candidates for a person to review, never merged automatically."
+    ),
+    columns=(
+        _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        _c("patient_key", "STRING", "The patient both documents belong to.", required=True),
+        _c("source_system_a", "STRING", "First document (the smaller source_system/document_id).", required=True),
+        _c("document_id_a", "STRING", "First document's id.", required=True),
+        _c("source_system_b", "STRING", "Second document's source system.", required=True),
+        _c("document_id_b", "STRING", "Second document's id.", required=True),
+        _c("page_count_a", "INT64", "Pages of the first document.", required=True),
+        _c("page_count_b", "INT64", "Pages of the second document.", required=True),
+        _c("similar_pages", "INT64", "Non-blank pages of the first with a near page in the second.", required=True),
+        _c("min_distance", "INT64", "Smallest pHash Hamming distance between their pages (0–256).", required=True),
+    ),
+    cluster_columns=("patient_key",),
+)
+
+TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES)
+TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +19,21 @@ from samples.dump import SampleDump, write_sample_dump
 
 #: Small pages keep the suite fast; the formats, layouts and defects are those of the full-size demo.
 TEST_PAGE_SIZE = (320, 452)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs without a key create one under XDG_CONFIG_HOME: a test folder, never the developer's ~/.config."""
+    folder = tmp_path_factory.mktemp("config-home")
+    previous = {name: os.environ.pop(name, None) for name in ("XDG_CONFIG_HOME", "EDMS_PATIENT_KEY")}
+    os.environ["XDG_CONFIG_HOME"] = str(folder)
+    try:
+        yield folder
+    finally:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+        for name, value in previous.items():
+            if value is not None:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +48,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def storage_emulator() -> Iterator[str]:
-    """gcp-storage-emulator, in memory, on a free loopback port; STORAGE_EMULATOR_HOST points the clients at it."""
+def storage_emulator_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the storage emulator keeps objects: <root>/<bucket>/<name>, which bqemulator reads gs:// URIs from."""
+    return tmp_path_factory.mktemp("gcs") / ".cloudstorage"
+
+
+@pytest.fixture(scope="session")
+def storage_emulator(storage_emulator_root: Path) -> Iterator[str]:
+    """gcp-storage-emulator, on disk, on a free loopback port; STORAGE_EMULATOR_HOST points the clients at it."""
     from gcp_storage_emulator.server import create_server
 
     logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
     port = _free_port()
-    server = create_server("127.0.0.1", port, in_memory=True)
+    server = create_server("127.0.0.1", port, data_dir=str(storage_emulator_root.parent))
     server.start()
     host = f"http://127.0.0.1:{port}"
     previous = os.environ.get("STORAGE_EMULATOR_HOST")
@@ -61,3 +87,47 @@ def upload_folder(folder: Path, bucket_name: str, prefix: str) -> str:
         if path.is_file():
             bucket.blob(f"{prefix}/{path.relative_to(folder).as_posix()}").upload_from_filename(str(path))
     return f"gs://{bucket_name}/{prefix}"
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(storage_emulator_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """bqemulator (tests/bigquery_emulator.py) in its own process; BIGQUERY_EMULATOR_HOST points the client at it.
+
+    It resolves gs://bucket/name to the storage emulator's files, so load jobs from gs:// URIs read real objects.
+    """
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("bqemulator") / "bqemulator.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.bigquery_emulator", str(port), str(storage_emulator_root)],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    host = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{host}/bigquery/v2/projects/probe/datasets", timeout=2):
+                break
+        except urllib.error.HTTPError:
+            break  # it answers: up
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"bqemulator did not start; see {log.name}") from None
+            time.sleep(0.3)
+    previous = os.environ.get("BIGQUERY_EMULATOR_HOST")
+    os.environ["BIGQUERY_EMULATOR_HOST"] = host
+    try:
+        yield host
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        if previous is None:
+            os.environ.pop("BIGQUERY_EMULATOR_HOST", None)
+        else:
+            os.environ["BIGQUERY_EMULATOR_HOST"] = previous

@@ -94,6 +94,8 @@ def test_demo_twice_in_the_same_folder(tmp_path):
     first = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert first.returncode == 0, first.stderr[-2000:]
     assert "every document accounted for: yes" in first.stdout and "MEDREC-SCAN" in first.stdout
+    report = tmp_path / "edms-demo" / "migrated" / "report.html"
+    assert f"report:     {report}" in first.stdout and "MEDREC-SCAN" in report.read_text(encoding="utf-8")
     second = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert second.returncode == 0, second.stderr[-2000:]
     assert "; 0 new objects written" in second.stdout

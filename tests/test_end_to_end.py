@@ -14,6 +14,7 @@ from tests.lineage_checks import (
     check_outcomes_match_plan,
     check_pages_are_pixel_identical,
     check_quarantine_keeps_original_bytes,
+    manifest_rows,
     nhs_number_spellings,
     read_table,
 )
@@ -56,13 +57,49 @@ def test_bilevel_pages_are_stored_as_group4(migration):
     assert {page["object_format"] for page in pages if page["mode"] == "1"} == {"TIFF/CCITT-G4"}
 
 
-def test_no_nhs_number_anywhere_in_the_output(migration, sample_dump):
+def test_no_nhs_number_anywhere_in_the_output_but_the_edms_index_records(migration, sample_dump):
     numbers = nhs_number_spellings(sample_dump)
     assert numbers
+    index_records = Path(migration, "documents")
+    found_in_records = set()
     for path in Path(migration).rglob("*"):
-        if path.is_file() and path.suffix in (".parquet", ".json"):
+        if path.is_file() and path.suffix in (".parquet", ".json", ".jsonl", ".html"):
             content = path.read_bytes()
-            assert not [n for n in numbers if n.encode() in content], path
+            found = {n for n in numbers if n.encode() in content}
+            if index_records in path.parents:
+                found_in_records |= found
+            else:
+                assert not found, path
+    assert found_in_records, "the EDMS index records must carry the patient's NHS number"
+
+
+def test_edms_index_records_for_migrated_and_duplicate_documents(migration):
+    documents = read_table(migration, "documents")
+    pages = read_table(migration, "pages")
+    records = {
+        (record["source_system"], record["document_id"]): record
+        for record in (json.loads(path.read_text()) for path in Path(migration, "documents").rglob("*.json"))
+    }
+    stored = {(d["source_system"], d["document_id"]): d for d in documents if d["status"] != "quarantined"}
+    assert set(records) == set(stored)
+    assert {d["status"] for d in stored.values()} == {"migrated", "duplicate"}
+    for key, document in stored.items():
+        record = records[key]
+        assert record["status"] == document["status"] and record["duplicate_of"] == document["duplicate_of"]
+        assert record["patient"]["patient_key"] == document["patient_key"]
+        assert record["source"]["sha256"] == document["source_sha256"]
+        if document["status"] == "duplicate":
+            canonical = json.loads(Path(record["canonical_record"]).read_text())
+            assert f"{canonical['source_system']}/{canonical['document_id']}" == document["duplicate_of"]
+            assert canonical["status"] == "migrated" and canonical["content_sha256"] == record["content_sha256"]
+        else:
+            own = sorted(
+                (p for p in pages if (p["source_system"], p["document_id"]) == key), key=lambda p: p["page_number"]
+            )
+            assert [(p["object_uri"], p["object_sha256"], p["object_format"]) for p in own] == [
+                (p["object_uri"], p["object_sha256"], p["object_format"]) for p in record["pages"]
+            ]
+            assert [p["page_number"] for p in record["pages"]] == list(range(1, document["page_count"] + 1))
 
 
 def outcome_of(document: dict) -> tuple:
@@ -94,3 +131,60 @@ def test_too_many_quarantines_fail_the_run_after_lineage_is_written(sample_dump,
     assert "over --max_quarantine_rate 0.2" in capsys.readouterr().err
     documents = read_table(output, "documents")
     assert len(documents) == len(sample_dump.documents)
+
+
+def test_valid_nhs_numbers_become_keyed_pseudonyms(migration, sample_dump, private_config_home):
+    from transforms import nhs_number
+    from transforms.patient_key import default_key_path, patient_key
+
+    key = default_key_path({"XDG_CONFIG_HOME": str(private_config_home)}).read_bytes().strip()
+    expected = []
+    for row in manifest_rows(sample_dump):
+        _, normalised = nhs_number.classify(row["nhs_number"])
+        expected.append(patient_key(key, normalised) if normalised else None)
+    documents = read_table(migration, "documents")
+    assert any(d["patient_key"] for d in documents)
+    for document in documents:
+        assert document["patient_key"] == expected[document["manifest_row"] - 1], document["document_id"]
+        assert (document["patient_key"] is not None) == (document["nhs_number_status"] == "valid")
+
+
+def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump):
+    import hashlib
+
+    [run] = read_table(migration, "runs")
+    documents = read_table(migration, "documents")
+    assert run["manifests"] == [os.path.abspath(sample_dump.manifest_path)]
+    assert run["manifest_sha256"] == [hashlib.sha256(Path(sample_dump.manifest_path).read_bytes()).hexdigest()]
+    assert run["started_at"] <= run["finished_at"] and run["run_date"] == run["started_at"].date()
+    assert run["code_version"].startswith("0.1.0")
+    assert json.loads(run["options_json"])["output"] == migration
+    assert run["balanced"] is True and run["manifest_documents"] == len(documents)
+    for status in ("migrated", "duplicate", "quarantined"):
+        assert run[status] == sum(1 for d in documents if d["status"] == status)
+    assert (
+        {d["run_date"] for d in documents}
+        == {run["run_date"]}
+        == {p["run_date"] for p in read_table(migration, "pages")}
+    )
+
+
+def test_review_tables_flag_misfiling_and_same_patient_lookalikes(migration):
+    documents = read_table(migration, "documents")
+    by_content: dict[str, set] = {}
+    for d in documents:
+        if d["patient_key"] and d["content_sha256"] and d["status"] != "quarantined":
+            by_content.setdefault(d["content_sha256"], set()).add(d["patient_key"])
+    misfiled = {c for c, patients in by_content.items() if len(patients) > 1}
+    review = read_table(migration, "review_misfiling")
+    assert misfiled and {r["content_sha256"] for r in review} == misfiled
+    assert all(len({r["patient_key"] for r in review if r["content_sha256"] == c}) > 1 for c in misfiled)
+    rows = {(d["source_system"], d["document_id"]): d for d in documents}
+    pairs = read_table(migration, "review_near_duplicates")
+    assert pairs, "the sample's same-patient document that kept an extra page must be a candidate"
+    for pair in pairs:
+        first = rows[(pair["source_system_a"], pair["document_id_a"])]
+        second = rows[(pair["source_system_b"], pair["document_id_b"])]
+        assert first["patient_key"] == second["patient_key"] == pair["patient_key"]
+        assert first["content_sha256"] != second["content_sha256"] and first["status"] == second["status"] == "migrated"
+    assert any(pair["min_distance"] == 0 and {pair["page_count_a"], pair["page_count_b"]} == {1, 2} for pair in pairs)

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import apache_beam as beam
@@ -15,8 +16,10 @@ from schemas.records import DocumentRef, Status
 from tests.faulty_converters import BUG_MARKER, CRASH_MARKER, HANG_MARKER, misbehaving_convert
 from tests.images import bilevel_page, encode, multipage_g4
 from transforms.migrate import MigrateDocumentFn, MigrateDocuments, MigrationSettings, QuarantineCrashedFn
+from transforms.patient_key import patient_key
 
 VALID_NHS = "943 476 5919"
+KEY = b"test-patient-key-0123456789"
 
 
 @pytest.fixture
@@ -32,7 +35,13 @@ def dump(tmp_path):
 
 
 def settings(tmp_path, **overrides) -> MigrationSettings:
-    values = {"isolation": "never", "today": dt.date(2026, 1, 1), "document_types": DOCUMENT_TYPES, **overrides}
+    values = {
+        "isolation": "never",
+        "today": dt.date(2026, 1, 1),
+        "document_types": DOCUMENT_TYPES,
+        "patient_key": KEY,
+        **overrides,
+    }
     return MigrationSettings(str(tmp_path / "out"), "run-1", **values)
 
 
@@ -63,7 +72,7 @@ def test_migrated_pages_read_back_pixel_identical(tmp_path, dump):
     row = outcome.document
     assert row["status"] == Status.MIGRATED and row["reasons"] == []
     assert row["page_count"] == 3 and row["source_sha256"] == hashlib.sha256(g4).hexdigest()
-    assert outcome.dedupe_key[0] == "9434765919"
+    assert outcome.dedupe_key[0] == row["patient_key"] == patient_key(KEY, "9434765919")
     source = Image.open(io.BytesIO(g4))
     for page in outcome.pages:
         source.seek(page["page_number"] - 1)
@@ -152,7 +161,7 @@ def test_an_unexpected_exception_costs_one_document_not_the_job(tmp_path, dump):
                 main_tag="outcomes", dead_letter_tag="crashed"
             )
         )
-        recovered = outcomes.crashed | beam.ParDo(QuarantineCrashedFn(str(tmp_path / "out"), "run-1"))
+        recovered = outcomes.crashed | beam.ParDo(QuarantineCrashedFn(str(tmp_path / "out"), "run-1", KEY))
         assert_that(
             (outcomes.outcomes, recovered)
             | beam.Flatten()
@@ -189,3 +198,39 @@ def test_the_risky_policy_isolates_rare_formats_and_exotic_tiffs_only():
     thunderscan[compression_at + 8 : compression_at + 10] = (32809).to_bytes(2, "little")
     assert looks_risky(bytes(thunderscan))
     assert looks_risky(b"no signature at all")
+
+
+def test_the_index_record_names_the_patient_and_lists_pages_in_order_deterministically(tmp_path, dump):
+    folder, g4, _ = dump
+    document = ref(folder, "D/1", "letter.tif", nhs_number=VALID_NHS, document_type="Referral", page_count=3)
+    [outcome] = list(make_fn(tmp_path).process(document))
+    record_path = tmp_path / "out" / "documents" / "PAS" / "D%2F1.json"
+    first = record_path.read_bytes()
+    record = json.loads(first)
+    assert record["patient"] == {"nhs_number": "9434765919", "patient_key": outcome.document["patient_key"]}
+    assert record["status"] == "migrated" and record["document_type"] == "Referral"
+    assert [page["page_number"] for page in record["pages"]] == [1, 2, 3]
+    for page in record["pages"]:
+        stored = Path(page["object_uri"]).read_bytes()
+        assert hashlib.sha256(stored).hexdigest() == page["object_sha256"] and len(stored) == page["object_bytes"]
+    assert record["source"]["sha256"] == hashlib.sha256(g4).hexdigest()
+    list(make_fn(tmp_path).process(document))
+    assert record_path.read_bytes() == first
+
+
+def test_quarantined_documents_get_no_index_record(tmp_path, dump):
+    folder, _, _ = dump
+    [outcome] = list(make_fn(tmp_path).process(ref(folder, "E1", "empty.tif", nhs_number=VALID_NHS)))
+    assert outcome.document["status"] == Status.QUARANTINED
+    assert not (tmp_path / "out" / "documents").exists()
+
+
+def test_a_document_quarantined_on_a_rerun_loses_its_earlier_index_record(tmp_path, dump):
+    folder, g4, _ = dump
+    document = ref(folder, "D1", "letter.tif", nhs_number=VALID_NHS)
+    [first] = list(make_fn(tmp_path).process(document))
+    record = tmp_path / "out" / "documents" / "PAS" / "D1.json"
+    assert first.document["status"] == Status.MIGRATED and record.is_file()
+    (folder / "letter.tif").write_bytes(g4[: len(g4) // 2])  # the legacy file was damaged since
+    [second] = list(make_fn(tmp_path).process(document))
+    assert second.document["status"] == Status.QUARANTINED and not record.exists()

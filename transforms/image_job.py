@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from transforms.decode import DecodedDocument, Page
 from transforms.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
-from transforms.page_checks import ink_coverage, page_flags
+from transforms.page_checks import ink_coverage, luminance, page_flags
+from transforms.perceptual import perceptual_hash
 from transforms.reasons import QuarantineError, Reason
 
 #: What scanned records really use; anything else is quarantined as UNSUPPORTED_FORMAT before decoding.
@@ -39,6 +40,7 @@ class ConvertedPage:
     icc_profile_sha256: str | None
     ink_coverage: float
     flags: tuple[str, ...]
+    perceptual_hash: str
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
                     Reason.LOSSLESS_UNSUPPORTED,
                     f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
                 )
-            coverage = ink_coverage(page.image)
+            grey = luminance(page.image)
+            coverage = ink_coverage(grey)
             carried = None if page.orientation_applied else page.orientation
             pages.append(
                 ConvertedPage(
@@ -108,6 +111,7 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
                     icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
                     ink_coverage=round(coverage, 5),
                     flags=page_flags(coverage, page.dpi),
+                    perceptual_hash=perceptual_hash(grey),
                 )
             )
         return ConvertedDocument(document.format, tuple(pages))

@@ -7,11 +7,13 @@ so a re-run replaces its lineage instead of adding a second copy beside it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentOutcome
-from schemas.tables import DOCUMENTS, PAGES, Table
+from schemas.tables import DOCUMENTS, PAGES, RUNS, TABLES, Table
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -29,7 +31,7 @@ def summary_uri(output_prefix: str, migration_key: str) -> str:
 def superseded_lineage_files(output_prefix: str, migration_key: str, run_id: str) -> list[str]:
     """Lineage files of earlier runs of the same migration: replaced once this run has succeeded."""
     stale = []
-    for table in (DOCUMENTS, PAGES):
+    for table in TABLES:
         pattern = FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-*.parquet")
         for metadata in FileSystems.match([pattern])[0].metadata_list:
             if f"-{run_id}-" not in metadata.path.rsplit("/", 1)[-1]:
@@ -49,8 +51,36 @@ class WriteParquetTable(beam.PTransform):
         )
 
 
+def stamp_run_date(row: dict, run_date: dt.date) -> dict:
+    return {**row, "run_date": run_date}
+
+
 class WriteLineage(beam.PTransform):
-    """Outcomes → documents and pages tables."""
+    """Outcomes → documents and pages tables; yields each table's written file names."""
+
+    def __init__(self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date) -> None:
+        super().__init__()
+        self.output_prefix = output_prefix
+        self.migration_key = migration_key
+        self.run_id = run_id
+        self.run_date = run_date
+
+    def expand(self, outcomes: beam.PCollection[DocumentOutcome]) -> dict[str, beam.PCollection[str]]:
+        run_date = self.run_date
+        documents = outcomes | "DocumentRows" >> beam.Map(lambda outcome: stamp_run_date(outcome.document, run_date))
+        pages = outcomes | "PageRows" >> beam.FlatMap(
+            lambda outcome: (stamp_run_date(page, run_date) for page in outcome.pages)
+        )
+        return {
+            "documents": documents
+            | "WriteDocuments" >> WriteParquetTable(self.output_prefix, DOCUMENTS, self.migration_key, self.run_id),
+            "pages": pages
+            | "WritePages" >> WriteParquetTable(self.output_prefix, PAGES, self.migration_key, self.run_id),
+        }
+
+
+class WriteRunsTable(beam.PTransform):
+    """The run's single runs row → runs-<key>-<run>-*.parquet."""
 
     def __init__(self, output_prefix: str, migration_key: str, run_id: str) -> None:
         super().__init__()
@@ -58,12 +88,5 @@ class WriteLineage(beam.PTransform):
         self.migration_key = migration_key
         self.run_id = run_id
 
-    def expand(self, outcomes: beam.PCollection[DocumentOutcome]) -> dict[str, beam.PCollection[str]]:
-        documents = outcomes | "DocumentRows" >> beam.Map(lambda outcome: outcome.document)
-        pages = outcomes | "PageRows" >> beam.FlatMap(lambda outcome: outcome.pages)
-        return {
-            "documents": documents
-            | "WriteDocuments" >> WriteParquetTable(self.output_prefix, DOCUMENTS, self.migration_key, self.run_id),
-            "pages": pages
-            | "WritePages" >> WriteParquetTable(self.output_prefix, PAGES, self.migration_key, self.run_id),
-        }
+    def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
+        return rows | WriteParquetTable(self.output_prefix, RUNS, self.migration_key, self.run_id)

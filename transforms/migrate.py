@@ -20,11 +20,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms import nhs_number
 from transforms.blobs import read_document_bytes
 from transforms.decode import sniff_format
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.image_job import ConvertedDocument, ImageLimits, convert_document
+from transforms.index_record import remove_stale_index_record, write_index_record
 from transforms.isolation import InProcessWorker, IsolatedWorker
 from transforms.outcomes import document_row, page_row, quarantine_record
 from transforms.pixels import content_digest
@@ -51,15 +51,20 @@ class MigrationSettings:
     decode_memory_limit_mb: int | None = DEFAULT_DECODE_MEMORY_LIMIT_MB
     isolation: str = "always"  # always | risky | never: which documents decode in the isolated child
     document_types: dict[str, frozenset[str]] | None = None  # source_system (or "*") → allowed types
+    # The secret for patient pseudonyms (transforms/patient_key.py). It is pickled with the DoFn, so on a managed
+    # runner it travels in the job graph: load it from a file or a Secret Manager-mounted variable.
+    patient_key: bytes | None = None
     today: dt.date | None = None
 
 
 class _QuarantineWriter:
     """Copies a document's original bytes and a JSON record to the quarantine area."""
 
-    def __init__(self, output_prefix: str, run_id: str) -> None:
+    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
+        self.output_prefix = output_prefix
         self.area = QuarantineArea(output_prefix)
         self.run_id = run_id
+        self.patient_key = patient_key
 
     def outcome(self, ref: DocumentRef, findings: Sequence[Finding], data: bytes | None) -> DocumentOutcome:
         digest = sha256_hex(data) if data is not None else None
@@ -73,11 +78,14 @@ class _QuarantineWriter:
             source_bytes=None if data is None else len(data),
         )
         record_uri = self.area.put(base, data, record)
+        if not suffix:  # a repeated id's record belongs to the id's first row, which may well be migrated
+            remove_stale_index_record(self.output_prefix, ref.source_system, ref.document_id)
         row = document_row(
             ref,
             run_id=self.run_id,
             status=Status.QUARANTINED,
             findings=findings,
+            key=self.patient_key,
             source_sha256=digest,
             source_bytes=None if data is None else len(data),
             source_format=sniff_format(data) if data else None,
@@ -105,7 +113,7 @@ class MigrateDocumentFn(beam.DoFn):
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
-        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id)
+        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id, settings.patient_key)
         self.progress = ProgressLog()
         memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
         self.isolated = IsolatedWorker(
@@ -170,6 +178,7 @@ class MigrateDocumentFn(beam.DoFn):
             ref,
             run_id=run_id,
             status=Status.MIGRATED,
+            key=self.settings.patient_key,
             page_count=len(converted.pages),
             source_format=converted.source_format,
             source_compression=converted.pages[0].source_compression,
@@ -178,21 +187,29 @@ class MigrateDocumentFn(beam.DoFn):
             content_sha256=content,
             object_bytes=sum(len(page.encoded.data) for page in converted.pages),
         )
-        _, patient = nhs_number.classify(ref.nhs_number)
+        patient = row["patient_key"]
         dedupe_key = (patient, content) if patient else None
-        return DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
+        outcome = DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
+        try:  # the EDMS record: the only output naming the patient, written where the identifiers are
+            write_index_record(self.settings.output_prefix, ref, outcome)
+        except Exception as error:  # any filesystem's failure: this document, not the job
+            raise QuarantineError(
+                Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"
+            ) from error
+        return outcome
 
 
 class QuarantineCrashedFn(beam.DoFn):
     """Documents whose migration raised something unexpected: quarantined with the error, bytes kept."""
 
-    def __init__(self, output_prefix: str, run_id: str) -> None:
+    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
+        self.patient_key = patient_key
 
     def setup(self) -> None:
         skip_credential_lookup_for_storage_emulator()
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id)
+        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
 
     def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
         ref, (error_type, error_value, _trace) = failure
@@ -223,6 +240,6 @@ class MigrateDocuments(beam.PTransform):
             main_tag="outcomes", dead_letter_tag="crashed"
         )
         quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
-            QuarantineCrashedFn(settings.output_prefix, settings.run_id)
+            QuarantineCrashedFn(settings.output_prefix, settings.run_id, settings.patient_key)
         )
         return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()

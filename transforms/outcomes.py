@@ -10,14 +10,24 @@ from schemas.records import DocumentOutcome, DocumentRef, Status
 from schemas.tables import DOCUMENTS, PAGES
 from transforms import nhs_number
 from transforms.image_job import ConvertedPage
+from transforms.patient_key import patient_key
 from transforms.reasons import OPERATOR_ACTIONS, Finding
 from transforms.validate import parse_document_date
 
 
 def document_row(
-    ref: DocumentRef, *, run_id: str, status: str, findings: Sequence[Finding] = (), **measured: Any
+    ref: DocumentRef,
+    *,
+    run_id: str,
+    status: str,
+    findings: Sequence[Finding] = (),
+    key: bytes | None = None,
+    **measured: Any,
 ) -> dict[str, Any]:
-    """The documents-table row; `measured` carries what reading and decoding found out."""
+    """The documents-table row; `measured` carries what reading and decoding found out.
+
+    With the run's patient key, a valid NHS number becomes its pseudonym; the number itself is never in a row.
+    """
     nhs_status, normalised = nhs_number.classify(ref.nhs_number)
     return DOCUMENTS.row(
         run_id=run_id,
@@ -30,6 +40,7 @@ def document_row(
         manifest_row=ref.manifest_row,
         nhs_number_status=nhs_status.value,
         nhs_number_scheme=nhs_number.scheme(normalised) if normalised else None,
+        patient_key=patient_key(key, normalised) if key and normalised else None,
         document_type=ref.document_type,
         document_date=parse_document_date(ref.document_date),
         recorded_page_count=ref.page_count,
@@ -65,6 +76,7 @@ def page_row(
         source_compression=page.source_compression,
         ink_coverage=page.ink_coverage,
         flags=list(page.flags),
+        perceptual_hash=page.perceptual_hash,
     )
 
 

@@ -13,7 +13,7 @@ INVERTED_INK_COVERAGE = 0.6
 LOW_DPI = 150.0
 
 
-def _grey(image: Image.Image) -> Image.Image:
+def luminance(image: Image.Image) -> Image.Image:
     """An 8-bit luminance view of any mode, for this estimate only (never stored)."""
     if image.mode in ("1", "L"):
         return image
@@ -27,9 +27,9 @@ def _grey(image: Image.Image) -> Image.Image:
         return image.getchannel(0)
 
 
-def ink_coverage(image: Image.Image) -> float:
-    """Fraction of the page darker than mid-grey."""
-    histogram = _grey(image).histogram()
+def ink_coverage(grey: Image.Image) -> float:
+    """Fraction of the page (as luminance()) darker than mid-grey."""
+    histogram = grey.histogram()
     total = sum(histogram) or 1
     return sum(histogram[:128]) / total
 

@@ -93,7 +93,7 @@ class WriteSummaryFn(beam.DoFn):
 
 
 class SummariseRun(beam.PTransform):
-    """(manifest refs, final outcomes) → a summary JSON file; yields its URI."""
+    """(manifest refs, final outcomes) → a summary JSON file; yields its URI, and the merged tallies."""
 
     def __init__(self, summary_uri: str, run_id: str) -> None:
         super().__init__()
@@ -104,9 +104,10 @@ class SummariseRun(beam.PTransform):
         refs, outcomes = inputs
         manifest = refs | "TallyManifest" >> beam.Map(tally_manifest_row)
         results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome)
-        return (
+        tallies = (
             (manifest, results)
             | "AllTallies" >> beam.Flatten()
             | "MergeTallies" >> beam.CombineGlobally(MergeTallies())
-            | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
         )
+        summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
+        return {"summary": summary, "tallies": tallies}

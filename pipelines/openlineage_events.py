@@ -1,0 +1,175 @@
+"""OpenLineage START and COMPLETE/FAIL events for a run, through openlineage-python.
+
+Configured the OpenLineage way (openlineage.yml, OPENLINEAGE_CONFIG, OPENLINEAGE_URL or
+OPENLINEAGE__TRANSPORT__* variables), the client sends them wherever that says. With no
+configuration, they are written as JSON lines to PREFIX/lineage/openlineage-<run>.jsonl
+(through Beam's FileSystems, so gs:// too), so every run leaves its lineage events beside
+its tables. The launcher emits them: it is where a run starts and where its end is known.
+Events carry counts and names only — never an NHS number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import traceback
+import uuid
+from typing import Any
+
+import attr
+from apache_beam.io.filesystems import FileSystems
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    error_message_run,
+    output_statistics_output_dataset,
+    schema_dataset,
+)
+from openlineage.client.generated.base import RunFacet
+from openlineage.client.serde import Serde
+
+from schemas.tables import TABLES, Table
+from transforms.lineage import lineage_folder
+from transforms.storage import write_all
+
+_LOGGER = logging.getLogger(__name__)
+NAMESPACE = "edms-migrate"
+PRODUCER = "https://github.com/edms-migrate/edms-migrate"
+_RUN_NAMESPACE = uuid.UUID("7f1d8a52-3c1e-4d5b-9a57-2b1f0c9e6a10")
+
+
+@attr.define
+class OutcomesRunFacet(RunFacet):
+    """The run's outcome counts, in total and per source system, and whether they balance."""
+
+    totals: dict[str, int] = attr.field(factory=dict)
+    sources: dict[str, dict[str, Any]] = attr.field(factory=dict)
+    balanced: bool | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return "https://github.com/edms-migrate/edms-migrate/blob/main/README.md#openlineage"
+
+
+def openlineage_configured(environ: dict[str, str] | None = None) -> bool:
+    """True when openlineage-python has a configuration of its own to follow."""
+    environ = dict(os.environ if environ is None else environ)
+    if any(name.startswith("OPENLINEAGE__") for name in environ) or environ.get("OPENLINEAGE_URL"):
+        return True
+    if environ.get("OPENLINEAGE_CONFIG"):
+        return True
+    candidates = (os.path.join(os.getcwd(), "openlineage.yml"), os.path.expanduser("~/.openlineage/openlineage.yml"))
+    return any(os.path.isfile(path) for path in candidates)
+
+
+def dataset_name(uri: str) -> tuple[str, str]:
+    """OpenLineage naming: gs://bucket/path → (gs://bucket, path); a local path → (file, path)."""
+    if uri.startswith("gs://"):
+        bucket, _, path = uri[5:].partition("/")
+        return f"gs://{bucket}", path
+    return "file", uri
+
+
+def events_uri(output_prefix: str, run_id: str) -> str:
+    return FileSystems.join(lineage_folder(output_prefix), f"openlineage-{run_id}.jsonl")
+
+
+def _schema_facet(table: Table) -> schema_dataset.SchemaDatasetFacet:
+    fields = [
+        schema_dataset.SchemaDatasetFacetFields(
+            name=column.name, type=f"ARRAY<{column.type}>" if column.repeated else column.type
+        )
+        for column in table.columns
+    ]
+    return schema_dataset.SchemaDatasetFacet(fields=fields)
+
+
+class RunLineage:
+    """One run's events: start(), then complete(summary) or fail(error)."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        migration_key: str,
+        manifests: tuple[str, ...],
+        output_prefix: str,
+        bigquery_dataset: str | None = None,
+        client: OpenLineageClient | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.run_uuid = str(uuid.uuid5(_RUN_NAMESPACE, f"{migration_key}/{run_id}"))  # deterministic per run
+        self.job = Job(namespace=NAMESPACE, name=f"migration-{migration_key}")
+        self.manifests = manifests
+        self.output_prefix = output_prefix
+        self.bigquery_dataset = bigquery_dataset
+        self.client = client if client is not None else (OpenLineageClient() if openlineage_configured() else None)
+        self.fallback = None if self.client else events_uri(output_prefix, run_id)
+        self._lines: list[str] = []
+
+    def _inputs(self) -> list[InputDataset]:
+        return [InputDataset(*dataset_name(uri)) for uri in self.manifests]
+
+    def _outputs(self, row_counts: dict[str, int] | None = None) -> list[OutputDataset]:
+        outputs = [OutputDataset(*dataset_name(FileSystems.join(self.output_prefix, "objects")))]
+        for table in TABLES:
+            facets: dict[str, Any] = {"schema": _schema_facet(table)}
+            statistics = {}
+            if row_counts is not None and table.name in row_counts:
+                statistics = {
+                    "outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                        rowCount=row_counts[table.name]
+                    )
+                }
+            parquet = FileSystems.join(lineage_folder(self.output_prefix), table.name)
+            outputs.append(OutputDataset(*dataset_name(parquet), facets=facets, outputFacets=statistics))
+            if self.bigquery_dataset:
+                name = f"{self.bigquery_dataset}.{table.name}"
+                outputs.append(OutputDataset("bigquery", name, facets=facets, outputFacets=statistics))
+        return outputs
+
+    def _emit(self, state: RunState, run_facets: dict[str, Any], row_counts: dict[str, int] | None = None) -> None:
+        event = RunEvent(
+            eventType=state,
+            eventTime=dt.datetime.now(dt.UTC).isoformat(),
+            run=Run(runId=self.run_uuid, facets=run_facets),
+            job=self.job,
+            inputs=self._inputs(),
+            outputs=self._outputs(row_counts),
+            producer=PRODUCER,
+        )
+        if self.client is not None:
+            self.client.emit(event)
+            return
+        self._lines.append(Serde.to_json(event))
+        write_all(self.fallback, ("\n".join(self._lines) + "\n").encode())  # object stores cannot append
+
+    def start(self) -> None:
+        self._emit(RunState.START, {})
+        if self.fallback:
+            _LOGGER.info("OpenLineage events: %s (no OpenLineage configuration found)", self.fallback)
+
+    def complete(self, summary: dict[str, Any]) -> None:
+        totals = summary["totals"]
+        facet = OutcomesRunFacet(
+            totals=dict(totals),
+            sources={source: dict(entry) for source, entry in summary["sources"].items()},
+            balanced=summary["balanced"],
+        )
+        rows = {"documents": totals["manifest_documents"], "pages": totals["pages"], "runs": 1}
+        if summary["balanced"]:
+            self._emit(RunState.COMPLETE, {"edms_outcomes": facet}, rows)
+        else:
+            error = error_message_run.ErrorMessageRunFacet(
+                message="documents in ≠ documents out for some source system", programmingLanguage="python"
+            )
+            self._emit(RunState.FAIL, {"edms_outcomes": facet, "errorMessage": error}, rows)
+
+    def fail(self, error: BaseException) -> None:
+        facet = error_message_run.ErrorMessageRunFacet(
+            message=f"{type(error).__name__}: {error}"[:2000],
+            programmingLanguage="python",
+            stackTrace="".join(traceback.format_exception(error, limit=5))[:8000],
+        )
+        self._emit(RunState.FAIL, {"errorMessage": facet})
