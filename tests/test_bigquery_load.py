@@ -7,6 +7,7 @@ partitioned and clustered, and a retried load must add nothing.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -98,3 +99,19 @@ def test_the_report_reads_gs_lineage_and_links_quarantine_to_the_cloud_console(g
     text = build_report(gs_run)
     assert "Every document is accounted for" in text
     assert 'href="https://storage.cloud.google.com/bq-edms/migration/quarantine/' in text
+
+
+def test_a_failed_load_fails_the_run_and_its_openlineage_events_say_so(bigquery_emulator, sample_dump, tmp_path):
+    from google.cloud import bigquery
+
+    client = bigquery_client(PROJECT)
+    client.create_dataset(f"{PROJECT}.lineage_broken", exists_ok=True)
+    wrong = [bigquery.SchemaField("run_id", "INT64", mode="REQUIRED"), bigquery.SchemaField("oops", "INT64")]
+    client.create_table(bigquery.Table(f"{PROJECT}.lineage_broken.documents", schema=wrong))
+    output = str(tmp_path / "out")
+    args = ["--manifest", sample_dump.manifest_path, "--output", output, "--run_id", "bq-broken"]
+    with pytest.raises(Exception, match="BigQuery/LoadJobs") as failure:  # the step, as Beam names it
+        migrate([*args, "--bigquery_dataset", f"{PROJECT}.lineage_broken"])
+    assert "documents" in str(failure.value)
+    lines = Path(output, "lineage", "openlineage-bq-broken.jsonl").read_text().splitlines()
+    assert [json.loads(line)["eventType"] for line in lines] == ["START", "FAIL"]
