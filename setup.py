@@ -25,10 +25,12 @@ setup(
         ]
     ),
     include_package_data=True,
+    package_data={"schemas": ["*.json", "profiles/*.json"]},
     install_requires=[
         "apache-beam[gcp]==2.77.0",
         "pillow>=11.0",
         "pyarrow>=17.0",
+        "jsonschema>=4.18",
     ],
     extras_require={
         "test": [

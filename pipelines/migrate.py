@@ -1,6 +1,6 @@
 """The migration job: build(pipeline, options) wires the graph; run(argv) launches it.
 
-python -m pipelines.migrate --manifest MANIFEST --output PREFIX [Beam options]
+python -m pipelines.migrate [--manifest MANIFEST ...] [--source PROFILE.json ...] --output PREFIX [Beam options]
 """
 
 from __future__ import annotations
@@ -21,12 +21,17 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipelines.options import MigrateOptions
 from pipelines.report import format_summary
+from schemas.tables import ORPHANS
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.lineage import WriteLineage, lineage_folder, summary_uri, superseded_lineage_files
+from transforms.layouts.csv_layout import check_csv_header
+from transforms.layouts.onbase_dip import check_dip_header
+from transforms.lineage import WriteLineage, WriteParquetTable, lineage_folder, summary_uri, superseded_lineage_files
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
-from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
+from transforms.orphans import FindOrphans
+from transforms.profiles import CANONICAL, SourceProfile, canonical_profile, expand_manifests, load_profile
+from transforms.sources import ReadSources, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
 from transforms.summary import SummariseRun
 
@@ -41,11 +46,17 @@ class UsageError(Exception):
 class MigrationPlan:
     """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key."""
 
-    manifests: tuple[str, ...]
+    sources: tuple[tuple[SourceProfile, str], ...]  # (profile, one index file), every file a glob names
     output: str
     run_id: str
     migration_key: str
     max_page_pixels: int
+    blob_roots: tuple[str, ...] = ()
+    profile_uris: tuple[str, ...] = ()
+
+    @property
+    def manifests(self) -> tuple[str, ...]:
+        return tuple(manifest for _, manifest in self.sources)
 
 
 def absolute(uri: str) -> str:
@@ -59,26 +70,63 @@ def migration_key_for(manifests: tuple[str, ...], output: str) -> str:
 
 def plan_from(options: PipelineOptions) -> MigrationPlan:
     migrate = options.view_as(MigrateOptions)
-    if not migrate.manifest:
-        raise UsageError("--manifest is required (a canonical manifest CSV, local path or gs:// URI)")
+    if not migrate.manifest and not migrate.source:
+        raise UsageError(
+            "--manifest is required (a canonical manifest CSV, local path or gs:// URI), or --source PROFILE.json"
+        )
     if not migrate.output:
         raise UsageError("--output is required (a local folder or gs:// prefix)")
     if migrate.max_page_pixels <= 0:
         raise UsageError("--max_page_pixels must be a positive number")
-    manifests = tuple(absolute(uri) for uri in migrate.manifest)
     output = absolute(migrate.output).rstrip("/")
     run_id = migrate.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    return MigrationPlan(manifests, output, run_id, migration_key_for(manifests, output), migrate.max_page_pixels)
+    sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
+    profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
+    for profile in (load_profile(uri) for uri in profile_uris):
+        sources += [(profile, manifest) for manifest in expand_manifests(profile)]
+    manifests = tuple(manifest for _, manifest in sources)
+    if len(set(manifests)) != len(manifests):
+        raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
+    return MigrationPlan(
+        tuple(sources),
+        output,
+        run_id,
+        migration_key_for(manifests, output),
+        migrate.max_page_pixels,
+        blob_roots=tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ()),
+        profile_uris=profile_uris,
+    )
+
+
+def check_sources(plan: MigrationPlan) -> None:
+    """Every index must be readable in its layout before the job starts: a bad one is one line, exit code 2."""
+    for profile, manifest in plan.sources:
+        if profile.format == CANONICAL:
+            check_header(manifest)
+        elif profile.format == "onbase-dip":
+            check_dip_header(manifest, profile)
+        else:
+            check_csv_header(manifest, profile)
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
-    """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
-    rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
+    """The whole graph, not run: sources → per-document migration → de-duplication → lineage + summary.
+
+    Every source of the run meets in one graph, so de-duplication spans them all. Documents are counted after
+    page-per-row rows are assembled, so the summary's invariant is documents in = documents out.
+    """
+    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
     refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
     outcomes = refs | "Migrate" >> MigrateDocuments(plan.output, plan.run_id, max_page_pixels=plan.max_page_pixels)
     final = outcomes | "Deduplicate" >> DeduplicateDocuments()
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id)
-    summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    summary = (refs, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    if plan.blob_roots:
+        excluded = (*plan.manifests, *plan.profile_uris)
+        orphans = refs | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
+        tables["orphans"] = orphans | "WriteOrphans" >> WriteParquetTable(
+            plan.output, ORPHANS, plan.migration_key, plan.run_id
+        )
     return {"outcomes": final, "summary": summary, **tables}
 
 
@@ -129,15 +177,21 @@ def read_summary(plan: MigrationPlan) -> dict:
 def migrate(argv: list[str]) -> int:
     """Launch, wait, print the summary. Returns the process exit code."""
     options = parse_options(argv)
-    plan = plan_from(options)
     using_emulator = skip_credential_lookup_for_storage_emulator()
     FileSystems.set_options(options)
-    for manifest in plan.manifests:
-        check_header(manifest)
+    plan = plan_from(options)
+    check_sources(plan)
     check_output_writable(plan.output)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
-    _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)
+    profiles = sorted({profile.name for profile, _ in plan.sources})
+    _LOGGER.info(
+        "run %s: %d index file(s) through profile(s) %s → %s",
+        plan.run_id,
+        len(plan.manifests),
+        ", ".join(profiles),
+        plan.output,
+    )
     started = time.monotonic()
     with beam.Pipeline(options=options) as pipeline:
         build(pipeline, plan)

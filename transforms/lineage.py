@@ -11,7 +11,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentOutcome
-from schemas.tables import DOCUMENTS, PAGES, Table
+from schemas.tables import DOCUMENTS, ORPHANS, PAGES, Table
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -29,7 +29,7 @@ def summary_uri(output_prefix: str, migration_key: str) -> str:
 def superseded_lineage_files(output_prefix: str, migration_key: str, run_id: str) -> list[str]:
     """Lineage files of earlier runs of the same migration: replaced once this run has succeeded."""
     stale = []
-    for table in (DOCUMENTS, PAGES):
+    for table in (DOCUMENTS, PAGES, ORPHANS):
         pattern = FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-*.parquet")
         for metadata in FileSystems.match([pattern])[0].metadata_list:
             if f"-{run_id}-" not in metadata.path.rsplit("/", 1)[-1]:

@@ -21,8 +21,8 @@ from PIL import Image
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms import nhs_number
-from transforms.blobs import read_document_bytes
-from transforms.decode import DecodedDocument
+from transforms.blobs import read_document_bytes, read_range
+from transforms.decode import DecodedDocument, legacy_header_length
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.encode import EncodedPage, encode_page
 from transforms.outcomes import document_row, page_row, quarantine_record
@@ -120,6 +120,8 @@ class MigrateDocumentFn(beam.DoFn):
         yield outcome
 
     def migrate(self, ref: DocumentRef) -> DocumentOutcome:
+        if ref.page_blobs:
+            return self.migrate_page_files(ref)
         findings = [*ref.findings, *check_metadata(ref, today=self.today or dt.date.today())]
         data = None
         if ref.blob_uri:
@@ -132,20 +134,47 @@ class MigrateDocumentFn(beam.DoFn):
         if findings or data is None:
             return self.quarantine.outcome(ref, findings, data)
         try:
-            return self._migrate_image(ref, data)
+            return self._migrate_images(ref, [data])
         except QuarantineError as error:
             return self.quarantine.outcome(ref, [error.finding], data)
 
-    def _migrate_image(self, ref: DocumentRef, data: bytes) -> DocumentOutcome:
-        with DecodedDocument(data, max_page_pixels=self.max_page_pixels) as document:
-            mismatch = check_page_count(ref, document.page_count)
-            if mismatch:
-                raise QuarantineError(mismatch[0].reason, mismatch[0].message)
-            keep_jpeg = document.format == "JPEG" and document.page_count == 1
-            encoded: list[tuple[EncodedPage, str | None]] = []
-            for page in document.pages():
-                encoded.append((encode_page(page, original_jpeg=data if keep_jpeg else None), page.compression))
-            source_format = document.format
+    def migrate_page_files(self, ref: DocumentRef) -> DocumentOutcome:
+        """A page-per-row document: its page files are read and decoded in page order, one at a time.
+
+        No single original file holds such a document, so quarantine keeps the record (naming every page file,
+        which stays where it is) rather than a copy of the bytes.
+        """
+        findings = [*ref.findings, *check_metadata(ref, today=self.today or dt.date.today())]
+        if findings:
+            return self.quarantine.outcome(ref, findings, None)
+        try:
+            blobs = [read_range(page.blob_uri, page.offset, page.length) for page in ref.page_blobs]
+            return self._migrate_images(ref, blobs)
+        except QuarantineError as error:
+            return self.quarantine.outcome(ref, [error.finding], None)
+
+    def _migrate_images(self, ref: DocumentRef, blobs: list[bytes]) -> DocumentOutcome:
+        """Decode every blob's pages in order (a legacy header before an image is skipped and recorded)."""
+        encoded: list[tuple[EncodedPage, str | None]] = []
+        formats, header_bytes = [], 0
+        for index, data in enumerate(blobs):
+            header = legacy_header_length(data)
+            header_bytes += header
+            image_bytes = data[header:] if header else data
+            with DecodedDocument(image_bytes, max_page_pixels=self.max_page_pixels) as document:
+                if len(blobs) > 1 and document.page_count != 1:
+                    raise QuarantineError(
+                        Reason.PAGE_SEQUENCE_INVALID,
+                        f"page file {index + 1} holds {document.page_count} pages; a page row must hold one",
+                    )
+                keep_jpeg = document.format == "JPEG" and document.page_count == 1
+                for page in document.pages():
+                    original = image_bytes if keep_jpeg else None
+                    encoded.append((encode_page(page, original_jpeg=original), page.compression))
+                formats.append(document.format)
+        mismatch = check_page_count(ref, len(encoded))
+        if mismatch:
+            raise QuarantineError(mismatch[0].reason, mismatch[0].message)
         # Only now, with every page decoded and verified, does anything reach object storage.
         rows, written = [], 0
         for number, (page, compression) in enumerate(encoded, start=1):
@@ -163,17 +192,19 @@ class MigrateDocumentFn(beam.DoFn):
                 )
             )
         content = content_digest([page.pixel_sha256 for page, _ in encoded])
+        whole = blobs[0] if len(blobs) == 1 else b"".join(blobs)
         row = document_row(
             ref,
             run_id=self.run_id,
             status=Status.MIGRATED,
             page_count=len(encoded),
-            source_format=source_format,
+            source_format=formats[0] if len(set(formats)) == 1 else "+".join(formats),
             source_compression=encoded[0][1],
-            source_bytes=len(data),
-            source_sha256=sha256_hex(data),
+            source_bytes=len(whole),
+            source_sha256=sha256_hex(whole),
             content_sha256=content,
             object_bytes=sum(len(page.data) for page, _ in encoded),
+            legacy_header_bytes=header_bytes or None,
         )
         _, patient = nhs_number.classify(ref.nhs_number)
         dedupe_key = (patient, content) if patient else None
@@ -198,7 +229,7 @@ class QuarantineCrashedFn(beam.DoFn):
         Metrics.counter("edms", "documents_crashed").inc()
         data = None
         try:
-            data = read_document_bytes(ref) if ref.blob_uri else None
+            data = read_document_bytes(ref) if ref.blob_uri and not ref.page_blobs else None
         except QuarantineError:
             data = None
         except Exception:  # the bytes are a courtesy here; the record must still be written

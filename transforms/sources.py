@@ -13,8 +13,56 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import DocumentRef
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.layouts.csv_layout import iter_csv_refs
+from transforms.layouts.onbase_dip import iter_dip_refs
+from transforms.layouts.page_per_row import assemble_pages
 from transforms.manifest import iter_manifest_rows, manifest_folder, parse_row
+from transforms.profiles import CANONICAL, SourceProfile
 from transforms.reasons import Finding, Reason
+
+
+def iter_source_refs(profile: SourceProfile, manifest_uri: str) -> Iterator[DocumentRef]:
+    """One index file of one source, in the layout its profile names, as a stream of refs."""
+    if profile.format == CANONICAL:
+        folder = manifest_folder(manifest_uri)
+        for number, row in iter_manifest_rows(manifest_uri):
+            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
+    elif profile.format == "onbase-dip":
+        yield from iter_dip_refs(manifest_uri, profile)
+    else:
+        yield from iter_csv_refs(manifest_uri, profile)
+
+
+class ParseSourceFn(beam.DoFn):
+    """Stream one (profile, index file) into DocumentRefs."""
+
+    def __init__(self) -> None:
+        self.rows = Metrics.counter("edms", "manifest_rows")
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()
+
+    def process(self, source: tuple[SourceProfile, str]) -> Iterator[DocumentRef]:
+        profile, manifest_uri = source
+        for ref in iter_source_refs(profile, manifest_uri):
+            self.rows.inc()
+            yield ref
+
+
+class ReadSources(beam.PTransform):
+    """(profile, index file) pairs → one DocumentRef per row or record (per page, for page-per-row sources)."""
+
+    def __init__(self, sources: list[tuple[SourceProfile, str]]) -> None:
+        super().__init__()
+        self.sources = list(sources)
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[DocumentRef]:
+        return (
+            pbegin
+            | "IndexFiles" >> beam.Create(self.sources)
+            | "Spread" >> beam.Reshuffle()
+            | "ParseRecords" >> beam.ParDo(ParseSourceFn())
+        )
 
 
 class ParseManifestFn(beam.DoFn):
@@ -34,8 +82,15 @@ class ParseManifestFn(beam.DoFn):
 
 
 def flag_repeated_ids(key_and_refs: tuple[tuple[str, str], Iterable[DocumentRef]]) -> Iterator[DocumentRef]:
-    """The first row of an id (by manifest position) goes on; later rows are quarantined, never dropped."""
+    """The first row of an id (by manifest position) goes on; later rows are quarantined, never dropped.
+
+    Page rows (page-per-row sources) of the id are first assembled into one document.
+    """
     _, refs = key_and_refs
+    refs = list(refs)
+    pages = [ref for ref in refs if ref.page_number is not None]
+    if pages:
+        refs = [assemble_pages(pages), *(ref for ref in refs if ref.page_number is None)]
     ordered = sorted(refs, key=lambda ref: (ref.manifest_uri, ref.manifest_row))
     first, *repeats = ordered
     yield first
@@ -60,7 +115,8 @@ class ReadManifests(beam.PTransform):
 
 
 class SpreadAndFlagRepeatedIds(beam.PTransform):
-    """The shuffle that spreads refs over workers also finds ids used twice in one source system."""
+    """The shuffle that spreads refs over workers also finds ids used twice in one source system,
+    and assembles page-per-row documents from their rows (refs only: no bytes cross it)."""
 
     def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[DocumentRef]:
         return (
