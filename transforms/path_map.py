@@ -32,5 +32,5 @@ def map_path(raw: str, path_map: tuple[tuple[str, str], ...], folder: str) -> tu
             rest = slashed[len(normal) :].lstrip("/")
             return (target.rstrip("/") + "/" + rest if rest else target), None
     if is_windows_path(raw):
-        return None, Finding(Reason.PATH_UNMAPPED, f"legacy path {raw!r} matches no path_map prefix")
+        return None, Finding(Reason.PATH_UNMAPPED, f"legacy path {raw} matches no path_map prefix")
     return resolve_blob_uri(raw, folder), None
