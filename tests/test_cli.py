@@ -93,3 +93,45 @@ def test_demo_twice_in_the_same_folder(tmp_path):
     second = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert second.returncode == 0, second.stderr[-2000:]
     assert "; 0 new objects written" in second.stdout
+
+
+@pytest.mark.parametrize(
+    ("profile", "index", "message"),
+    [
+        (
+            {
+                "source_system": "X",
+                "format": "onbase-dip",
+                "manifest": "i.txt",
+                "fields": {"document_id": "Item"},
+                "pathmap": {},
+            },
+            "",
+            "unknown key(s) 'pathmap'",
+        ),
+        (
+            {"source_system": "X", "format": "onbase-dip", "manifest": "i.txt", "fields": {"document_id": "Item"}},
+            "ItemNum,FullPath\r\n1,x\r\n",
+            "is not a self-configuring tagged DIP index",
+        ),
+        (
+            {
+                "source_system": "X",
+                "format": "csv",
+                "manifest": "nothing-*.csv",
+                "fields": {"document_id": "A", "blob_uri": "B"},
+            },
+            "",
+            "manifest not found",
+        ),
+    ],
+)
+def test_an_unusable_profile_or_index_is_one_line_and_exit_code_2(tmp_path, profile, index, message):
+    import json
+
+    (tmp_path / "p.json").write_text(json.dumps(profile))
+    (tmp_path / "i.txt").write_text(index)
+    result = edms("run", "--source", str(tmp_path / "p.json"), "--output", str(tmp_path / "out"))
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()
