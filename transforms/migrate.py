@@ -34,6 +34,8 @@ from transforms.validate import check_checksum, check_metadata, check_page_count
 
 _LOGGER = logging.getLogger(__name__)
 
+_BROKEN_REFERENCE = (Reason.MANIFEST_ROW_INVALID, Reason.PATH_UNMAPPED)
+
 #: Admits an A0 drawing at 300 dpi (9933 × 14043 ≈ 139.5 MP) with a little room.
 DEFAULT_MAX_PAGE_PIXELS = 150_000_000
 
@@ -124,7 +126,9 @@ class MigrateDocumentFn(beam.DoFn):
             return self.migrate_page_files(ref)
         findings = [*ref.findings, *check_metadata(ref, today=self.today or dt.date.today())]
         data = None
-        if ref.blob_uri:
+        # A reference that is itself broken (say, an unreadable offset) could name a whole multi-GiB volume:
+        # its bytes are not read, let alone copied to quarantine.
+        if ref.blob_uri and not any(f.reason in _BROKEN_REFERENCE for f in ref.findings):
             try:
                 data = read_document_bytes(ref)
             except QuarantineError as error:
