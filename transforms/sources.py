@@ -16,6 +16,7 @@ from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.layouts.csv_layout import iter_csv_refs
 from transforms.layouts.onbase_dip import iter_dip_refs
 from transforms.layouts.page_per_row import assemble_pages
+from transforms.layouts.splits import SPLIT_BYTES, Split, count_split_rows, iter_split_refs, make_splits, splittable
 from transforms.manifest import iter_manifest_rows, manifest_folder, parse_row
 from transforms.profiles import CANONICAL, SourceProfile
 from transforms.reasons import Finding, Reason
@@ -49,20 +50,52 @@ class ParseSourceFn(beam.DoFn):
             yield ref
 
 
-class ReadSources(beam.PTransform):
-    """(profile, index file) pairs → one DocumentRef per row or record (per page, for page-per-row sources)."""
+class ParseSplitFn(beam.DoFn):
+    """Stream one line-aligned split of a big CSV index into DocumentRefs."""
 
-    def __init__(self, sources: list[tuple[SourceProfile, str]]) -> None:
+    def __init__(self) -> None:
+        self.rows = Metrics.counter("edms", "manifest_rows")
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()
+
+    def process(self, split: Split, counts: dict[tuple[str, int], int]) -> Iterator[DocumentRef]:
+        for ref in iter_split_refs(split, counts):
+            self.rows.inc()
+            yield ref
+
+
+class ReadSources(beam.PTransform):
+    """(profile, index file) pairs → one DocumentRef per row or record (per page, for page-per-row sources).
+
+    Files whose profile rules out line breaks inside fields are split on line boundaries across workers
+    (transforms/layouts/splits.py); every other file is streamed whole by one worker.
+    """
+
+    def __init__(self, sources: list[tuple[SourceProfile, str]], split_bytes: int = SPLIT_BYTES) -> None:
         super().__init__()
-        self.sources = list(sources)
+        self.whole = [source for source in sources if not splittable(source[0])]
+        self.split = [source for source in sources if splittable(source[0])]
+        self.split_bytes = split_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[DocumentRef]:
-        return (
+        whole = (
             pbegin
-            | "IndexFiles" >> beam.Create(self.sources)
+            | "IndexFiles" >> beam.Create(self.whole)
             | "Spread" >> beam.Reshuffle()
             | "ParseRecords" >> beam.ParDo(ParseSourceFn())
         )
+        if not self.split:
+            return whole
+        splits = (
+            pbegin
+            | "SplittableFiles" >> beam.Create(self.split)
+            | "LineSplits" >> beam.FlatMap(make_splits, self.split_bytes)
+            | "SpreadSplits" >> beam.Reshuffle()
+        )
+        counts = splits | "CountRows" >> beam.Map(count_split_rows)
+        parsed = splits | "ParseSplits" >> beam.ParDo(ParseSplitFn(), counts=beam.pvalue.AsDict(counts))
+        return (whole, parsed) | "AllRecords" >> beam.Flatten()
 
 
 class ParseManifestFn(beam.DoFn):
