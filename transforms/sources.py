@@ -79,23 +79,27 @@ class ReadSources(beam.PTransform):
         self.split_bytes = split_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[DocumentRef]:
-        whole = (
-            pbegin
-            | "IndexFiles" >> beam.Create(self.whole)
-            | "Spread" >> beam.Reshuffle()
-            | "ParseRecords" >> beam.ParDo(ParseSourceFn())
-        )
-        if not self.split:
-            return whole
-        splits = (
-            pbegin
-            | "SplittableFiles" >> beam.Create(self.split)
-            | "LineSplits" >> beam.FlatMap(make_splits, self.split_bytes)
-            | "SpreadSplits" >> beam.Reshuffle()
-        )
-        counts = splits | "CountRows" >> beam.Map(count_split_rows)
-        parsed = splits | "ParseSplits" >> beam.ParDo(ParseSplitFn(), counts=beam.pvalue.AsDict(counts))
-        return (whole, parsed) | "AllRecords" >> beam.Flatten()
+        # A Flatten only when both kinds exist: FnApiRunner materialises a Flatten's inputs in memory.
+        readers = []
+        if self.whole:
+            readers.append(
+                pbegin
+                | "IndexFiles" >> beam.Create(self.whole)
+                | "Spread" >> beam.Reshuffle()
+                | "ParseRecords" >> beam.ParDo(ParseSourceFn())
+            )
+        if self.split:
+            splits = (
+                pbegin
+                | "SplittableFiles" >> beam.Create(self.split)
+                | "LineSplits" >> beam.FlatMap(make_splits, self.split_bytes)
+                | "SpreadSplits" >> beam.Reshuffle()
+            )
+            counts = splits | "CountRows" >> beam.Map(count_split_rows)
+            readers.append(splits | "ParseSplits" >> beam.ParDo(ParseSplitFn(), counts=beam.pvalue.AsDict(counts)))
+        if len(readers) <= 1:
+            return readers[0] if readers else pbegin | "NoIndexFiles" >> beam.Create([])
+        return tuple(readers) | "AllRecords" >> beam.Flatten()
 
 
 class ParseManifestFn(beam.DoFn):
