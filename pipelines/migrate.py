@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
@@ -26,7 +28,14 @@ from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.layouts.csv_layout import check_csv_header
 from transforms.layouts.onbase_dip import check_dip_header
-from transforms.lineage import WriteLineage, WriteParquetTable, lineage_folder, summary_uri, superseded_lineage_files
+from transforms.lineage import (
+    WriteLineage,
+    WriteParquetTable,
+    lineage_folder,
+    summary_uri,
+    superseded_lineage_files,
+    table_prefix,
+)
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments
 from transforms.orphans import FindOrphans
@@ -169,6 +178,16 @@ def check_output_writable(output: str) -> None:
         ) from error
 
 
+def count_orphans(plan: MigrationPlan) -> int:
+    """Rows of this run's orphans table: the number an operator decommissioning a store looks for first."""
+    pattern = table_prefix(plan.output, ORPHANS, plan.migration_key, plan.run_id) + "*.parquet"
+    total = 0
+    for metadata in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(metadata.path, compression_type="uncompressed") as handle:
+            total += pq.ParquetFile(io.BytesIO(handle.read())).metadata.num_rows
+    return total
+
+
 def read_summary(plan: MigrationPlan) -> dict:
     with FileSystems.open(summary_uri(plan.output, plan.migration_key), compression_type="uncompressed") as handle:
         return json.loads(handle.read())
@@ -202,6 +221,9 @@ def migrate(argv: list[str]) -> int:
         _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
     summary = read_summary(plan)
     print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
+    if plan.blob_roots:
+        orphans = count_orphans(plan)
+        print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
     if not summary["balanced"]:
         print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
         return 1

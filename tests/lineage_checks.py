@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -126,4 +128,8 @@ def nhs_number_spellings(dump: SampleDump) -> set[str]:
         raw = (row.get("nhs_number") or "").strip()
         if raw:
             spellings |= {raw, raw.replace(" ", "").replace("-", "")}
+    for profile in dump.profiles:  # the profiled sources' indexes: DIP keywords and page-per-row exports
+        folder = Path(profile).parent
+        for index in [*folder.glob("*.txt"), *folder.glob("exports/*.csv")]:
+            spellings |= set(re.findall(r"(?<!\d)\d{10}(?!\d)", index.read_text(encoding="cp1252")))
     return {s for s in spellings if len(s) >= 9}

@@ -197,3 +197,10 @@ def test_a_file_that_is_not_a_tagged_dip_stops_the_job(tmp_path):
     (tmp_path / "index.txt").write_text("ItemNum,FullPath\n1,x\n")
     with pytest.raises(ManifestError, match="is not a self-configuring tagged DIP index"):
         check_dip_header(str(tmp_path / "index.txt"), dip_profile(tmp_path))
+
+
+def test_an_unmapped_nhs_number_never_becomes_metadata(tmp_path):
+    profile = dip_profile(tmp_path)
+    profile = type(profile)(**{**profile.__dict__, "fields": (("document_id", "ItemNum"),)})
+    [ref] = iter_dip_refs(write_dip(tmp_path, GOOD_BLOCK), profile)
+    assert ref.nhs_number is None and "NHS Number" not in dict(ref.metadata) and "Ward" in dict(ref.metadata)

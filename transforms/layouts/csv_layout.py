@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
-from transforms.layouts.common import blob_location, iso_date, open_text, whole_number
+from transforms.layouts.common import blob_location, iso_date, keep_as_metadata, open_text, whole_number
 from transforms.manifest import ManifestError
 from transforms.profiles import SourceProfile
 from transforms.reasons import Finding, Reason
@@ -85,7 +85,7 @@ def parse_csv_row(
         document_date=iso_date(mapped.get("document_date", ""), profile.date_format, findings),
         page_count=whole_number("page count", mapped.get("page_count", ""), findings),
         checksum_md5=(mapped.get("checksum_md5") or "").lower() or None,
-        metadata=tuple(sorted((k, v) for k, v in values.items() if k not in used and v)),
+        metadata=tuple(sorted((k, v) for k, v in values.items() if k not in used and keep_as_metadata(k, v))),
         findings=tuple(findings),
         source_profile=profile.name,
         page_number=page_number,

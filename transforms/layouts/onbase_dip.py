@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
-from transforms.layouts.common import blob_location, iso_date, open_text, whole_number
+from transforms.layouts.common import blob_location, iso_date, keep_as_metadata, open_text, whole_number
 from transforms.manifest import ManifestError
 from transforms.profiles import SourceProfile
 from transforms.reasons import Finding, Reason
@@ -94,7 +94,7 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f">>{tag}: is missing"))
     used = {keyword for _, keyword in profile.fields}
     metadata = {f">>{k}": v for k, v in block.tags.items() if k not in ("FullPath", "DocDate", "DocTypeName") and v}
-    metadata |= {k: v for k, v in block.keywords.items() if k not in used and v}
+    metadata |= {k: v for k, v in block.keywords.items() if k not in used and keep_as_metadata(k, v)}
     return DocumentRef(
         source_system=profile.source_system or "UNKNOWN",
         document_id=document_id or f"row-{block.number}",
