@@ -176,3 +176,9 @@ def test_summary_balances_per_source_and_names_profiles(migration):
     assert summary["balanced"] is True
     assert summary["sources"]["RAD"]["manifest_documents"] == 2
     assert summary["sources"]["ONBASE"]["profiles"] == {"onbase": 7}
+
+
+def test_the_printed_summary_names_each_sources_profile(dump, tmp_path, capsys):
+    argv = ["--source", str(dump / "rad" / "rad.json"), "--output", str(tmp_path / "out")]
+    assert migrate(argv) == 0
+    assert "read through profiles: RAD ← rad" in capsys.readouterr().out
