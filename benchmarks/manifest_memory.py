@@ -1,6 +1,6 @@
 """Peak memory of the manifest-reading stage as the manifest grows: it must stay flat.
 
-python -m benchmarks.manifest_memory --rows 250000 1000000 2000000
+python -m benchmarks.manifest_memory --rows 250000 1000000 3000000 [--workers 2]
 
 For each size, writes a CSV index (rows name blobs that need not exist: only reading is measured) and, in a fresh
 process, runs ReadSources → count on FnApiRunner, then reports rows, seconds and that process's peak RSS. Both
@@ -25,12 +25,16 @@ from transforms.profiles import load_profile
 from transforms.sources import ReadSources
 profile = load_profile(sys.argv[1])
 started = time.monotonic()
-with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as pipeline:
+workers = int(sys.argv[3])
+argv = ["--runner=FnApiRunner"] if workers <= 1 else [
+    "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
+with beam.Pipeline(options=PipelineOptions(argv)) as pipeline:
     counted = (pipeline | ReadSources([(profile, profile.manifest)], split_bytes=int(sys.argv[2]))
                | beam.combiners.Count.Globally())
     counted | beam.Map(lambda n: print(json.dumps({"rows": n}), flush=True))
 print(json.dumps({"seconds": round(time.monotonic() - started, 1),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}), flush=True)
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "worker_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}), flush=True)
 """
 
 
@@ -43,7 +47,7 @@ def write_manifest(path: Path, rows: int) -> None:
             )
 
 
-def measure(folder: Path, rows: int, split: bool, split_bytes: int) -> dict:
+def measure(folder: Path, rows: int, split: bool, split_bytes: int, workers: int) -> dict:
     profile = {
         "source_system": "BENCH",
         "format": "csv",
@@ -62,7 +66,7 @@ def measure(folder: Path, rows: int, split: bool, split_bytes: int) -> dict:
     }
     (folder / "profile.json").write_text(json.dumps(profile))
     result = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(folder / "profile.json"), str(split_bytes)],
+        [sys.executable, "-c", _CHILD, str(folder / "profile.json"), str(split_bytes), str(workers)],
         capture_output=True,
         text=True,
         check=True,
@@ -80,17 +84,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[250_000, 1_000_000, 2_000_000])
     parser.add_argument("--split_mib", type=int, default=16, help="split size for the split mode (default 16 MiB)")
+    parser.add_argument("--workers", type=int, default=1, help="N > 1: DirectRunner multi_processing with N workers")
     args = parser.parse_args()
-    print(f"{'rows':>10} {'MiB':>7} {'mode':>8} {'seconds':>8} {'peak RSS MiB':>13}")
+    print(f"{'rows':>10} {'MiB':>7} {'mode':>8} {'seconds':>8} {'peak RSS MiB':>13} {'worker peak MiB':>16}")
     for rows in args.rows:
         with tempfile.TemporaryDirectory(prefix="edms-bench-") as scratch:
             folder = Path(scratch)
             write_manifest(folder / "manifest.csv", rows)
             size = (folder / "manifest.csv").stat().st_size / 2**20
             for split in (True, False):
-                out = measure(folder, rows, split, args.split_mib * 2**20)
+                out = measure(folder, rows, split, args.split_mib * 2**20, args.workers)
                 mode = "split" if split else "stream"
-                print(f"{rows:>10,} {size:>7.0f} {mode:>8} {out['seconds']:>8} {out['peak_rss_mib']:>13}", flush=True)
+                worker = out["worker_rss_mib"] if args.workers > 1 else "-"
+                line = f"{rows:>10,} {size:>7.0f} {mode:>8} {out['seconds']:>8} {out['peak_rss_mib']:>13} {worker:>16}"
+                print(line, flush=True)
 
 
 if __name__ == "__main__":
