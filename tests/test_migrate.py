@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import io
+import json
 from pathlib import Path
 
 import apache_beam as beam
@@ -119,3 +120,33 @@ def test_an_unexpected_crash_costs_one_document_not_the_job(tmp_path, dump, monk
             equal_to([("PAS/G4", "migrated", ()), ("PAS/PNG", "quarantined", ("INTERNAL_ERROR",))]),
         )
     assert (tmp_path / "out" / "quarantine" / "PAS" / "PNG.bin").read_bytes() == dump[2]
+
+
+def page_files_ref(folder, *names: str) -> DocumentRef:
+    from schemas.records import PageBlob
+
+    blobs = tuple(PageBlob(str(folder / name), manifest_row=n) for n, name in enumerate(names, start=1))
+    return DocumentRef("RAD", "R1", str(folder / "pages.csv"), 1, blob_uri=blobs[0].blob_uri, page_blobs=blobs)
+
+
+def test_page_files_are_decoded_in_order_into_one_document(tmp_path):
+    for seed in range(3):
+        (tmp_path / f"p{seed}.tif").write_bytes(encode(bilevel_page(seed=seed), "TIFF", compression="group4"))
+    [outcome] = list(make_fn(tmp_path).process(page_files_ref(tmp_path, "p2.tif", "p0.tif", "p1.tif")))
+    row = outcome.document
+    assert (row["status"], row["page_count"], row["page_files"]) == (Status.MIGRATED, 3, 3)
+    for page, seed in zip(outcome.pages, (2, 0, 1), strict=True):
+        assert Image.open(page["object_uri"]).tobytes() == bilevel_page(seed=seed).tobytes()
+
+
+def test_a_page_file_with_several_pages_quarantines_the_document(tmp_path):
+    (tmp_path / "one.tif").write_bytes(encode(bilevel_page(), "TIFF", compression="group4"))
+    (tmp_path / "three.tif").write_bytes(multipage_g4(3))
+    [outcome] = list(make_fn(tmp_path).process(page_files_ref(tmp_path, "one.tif", "three.tif")))
+    assert outcome.document["reasons"] == ["PAGE_SEQUENCE_INVALID"]
+    assert "page file 2 holds 3 pages" in outcome.document["reason_messages"][0]
+    record = json.loads(Path(outcome.document["quarantine_uri"]).read_text())
+    assert [page["blob_uri"] for page in record["page_files"]] == [
+        str(tmp_path / "one.tif"),
+        str(tmp_path / "three.tif"),
+    ]
