@@ -42,8 +42,8 @@ def write_dump(directory: str, *, seed: int = 0) -> SampleDump:
             raise UsageError(f"{directory} is not empty: choose a new folder for the sample dump")
         dump = write_sample_dump(directory, seed=seed)
         location = dump.directory
-    systems = sorted({document.source_system for document in dump.documents})
-    print(f"sample legacy dump: {len(dump.documents)} documents from {len(systems)} systems ({', '.join(systems)})")
+    systems = sorted({document.source_system for document in dump.all_documents})
+    print(f"sample legacy dump: {len(dump.all_documents)} documents from {len(systems)} systems ({', '.join(systems)})")
     print(f"manifest:           {location}/manifest.csv")
     for profile in dump.profiles:
         print(f"source profile:     {location}/{os.path.relpath(profile, dump.directory)}")

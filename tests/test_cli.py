@@ -90,6 +90,8 @@ def test_demo_twice_in_the_same_folder(tmp_path):
     first = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert first.returncode == 0, first.stderr[-2000:]
     assert "every document accounted for: yes" in first.stdout and "MEDREC-SCAN" in first.stdout
+    assert "ONBASE-DIP ← onbase-dip" in first.stdout and "RADIOLOGY-PAGES ← radiology-pages" in first.stdout
+    assert "orphans:    2 file(s)" in first.stdout and "57 documents from 5 systems" in first.stdout
     second = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert second.returncode == 0, second.stderr[-2000:]
     assert "; 0 new objects written" in second.stdout
