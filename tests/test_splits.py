@@ -60,3 +60,11 @@ def test_read_sources_splits_only_files_without_embedded_newlines(big, tmp_path)
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
         refs = pipeline | ReadSources(sources, split_bytes=50) | beam.Map(summary)
         assert_that(refs, equal_to(expected))
+
+
+def test_only_ascii_compatible_encodings_without_embedded_newlines_are_split(tmp_path):
+    from transforms.layouts.splits import splittable
+
+    assert splittable(profile(tmp_path)) and not splittable(profile(tmp_path, embedded_newlines=True))
+    utf16 = type(profile(tmp_path))(**{**profile(tmp_path).__dict__, "encoding": "utf-16"})
+    assert not splittable(utf16)

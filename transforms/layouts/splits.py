@@ -26,7 +26,10 @@ Split = tuple[SourceProfile, str, int, int]  # (profile, index file, first byte,
 
 
 def splittable(profile: SourceProfile) -> bool:
-    return profile.format == "csv" and not profile.embedded_newlines
+    """Only when the profile rules out line breaks in fields, and a newline is the byte 0x0A in its encoding
+    (cp1252, latin-1, UTF-8: yes; UTF-16: no, so such a file is streamed whole)."""
+    ascii_newline = "\n".encode(profile.encoding, errors="ignore") == b"\n"
+    return profile.format == "csv" and not profile.embedded_newlines and ascii_newline
 
 
 def make_splits(source: tuple[SourceProfile, str], split_bytes: int = SPLIT_BYTES) -> Iterator[Split]:
