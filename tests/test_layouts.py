@@ -204,3 +204,11 @@ def test_an_unmapped_nhs_number_never_becomes_metadata(tmp_path):
     profile = type(profile)(**{**profile.__dict__, "fields": (("document_id", "ItemNum"),)})
     [ref] = iter_dip_refs(write_dip(tmp_path, GOOD_BLOCK), profile)
     assert ref.nhs_number is None and "NHS Number" not in dict(ref.metadata) and "Ward" in dict(ref.metadata)
+
+
+def test_an_unclosed_quote_is_a_quarantined_record_not_a_crash(tmp_path):
+    body = 'DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT\nA1;a.tif;;;\nA2;"b.tif;;;\n' + "x" * 140_000 + "\n"
+    (tmp_path / "export.csv").write_text(body, encoding="cp1252")
+    refs = list(iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path)))
+    assert [ref.document_id for ref in refs] == ["A1", "row-2"]
+    assert "the rest of the file was not read" in refs[1].findings[0].message

@@ -45,8 +45,32 @@ def check_csv_header(uri: str, profile: SourceProfile) -> None:
 def iter_csv_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
     """Stream one CSV index into refs: memory is one row, however long the file."""
     folder = FileSystems.split(uri)[0]
+    number = 0
     with open_text(uri, profile.encoding) as text:
-        for number, row in enumerate(_reader(text, profile), start=1):
+        rows = _reader(text, profile)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as error:  # e.g. an unclosed quote swallowing the rest of the file
+                # The job goes on; the rest of this file is not silently lost: the operator sees this record.
+                yield DocumentRef(
+                    source_system=profile.source_system or "UNKNOWN",
+                    document_id=f"row-{number + 1}",
+                    manifest_uri=uri,
+                    manifest_row=number + 1,
+                    findings=(
+                        Finding(
+                            Reason.MANIFEST_ROW_INVALID,
+                            f"CSV cannot be parsed from data row {number + 1} on ({error}); the rest of the file "
+                            "was not read: fix the quoting and re-run",
+                        ),
+                    ),
+                    source_profile=profile.name,
+                )
+                return
+            number += 1
             yield parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
 
 

@@ -18,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas.records import DocumentRef
 from transforms.layouts.csv_layout import parse_csv_row
 from transforms.profiles import SourceProfile
+from transforms.reasons import Finding, Reason
 
 #: 64 MiB: about half a million manifest rows, a few seconds' work for one worker.
 SPLIT_BYTES = 64 * 1024 * 1024
@@ -80,8 +81,14 @@ def iter_split_refs(split: Split, counts: dict[tuple[str, int], int]) -> Iterato
         for line in _lines(handle, start, end):
             number += 1
             text = line.decode(profile.encoding, errors="replace").rstrip("\r\n")
-            values = next(csv.reader([text], delimiter=profile.delimiter, quotechar=profile.quotechar), [])
+            try:
+                values = next(csv.reader([text], delimiter=profile.delimiter, quotechar=profile.quotechar), [])
+            except csv.Error as error:  # one bad line is one quarantined row: lines are independent here
+                values, problem = [], Finding(Reason.MANIFEST_ROW_INVALID, f"line cannot be parsed as CSV: {error}")
+            else:
+                problem = None
             row: dict[str | None, object] = dict(zip(header, values, strict=False))
             if len(values) > len(header):
                 row[None] = values[len(header) :]
-            yield parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
+            ref = parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
+            yield ref.with_finding(problem) if problem else ref
