@@ -212,3 +212,17 @@ def test_an_unclosed_quote_is_a_quarantined_record_not_a_crash(tmp_path):
     refs = list(iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path)))
     assert [ref.document_id for ref in refs] == ["A1", "row-2"]
     assert "the rest of the file was not read" in refs[1].findings[0].message
+
+
+def test_dip_without_a_docdate_tag_may_map_a_date_keyword(tmp_path):
+    document = {
+        "source_system": "ONBASE",
+        "format": "onbase-dip",
+        "manifest": "index.txt",
+        "fields": {"document_id": "ItemNum", "document_date": "Scan Date", "document_type": "Form"},
+        "date_format": "%d.%m.%Y",
+    }
+    block = GOOD_BLOCK.replace(">>DocDate: 12/31/2004\r\n", "Scan Date: 01.02.2003\r\n")
+    block = block.replace(">>DocTypeName: Lettre signée\r\n", "Form: Referral\r\n")
+    [ref] = iter_dip_refs(write_dip(tmp_path, block), parse_profile(document, str(tmp_path / "p.json")))
+    assert (ref.document_date, ref.document_type) == ("2003-02-01", "Referral")

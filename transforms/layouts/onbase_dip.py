@@ -105,7 +105,11 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
         length=length,
         nhs_number=mapped.get("nhs_number") or None,
         document_type=block.tags.get("DocTypeName") or mapped.get("document_type") or None,
-        document_date=iso_date(block.tags.get("DocDate", ""), DIP_DATE_FORMAT, findings),
+        document_date=(
+            iso_date(block.tags["DocDate"], DIP_DATE_FORMAT, findings)
+            if block.tags.get("DocDate")
+            else iso_date(mapped.get("document_date", ""), profile.date_format, findings)
+        ),
         page_count=whole_number("page count", mapped.get("page_count", ""), findings),
         metadata=tuple(sorted(metadata.items())),
         findings=tuple(findings),
