@@ -68,3 +68,24 @@ def test_only_ascii_compatible_encodings_without_embedded_newlines_are_split(tmp
     assert splittable(profile(tmp_path)) and not splittable(profile(tmp_path, embedded_newlines=True))
     utf16 = type(profile(tmp_path))(**{**profile(tmp_path).__dict__, "encoding": "utf-16"})
     assert not splittable(utf16)
+
+
+@pytest.mark.parametrize("split_bytes", [7, 97, 1000, 100_000])
+def test_dip_splits_on_begin_lines_give_the_same_records(tmp_path, split_bytes):
+    from tests.test_layouts import GOOD_BLOCK, dip_profile, write_dip
+    from transforms.layouts.onbase_dip import iter_dip_refs
+
+    blocks = [GOOD_BLOCK.replace("100234", str(n)) for n in range(40)]
+    blocks[7] = blocks[7].replace("FileOffset: 128", "FileOffset: x")
+    uri = write_dip(tmp_path, "".join(blocks) + GOOD_BLOCK[:90])  # the last record is cut off
+    p = dip_profile(tmp_path)
+    expected = [(r.document_id, r.manifest_row, r.offset, r.metadata, r.findings) for r in iter_dip_refs(uri, p)]
+    splits = list(make_splits((p, uri), split_bytes))
+    counts = dict(count_split_rows(split) for split in splits)
+    got = [
+        (r.document_id, r.manifest_row, r.offset, r.metadata, r.findings)
+        for s in splits
+        for r in iter_split_refs(s, counts)
+    ]
+    assert got == expected and len(got) == 41
+    assert got[7][4] and any("truncated" in finding.message for finding in got[-1][4])

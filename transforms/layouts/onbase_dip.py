@@ -8,7 +8,7 @@ tagged DIP at all is a ManifestError, found when the job is launched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -52,25 +52,30 @@ class _Block:
         target.setdefault(name.strip(), value.strip())  # OnBase repeats multi-value keywords; the first one counts
 
 
-def iter_blocks(uri: str, encoding: str) -> Iterator[_Block]:
-    """Stream BEGIN: blocks; memory is one block. A last line without its line ending marks a cut-off index."""
+def parse_blocks(lines: Iterable[str], *, first_number: int = 1) -> Iterator[_Block]:
+    """BEGIN: blocks from text lines (endings kept); memory is one block. A last line without its line ending
+    marks a cut-off index. Lines before the first BEGIN: (the marker line) belong to no block."""
     block: _Block | None = None
-    count = 0
-    with open_text(uri, encoding) as text:
-        for line in text:
-            ended = line.endswith(("\n", "\r"))
-            content = line.rstrip("\r\n")
-            if content.startswith(BEGIN):
-                if block is not None:
-                    yield block
-                count += 1
-                block = _Block(count)
-            elif block is not None and content.strip():
-                block.add(content)
-            if not ended and block is not None:
-                block.complete = False
+    count = first_number - 1
+    for line in lines:
+        ended = line.endswith(("\n", "\r"))
+        content = line.rstrip("\r\n")
+        if content.startswith(BEGIN):
+            if block is not None:
+                yield block
+            count += 1
+            block = _Block(count)
+        elif block is not None and content.strip():
+            block.add(content)
+        if not ended and block is not None:
+            block.complete = False
     if block is not None:
         yield block
+
+
+def iter_blocks(uri: str, encoding: str) -> Iterator[_Block]:
+    with open_text(uri, encoding) as text:
+        yield from parse_blocks(text)
 
 
 def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, folder: str) -> DocumentRef:
@@ -121,3 +126,12 @@ def iter_dip_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
     folder = FileSystems.split(uri)[0]
     for block in iter_blocks(uri, profile.encoding):
         yield block_to_ref(block, profile=profile, manifest_uri=uri, folder=folder)
+
+
+def refs_from_lines(
+    lines: Iterable[str], *, profile: SourceProfile, manifest_uri: str, first_number: int
+) -> Iterator[DocumentRef]:
+    """The refs of a run of whole blocks (one split of a big index), numbered from first_number."""
+    folder = FileSystems.split(manifest_uri)[0]
+    for block in parse_blocks(lines, first_number=first_number):
+        yield block_to_ref(block, profile=profile, manifest_uri=manifest_uri, folder=folder)

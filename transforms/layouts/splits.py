@@ -1,10 +1,13 @@
-"""Splitting a big CSV index across workers on line boundaries, with exact row numbers.
+"""Splitting a big index across workers on record boundaries, with exact row numbers.
 
-Beam's ReadFromText splits by byte ranges but would cut a quoted field that holds a line break, so a file is
+CSV: Beam's ReadFromText splits by byte ranges but would cut a quoted field that holds a line break, so a CSV is
 split only when its profile says `"embedded_newlines": false`; otherwise one worker streams the whole file
-(still row by row, never loaded whole). A line belongs to the split its first byte lies in. Row numbers stay
-exact (lineage promises the 1-based data row): a cheap first pass counts each split's rows, and each reader
-starts from the sum of the counts before it, taken from a small side input (one number per split).
+(still row by row, never loaded whole). A line belongs to the split its first byte lies in.
+OnBase DIP: a record belongs to the split its `BEGIN:` line starts in, and runs on to the next `BEGIN:`, past the
+split's end if need be; values never hold line breaks, so a DIP index can always be split.
+Row numbers stay exact (lineage promises the 1-based data row or record): a cheap first pass counts each split's
+records, and each reader starts from the sum of the counts before it, from a small side input (one number per
+split).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
 from transforms.layouts.csv_layout import parse_csv_row
+from transforms.layouts.onbase_dip import refs_from_lines
 from transforms.profiles import SourceProfile
 from transforms.reasons import Finding, Reason
 
@@ -30,6 +34,8 @@ def splittable(profile: SourceProfile) -> bool:
     """Only when the profile rules out line breaks in fields, and a newline is the byte 0x0A in its encoding
     (cp1252, latin-1, UTF-8: yes; UTF-16: no, so such a file is streamed whole)."""
     ascii_newline = "\n".encode(profile.encoding, errors="ignore") == b"\n"
+    if profile.format == "onbase-dip":
+        return ascii_newline
     return profile.format == "csv" and not profile.embedded_newlines and ascii_newline
 
 
@@ -57,9 +63,31 @@ def _lines(handle: IO[bytes], start: int, end: int) -> Iterator[bytes]:
             yield line
 
 
+def _dip_lines(handle: IO[bytes], start: int, end: int) -> Iterator[bytes]:
+    """The lines of the DIP records whose BEGIN: line starts in [start, end), through to each record's end."""
+    position = 0
+    if start > 0:
+        handle.seek(start - 1)
+        position = start - 1 + len(handle.readline())  # the rest of a line owned by the split before
+    owned = False
+    while True:
+        line = handle.readline()
+        if not line:
+            return
+        line_start, position = position, position + len(line)
+        if line.startswith(b"BEGIN:"):
+            if line_start >= end:
+                return
+            owned = True
+        if owned:
+            yield line
+
+
 def count_split_rows(split: Split) -> tuple[tuple[str, int], int]:
-    _, uri, start, end = split
+    profile, uri, start, end = split
     with FileSystems.open(uri, compression_type="uncompressed") as handle:
+        if profile.format == "onbase-dip":
+            return (uri, start), sum(1 for line in _dip_lines(handle, start, end) if line.startswith(b"BEGIN:"))
         return (uri, start), sum(1 for _ in _lines(handle, start, end))
 
 
@@ -74,8 +102,13 @@ def _header(uri: str, profile: SourceProfile) -> list[str]:
 def iter_split_refs(split: Split, counts: dict[tuple[str, int], int]) -> Iterator[DocumentRef]:
     """Parse one split's rows, numbered from the rows of every split before it in the same file."""
     profile, uri, start, end = split
-    header = _header(uri, profile)
     number = sum(n for (other, other_start), n in counts.items() if other == uri and other_start < start)
+    if profile.format == "onbase-dip":
+        with FileSystems.open(uri, compression_type="uncompressed") as handle:
+            lines = (line.decode(profile.encoding, errors="replace") for line in _dip_lines(handle, start, end))
+            yield from refs_from_lines(lines, profile=profile, manifest_uri=uri, first_number=number + 1)
+        return
+    header = _header(uri, profile)
     folder = FileSystems.split(uri)[0]
     with FileSystems.open(uri, compression_type="uncompressed") as handle:
         for line in _lines(handle, start, end):
