@@ -47,23 +47,50 @@ def write_manifest(path: Path, rows: int) -> None:
             )
 
 
-def measure(folder: Path, rows: int, split: bool, split_bytes: int, workers: int) -> dict:
-    profile = {
+def write_dip(path: Path, records: int) -> None:
+    with path.open("w", encoding="cp1252", newline="") as handle:
+        handle.write(">>>>Self Configuring Tagged DIP<<<<\r\n")
+        for n in range(records):
+            handle.write(
+                f"BEGIN:\r\n>>DocTypeName: Clinic Letter\r\n>>DocDate: 01/02/2003\r\n"
+                f">>FullPath: \\\\FILESRV01\\OnBase\\DG{n % 7}\\V{n // 5000:07d}.DAT\r\n"
+                f">>FileOffset: {n % 5000 * 40960}\r\n>>FileSize: 40960\r\n>>DiskgroupNum: {n % 7}\r\n"
+                f"ItemNum: {n}\r\nNHS Number: 9434765919\r\n"
+            )
+
+
+def dip_profile() -> dict:
+    return {
         "source_system": "BENCH",
-        "format": "csv",
+        "format": "onbase-dip",
         "manifest": "manifest.csv",
-        "delimiter": ";",
-        "embedded_newlines": not split,
-        "fields": {
-            "document_id": "DOC_REF",
-            "blob_uri": "FILE",
-            "nhs_number": "PATIENT_NHS",
-            "document_type": "DOC_TYPE",
-            "document_date": "DOC_DT",
-        },
-        "date_format": "%d/%m/%Y",
-        "path_map": {"\\\\FILESRV01\\Scans": "scans"},
+        "encoding": "cp1252",
+        "fields": {"document_id": "ItemNum", "nhs_number": "NHS Number"},
+        "path_map": {"\\\\FILESRV01\\OnBase": "volumes"},
     }
+
+
+def measure(folder: Path, rows: int, split: bool, split_bytes: int, workers: int, dip: bool = False) -> dict:
+    profile = (
+        dip_profile()
+        if dip
+        else {
+            "source_system": "BENCH",
+            "format": "csv",
+            "manifest": "manifest.csv",
+            "delimiter": ";",
+            "embedded_newlines": not split,
+            "fields": {
+                "document_id": "DOC_REF",
+                "blob_uri": "FILE",
+                "nhs_number": "PATIENT_NHS",
+                "document_type": "DOC_TYPE",
+                "document_date": "DOC_DT",
+            },
+            "date_format": "%d/%m/%Y",
+            "path_map": {"\\\\FILESRV01\\Scans": "scans"},
+        }
+    )
     (folder / "profile.json").write_text(json.dumps(profile))
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, str(folder / "profile.json"), str(split_bytes), str(workers)],
@@ -85,16 +112,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[250_000, 1_000_000, 2_000_000])
     parser.add_argument("--split_mib", type=int, default=16, help="split size for the split mode (default 16 MiB)")
     parser.add_argument("--workers", type=int, default=1, help="N > 1: DirectRunner multi_processing with N workers")
+    parser.add_argument("--dip", action="store_true", help="an OnBase DIP index (always split) instead of a CSV")
     args = parser.parse_args()
     print(f"{'rows':>10} {'MiB':>7} {'mode':>8} {'seconds':>8} {'peak RSS MiB':>13} {'worker peak MiB':>16}")
     for rows in args.rows:
         with tempfile.TemporaryDirectory(prefix="edms-bench-") as scratch:
             folder = Path(scratch)
-            write_manifest(folder / "manifest.csv", rows)
+            (write_dip if args.dip else write_manifest)(folder / "manifest.csv", rows)
             size = (folder / "manifest.csv").stat().st_size / 2**20
-            for split in (True, False):
-                out = measure(folder, rows, split, args.split_mib * 2**20, args.workers)
-                mode = "split" if split else "stream"
+            for split in (True,) if args.dip else (True, False):
+                out = measure(folder, rows, split, args.split_mib * 2**20, args.workers, args.dip)
+                mode = "dip" if args.dip else "split" if split else "stream"
                 worker = out["worker_rss_mib"] if args.workers > 1 else "-"
                 line = f"{rows:>10,} {size:>7.0f} {mode:>8} {out['seconds']:>8} {out['peak_rss_mib']:>13} {worker:>16}"
                 print(line, flush=True)
