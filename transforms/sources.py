@@ -1,6 +1,7 @@
-"""Reading legacy dumps: manifests in, DocumentRefs out (references only, never bytes).
+"""Reading legacy dumps: (profile, index file) pairs in, DocumentRefs out (references only, never bytes).
 
-Duplicate (source_system, document_id) pairs are caught by the same shuffle that
+Each layout (transforms/layouts/, and the canonical manifest) turns its index into refs; big indexes are split
+across workers (transforms/layouts/splits.py). Duplicate (source_system, document_id) pairs are caught by the same shuffle that
 spreads the refs over workers, so de-duplicating ids costs no extra stage.
 """
 
@@ -51,7 +52,7 @@ class ParseSourceFn(beam.DoFn):
 
 
 class ParseSplitFn(beam.DoFn):
-    """Stream one line-aligned split of a big CSV index into DocumentRefs."""
+    """Stream one record-aligned split of a big index (CSV or DIP) into DocumentRefs."""
 
     def __init__(self) -> None:
         self.rows = Metrics.counter("edms", "manifest_rows")
