@@ -1,8 +1,9 @@
 """Reading legacy dumps: (profile, index file) pairs in, DocumentRefs out (references only, never bytes).
 
 Each layout (transforms/layouts/, and the canonical manifest) turns its index into refs; big indexes are split
-across workers (transforms/layouts/splits.py). Duplicate (source_system, document_id) pairs are caught by the same shuffle that
-spreads the refs over workers, so de-duplicating ids costs no extra stage.
+across workers (transforms/layouts/splits.py). Duplicate (source_system, document_id) pairs are caught by the
+same shuffle that spreads the refs over workers, so de-duplicating ids costs no extra stage; page-per-row
+documents are assembled there too.
 """
 
 from __future__ import annotations
