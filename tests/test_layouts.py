@@ -226,3 +226,9 @@ def test_dip_without_a_docdate_tag_may_map_a_date_keyword(tmp_path):
     block = block.replace(">>DocTypeName: Lettre signée\r\n", "Form: Referral\r\n")
     [ref] = iter_dip_refs(write_dip(tmp_path, block), parse_profile(document, str(tmp_path / "p.json")))
     assert (ref.document_date, ref.document_type) == ("2003-02-01", "Referral")
+
+
+def test_quoting_none_keeps_quote_characters_as_text(tmp_path):
+    (tmp_path / "export.csv").write_text('DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT\nA1;a.tif;;X-ray 14" film;\n')
+    [ref] = iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path, quoting="none"))
+    assert ref.document_type == 'X-ray 14" film' and ref.findings == ()

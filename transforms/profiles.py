@@ -7,6 +7,7 @@ launched; every problem is one ProfileError line naming the file and the key, an
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import os
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class SourceProfile:
     fields: tuple[tuple[str, str], ...] = ()
     delimiter: str = ","
     quotechar: str = '"'
+    quoting: str = "minimal"  # "none": quote characters are plain text (exports that never quote)
     encoding: str = "utf-8"
     embedded_newlines: bool = True
     date_format: str = "%Y-%m-%d"
@@ -47,6 +49,12 @@ class SourceProfile:
 
     def field(self, canonical: str) -> str | None:
         return dict(self.fields).get(canonical)
+
+    @property
+    def csv_dialect(self) -> dict[str, Any]:
+        """Keyword arguments for csv.reader / csv.DictReader."""
+        quoting = csv.QUOTE_NONE if self.quoting == "none" else csv.QUOTE_MINIMAL
+        return {"delimiter": self.delimiter, "quotechar": self.quotechar, "quoting": quoting}
 
     @property
     def page_per_row(self) -> bool:
@@ -110,6 +118,7 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
         fields=tuple(sorted(document.get("fields", {}).items())),
         delimiter=document.get("delimiter", ","),
         quotechar=document.get("quotechar", '"'),
+        quoting=document.get("quoting", "minimal"),
         encoding=encoding,
         embedded_newlines=document.get("embedded_newlines", True),
         date_format=document.get("date_format", "%Y-%m-%d"),

@@ -21,7 +21,7 @@ REQUIRED = ("document_id", "blob_uri")
 
 
 def _reader(text, profile: SourceProfile) -> csv.DictReader:
-    reader = csv.DictReader(text, delimiter=profile.delimiter, quotechar=profile.quotechar)
+    reader = csv.DictReader(text, **profile.csv_dialect)
     if reader.fieldnames:
         reader.fieldnames = [name.strip() for name in reader.fieldnames]
     return reader
@@ -31,7 +31,7 @@ def check_csv_header(uri: str, profile: SourceProfile) -> None:
     """Every column the profile maps must be in the header: otherwise no row could be read, so stop now."""
     try:
         with open_text(uri, profile.encoding) as text:
-            header = next(csv.reader(text, delimiter=profile.delimiter, quotechar=profile.quotechar), None)
+            header = next(csv.reader(text, **profile.csv_dialect), None)
     except Exception as error:  # every filesystem raises its own kind; the user needs one line
         raise ManifestError(f"cannot read manifest {uri}: {type(error).__name__}: {error}") from error
     if not header:

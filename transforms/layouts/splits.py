@@ -94,9 +94,7 @@ def count_split_rows(split: Split) -> tuple[tuple[str, int], int]:
 def _header(uri: str, profile: SourceProfile) -> list[str]:
     with FileSystems.open(uri, compression_type="uncompressed") as handle:
         first = handle.readline().decode(profile.encoding, errors="replace").lstrip("\ufeff")
-    return [
-        name.strip() for name in next(csv.reader([first], delimiter=profile.delimiter, quotechar=profile.quotechar))
-    ]
+    return [name.strip() for name in next(csv.reader([first], **profile.csv_dialect))]
 
 
 def iter_split_refs(split: Split, counts: dict[tuple[str, int], int]) -> Iterator[DocumentRef]:
@@ -115,7 +113,7 @@ def iter_split_refs(split: Split, counts: dict[tuple[str, int], int]) -> Iterato
             number += 1
             text = line.decode(profile.encoding, errors="replace").rstrip("\r\n")
             try:
-                values = next(csv.reader([text], delimiter=profile.delimiter, quotechar=profile.quotechar), [])
+                values = next(csv.reader([text], **profile.csv_dialect), [])
             except csv.Error as error:  # one bad line is one quarantined row: lines are independent here
                 values, problem = [], Finding(Reason.MANIFEST_ROW_INVALID, f"line cannot be parsed as CSV: {error}")
             else:
