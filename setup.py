@@ -25,7 +25,7 @@ setup(
         ]
     ),
     include_package_data=True,
-    package_data={"schemas": ["queries/*.sql", "bigquery/*.json"]},
+    package_data={"schemas": ["*.json", "profiles/*.json", "queries/*.sql", "bigquery/*.json"]},
     install_requires=[
         "apache-beam[gcp]==2.77.0",
         "pillow>=11.0",
@@ -33,6 +33,7 @@ setup(
         "duckdb>=1.1",
         "openlineage-python>=1.30",
         "imagehash>=4.3",
+        "jsonschema>=4.18",
     ],
     extras_require={
         "test": [

@@ -11,7 +11,8 @@ import logging
 import sys
 from typing import NoReturn
 
-_USAGE = """edms-migrate run --manifest MANIFEST --output PREFIX [Beam pipeline options]
+_USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] [--blob_root URI ...] --output PREFIX
+                        [Beam pipeline options]
        edms-migrate report PREFIX [--out FILE]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""

@@ -10,7 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.migrate import UsageError, migrate
 from pipelines.report_html import write_report
-from samples.dump import write_sample_dump
+from samples.dump import SampleDump, write_sample_dump
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage import write_all
 
@@ -28,7 +28,7 @@ def _upload(local_folder: str, target: str) -> None:
                 write_all(f"{target.rstrip('/')}/{relative}", source.read())
 
 
-def write_dump(directory: str, *, seed: int = 0) -> None:
+def write_dump(directory: str, *, seed: int = 0) -> SampleDump:
     """A sample dump in a local folder, or under a gs:// prefix (written locally first, then uploaded)."""
     if "://" in directory:
         skip_credential_lookup_for_storage_emulator()
@@ -43,10 +43,13 @@ def write_dump(directory: str, *, seed: int = 0) -> None:
             raise UsageError(f"{directory} is not empty: choose a new folder for the sample dump")
         dump = write_sample_dump(directory, seed=seed)
         location = dump.directory
-    systems = sorted({document.source_system for document in dump.documents})
-    print(f"sample legacy dump: {len(dump.documents)} documents from {len(systems)} systems ({', '.join(systems)})")
+    systems = sorted({document.source_system for document in dump.all_documents})
+    print(f"sample legacy dump: {len(dump.all_documents)} documents from {len(systems)} systems ({', '.join(systems)})")
     print(f"manifest:           {location}/manifest.csv")
+    for profile in dump.profiles:
+        print(f"source profile:     {location}/{os.path.relpath(profile, dump.directory)}")
     print(f"expected outcomes:  {location}/expected_outcomes.json")
+    return dump
 
 
 def _remove_earlier_sample_dump(directory: str) -> None:
@@ -59,9 +62,14 @@ def run_demo(output: str) -> int:
     root = os.path.abspath(output)
     dump_folder = os.path.join(root, "legacy-dump")
     _remove_earlier_sample_dump(dump_folder)
-    write_dump(dump_folder)
+    dump = write_dump(dump_folder)
     migrated = os.path.join(root, "migrated")
-    print(f"migrating on the DirectRunner into {migrated} …")
-    code = migrate(["--manifest", os.path.join(dump_folder, "manifest.csv"), "--output", migrated])
+    print(f"migrating every source on the DirectRunner into {migrated} …")
+    argv = ["--manifest", dump.manifest_path, "--output", migrated]
+    for profile in dump.profiles:
+        argv += ["--source", profile]
+    for blob_root in dump.blob_roots:
+        argv += ["--blob_root", blob_root]
+    code = migrate(argv)
     print(f"report:     {write_report(migrated)}")
     return code

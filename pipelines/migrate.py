@@ -1,12 +1,13 @@
 """The migration job: build(pipeline, options) wires the graph; run(argv) launches it.
 
-python -m pipelines.migrate --manifest MANIFEST --output PREFIX [Beam options]
+python -m pipelines.migrate [--manifest MANIFEST ...] [--source PROFILE.json ...] --output PREFIX [Beam options]
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -17,19 +18,22 @@ from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
 from pipelines.openlineage_events import RunLineage
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions
 from pipelines.report import format_summary
-from schemas.tables import TABLES_BY_NAME
+from schemas.tables import ORPHANS, TABLES_BY_NAME
 from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
 from transforms.decode import KNOWN_FORMATS
 from transforms.dedupe import DeduplicateDocuments
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.image_job import ImageLimits
 from transforms.index_record import MarkDuplicateRecordsFn
+from transforms.layouts.csv_layout import check_csv_header
+from transforms.layouts.onbase_dip import check_dip_header
 from transforms.lineage import (
     WriteLineage,
     WriteParquetTable,
@@ -38,13 +42,16 @@ from transforms.lineage import (
     stamp_run_date,
     summary_uri,
     superseded_lineage_files,
+    table_prefix,
 )
 from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments, MigrationSettings
+from transforms.orphans import FindOrphans
 from transforms.patient_key import PatientKeyError, resolve_patient_key
+from transforms.profiles import CANONICAL, SourceProfile, canonical_profile, expand_manifests, load_profile
 from transforms.review import FindRecordsForReview
 from transforms.runs import RunInfo, code_version, file_sha256, runs_row
-from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds
+from transforms.sources import ReadSources, SpreadAndFlagRepeatedIds
 from transforms.storage import write_all
 from transforms.summary import SummariseRun
 
@@ -59,7 +66,7 @@ class UsageError(Exception):
 class MigrationPlan:
     """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key."""
 
-    manifests: tuple[str, ...]
+    sources: tuple[tuple[SourceProfile, str], ...]  # (profile, one index file), every file a glob names
     output: str
     run_id: str
     migration_key: str
@@ -69,6 +76,12 @@ class MigrationPlan:
     bigquery_dataset: str | None = None
     manifest_sha256: tuple[str, ...] = ()
     options_json: str = "{}"
+    blob_roots: tuple[str, ...] = ()
+    profile_uris: tuple[str, ...] = ()
+
+    @property
+    def manifests(self) -> tuple[str, ...]:
+        return tuple(manifest for _, manifest in self.sources)
 
     def run_info(self) -> RunInfo:
         return RunInfo(
@@ -118,8 +131,10 @@ def load_document_types(uri: str | None) -> dict[str, frozenset[str]] | None:
 
 def plan_from(options: PipelineOptions) -> MigrationPlan:
     migrate = options.view_as(MigrateOptions)
-    if not migrate.manifest:
-        raise UsageError("--manifest is required (a canonical manifest CSV, local path or gs:// URI)")
+    if not migrate.manifest and not migrate.source:
+        raise UsageError(
+            "--manifest is required (a canonical manifest CSV, local path or gs:// URI), or --source PROFILE.json"
+        )
     if not migrate.output:
         raise UsageError("--output is required (a local folder or gs:// prefix)")
     for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds"):
@@ -127,8 +142,14 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
             raise UsageError(f"--{flag} must be a positive number")
     if not 0 <= migrate.max_quarantine_rate <= 1:
         raise UsageError("--max_quarantine_rate must be between 0 and 1")
-    manifests = tuple(absolute(uri) for uri in migrate.manifest)
     output = absolute(migrate.output).rstrip("/")
+    sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
+    profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
+    for profile in (load_profile(uri) for uri in profile_uris):
+        sources += [(profile, manifest) for manifest in expand_manifests(profile)]
+    manifests = tuple(manifest for _, manifest in sources)
+    if len(set(manifests)) != len(manifests):
+        raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
     if migrate.bigquery_dataset and not valid_dataset(migrate.bigquery_dataset):
         raise UsageError(f"--bigquery_dataset must be PROJECT.DATASET, not {migrate.bigquery_dataset!r}")
     started_at = dt.datetime.now(dt.UTC)
@@ -136,6 +157,8 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
     runner = options.get_all_options()["runner"]
     job_options = {
         "manifest": list(manifests),
+        "source": list(profile_uris),
+        "blob_root": list(migrate.blob_root or ()),
         "output": output,
         "run_id": run_id,
         "max_page_pixels": migrate.max_page_pixels,
@@ -160,7 +183,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         document_types=load_document_types(migrate.document_types),
     )
     return MigrationPlan(
-        manifests,
+        tuple(sources),
         output,
         run_id,
         migration_key_for(manifests, output),
@@ -169,6 +192,8 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         started_at=started_at,
         bigquery_dataset=migrate.bigquery_dataset,
         options_json=json.dumps(job_options, sort_keys=True),
+        blob_roots=tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ()),
+        profile_uris=profile_uris,
     )
 
 
@@ -182,11 +207,26 @@ def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> Migration
     return replace(plan, settings=replace(plan.settings, patient_key=key.key))
 
 
+def check_sources(plan: MigrationPlan) -> None:
+    """Every index must be readable in its layout before the job starts: a bad one is one line, exit code 2."""
+    for profile, manifest in plan.sources:
+        if profile.format == CANONICAL:
+            check_header(manifest)
+        elif profile.format == "onbase-dip":
+            check_dip_header(manifest, profile)
+        else:
+            check_csv_header(manifest, profile)
+
+
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
-    """The whole graph, not run: manifests → per-document migration → de-duplication → lineage + summary."""
+    """The whole graph, not run: sources → per-document migration → de-duplication → lineage + summary.
+
+    Every source of the run meets in one graph, so de-duplication spans them all. Documents are counted after
+    page-per-row rows are assembled, so the summary's invariant is documents in = documents out.
+    """
     if not plan.settings.patient_key:
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
-    rows = pipeline | "ReadManifests" >> ReadManifests(list(plan.manifests))
+    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
     refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
     outcomes = refs | "Migrate" >> MigrateDocuments(plan.settings)
     final = (
@@ -196,7 +236,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     )
     info = plan.run_info()
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
-    summary = (rows, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    summary = (refs, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     for name, review_rows in review.items():
         tables[name] = (
@@ -209,6 +249,14 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         | "RunsRow" >> beam.Map(runs_row, info)
         | "WriteRuns" >> WriteRunsTable(plan.output, plan.migration_key, plan.run_id)
     )
+    if plan.blob_roots:
+        excluded = (*plan.manifests, *plan.profile_uris)
+        tables["orphans"] = (
+            refs
+            | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
+            | "StampOrphans" >> beam.Map(stamp_run_date, info.run_date)
+            | "WriteOrphans" >> WriteParquetTable(plan.output, ORPHANS, plan.migration_key, plan.run_id)
+        )
     graph = {"outcomes": final, "summary": summary["summary"], **tables}
     if plan.bigquery_dataset:
         graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(plan.bigquery_dataset, plan.run_id)
@@ -258,6 +306,16 @@ def check_output_writable(output: str) -> None:
         ) from error
 
 
+def count_orphans(plan: MigrationPlan) -> int:
+    """Rows of this run's orphans table: the number an operator decommissioning a store looks for first."""
+    pattern = table_prefix(plan.output, ORPHANS, plan.migration_key, plan.run_id) + "*.parquet"
+    total = 0
+    for metadata in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(metadata.path, compression_type="uncompressed") as handle:
+            total += pq.ParquetFile(io.BytesIO(handle.read())).metadata.num_rows
+    return total
+
+
 def read_summary(plan: MigrationPlan) -> dict:
     with FileSystems.open(summary_uri(plan.output, plan.migration_key), compression_type="uncompressed") as handle:
         return json.loads(handle.read())
@@ -266,17 +324,23 @@ def read_summary(plan: MigrationPlan) -> dict:
 def migrate(argv: list[str]) -> int:
     """Launch, wait, print the summary. Returns the process exit code."""
     options = parse_options(argv)
-    plan = plan_from(options)
     using_emulator = skip_credential_lookup_for_storage_emulator()
     FileSystems.set_options(options)
-    for manifest in plan.manifests:
-        check_header(manifest)
+    plan = plan_from(options)
+    check_sources(plan)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     check_output_writable(plan.output)
     plan = with_patient_key(plan, options)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
-    _LOGGER.info("run %s: %d manifest(s) → %s", plan.run_id, len(plan.manifests), plan.output)
+    profiles = sorted({profile.name for profile, _ in plan.sources})
+    _LOGGER.info(
+        "run %s: %d index file(s) through profile(s) %s → %s",
+        plan.run_id,
+        len(plan.manifests),
+        ", ".join(profiles),
+        plan.output,
+    )
     events = RunLineage(
         run_id=plan.run_id,
         migration_key=plan.migration_key,
@@ -300,6 +364,9 @@ def migrate(argv: list[str]) -> int:
         raise
     events.complete(summary)
     print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
+    if plan.blob_roots:
+        orphans = count_orphans(plan)
+        print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
     if not summary["balanced"]:
         print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
         return 1

@@ -24,6 +24,18 @@ class MigrateOptions(PipelineOptions):
             help="Canonical manifest CSV (local path or gs:// URI); repeat for several.",
         )
         parser.add_argument(
+            "--source",
+            action="append",
+            default=None,
+            help="Source profile JSON (local path or gs:// URI); repeat for several. De-duplication spans them all.",
+        )
+        parser.add_argument(
+            "--blob_root",
+            action="append",
+            default=None,
+            help="Legacy store root whose files no index references are listed in the orphans table; repeatable.",
+        )
+        parser.add_argument(
             "--output",
             default=None,
             help="Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",

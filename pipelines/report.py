@@ -47,6 +47,13 @@ def format_summary(summary: dict[str, Any], *, elapsed_seconds: float, output: s
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells))
+    profiles = [
+        f"{source} ← {', '.join(sorted(entry.get('profiles', {})))}"
+        for source, entry in summary["sources"].items()
+        if entry.get("profiles")
+    ]
+    if profiles:
+        lines.append("read through profiles: " + "; ".join(profiles))
     reasons: dict[str, int] = {}
     for entry in summary["sources"].values():
         for reason, count in entry["reasons"].items():

@@ -1,4 +1,5 @@
-"""Write a realistic legacy dump: loose blobs, a packed volume file and the canonical manifest.
+"""Write a realistic legacy dump: loose blobs, a packed volume file and the canonical manifest, plus two
+profiled sources (an OnBase-style DIP over a disk-group volume, a page-per-row export; see samples/profiled.py).
 
 Every document is planned with the outcome the pipeline must reach (migrated, duplicate or quarantined with a
 reason), so the demo and the tests can compare what happened with what should have happened. Output depends only
@@ -19,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from samples.pages import HOSPITALS, PageKind, PageText, encode_image, encode_tiff, render_page
+from samples.profiled import BLOB_ROOTS, DIP_PROFILE, ORPHANS, PAGES_PROFILE, write_profiled_sources
 from transforms.manifest import KNOWN_COLUMNS
 from transforms.nhs_number import check_digit
 from transforms.reasons import Reason
@@ -109,7 +111,15 @@ class SampleDump:
 
     directory: str
     manifest_path: str
-    documents: tuple[ExpectedDocument, ...]
+    documents: tuple[ExpectedDocument, ...]  # the canonical manifest's, in manifest order
+    profile_documents: tuple[ExpectedDocument, ...] = ()  # the profiled sources' (DIP, page per row)
+    profiles: tuple[str, ...] = ()  # their source profile files
+    orphans: tuple[str, ...] = ()  # files in the dump's stores that no index references
+    blob_roots: tuple[str, ...] = ()  # the dump's legacy stores, for --blob_root
+
+    @property
+    def all_documents(self) -> tuple[ExpectedDocument, ...]:
+        return (*self.documents, *self.profile_documents)
 
 
 @dataclass(frozen=True)
@@ -618,5 +628,17 @@ def write_sample_dump(
     manifest_path = root / MANIFEST_NAME
     _write_manifest(manifest_path, [_row(plan) for plan in plans])
     documents = _expected(plans)
-    _write_expected(root / EXPECTED_NAME, documents)
-    return SampleDump(directory=str(root), manifest_path=str(manifest_path), documents=documents)
+    profiled = tuple(
+        ExpectedDocument(d.source_system, d.document_id, d.outcome, d.reasons, d.duplicate_of, d.page_count)
+        for d in write_profiled_sources(root, seed=seed, page_size=page_size, dpi=dpi)
+    )
+    _write_expected(root / EXPECTED_NAME, (*documents, *profiled))
+    return SampleDump(
+        directory=str(root),
+        manifest_path=str(manifest_path),
+        documents=documents,
+        profile_documents=profiled,
+        profiles=(str(root / DIP_PROFILE), str(root / PAGES_PROFILE)),
+        orphans=tuple(str(root / orphan) for orphan in ORPHANS),
+        blob_roots=tuple(str(root / blob_root) for blob_root in BLOB_ROOTS),
+    )

@@ -16,6 +16,16 @@ class Status:
 
 
 @dataclass(frozen=True)
+class PageBlob:
+    """One page file of a page-per-row document: where its bytes are, and the manifest row that named it."""
+
+    blob_uri: str
+    offset: int | None = None
+    length: int | None = None
+    manifest_row: int = 0
+
+
+@dataclass(frozen=True)
 class DocumentRef:
     """One manifest document: where its bytes are and what the legacy system said about it."""
 
@@ -33,6 +43,9 @@ class DocumentRef:
     checksum_md5: str | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     findings: tuple[Finding, ...] = ()
+    source_profile: str = "canonical"  # the profile (file name) the document was read through
+    page_number: int | None = None  # page-per-row: this row's page, before the rows are assembled
+    page_blobs: tuple[PageBlob, ...] = ()  # page-per-row: the document's page files, in page order
 
     @property
     def key(self) -> tuple[str, str]:

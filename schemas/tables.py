@@ -95,7 +95,11 @@ DOCUMENTS = Table(
         _c("reason_messages", "STRING", "A readable message per reason code, same order.", repeated=True),
         _c("duplicate_of", "STRING", "SOURCE_SYSTEM/DOCUMENT_ID of the canonical document, for duplicates."),
         _c("manifest_uri", "STRING", "Manifest the row was read from."),
-        _c("manifest_row", "INT64", "1-based data row in the manifest (header not counted)."),
+        _c(
+            "manifest_row",
+            "INT64",
+            "1-based data row (or DIP record) in the manifest; page-per-row: the document's first row.",
+        ),
         _c("nhs_number_status", "STRING", "valid, invalid or missing. The number itself is never stored here."),
         _c(
             "nhs_number_scheme",
@@ -117,11 +121,22 @@ DOCUMENTS = Table(
         _c("byte_offset", "INT64", "Start of the document's byte range in the blob."),
         _c("byte_length", "INT64", "Length of the document's byte range."),
         _c("source_bytes", "INT64", "Bytes read from the legacy store."),
-        _c("source_sha256", "STRING", "SHA-256 of the document's exact legacy bytes."),
+        _c(
+            "source_sha256",
+            "STRING",
+            "SHA-256 of the document's exact legacy bytes (page-per-row: its page files concatenated in page order).",
+        ),
         _c("content_sha256", "STRING", "SHA-256 over the pages' pixel hashes in order: equal content, equal value."),
         _c("object_bytes", "INT64", "Bytes of the stored page objects."),
         _c("quarantine_uri", "STRING", "Where the original bytes were copied, for quarantined documents."),
         _c("metadata_json", "STRING", "Other manifest columns, as a JSON object."),
+        _c("source_profile", "STRING", "Source profile the document was read through (canonical for --manifest)."),
+        _c("page_files", "INT64", "Page-per-row sources: how many page files (rows) the document was assembled from."),
+        _c(
+            "legacy_header_bytes",
+            "INT64",
+            "Bytes of proprietary header (FileNet-style) skipped before the image signature, summed over page files.",
+        ),
     ),
     cluster_columns=("source_system", "status", "patient_key"),
 )
@@ -250,5 +265,18 @@ REVIEW_NEAR_DUPLICATES = Table(
     cluster_columns=("patient_key",),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES)
+ORPHANS = Table(
+    name="orphans",
+    description="Files under a --blob_root that no manifest row or index record of the run references.",
+    columns=(
+        _c("run_id", "STRING", "The run that produced this row.", required=True),
+        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        _c("blob_root", "STRING", "The --blob_root the file was found under.", required=True),
+        _c("uri", "STRING", "Absolute URI of the unreferenced file.", required=True),
+        _c("size_bytes", "INT64", "Size of the file."),
+    ),
+    cluster_columns=("blob_root",),
+)
+
+TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, ORPHANS)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -12,18 +12,21 @@ import os
 import signal
 import time
 
-from transforms.image_job import ConvertedDocument, ImageLimits, convert_document
+from transforms.image_job import ConvertedDocument, ImageLimits, convert_blobs
 
 CRASH_MARKER = b"\x00CRASH-IN-NATIVE-CODE\x00"
 HANG_MARKER = b"\x00HANG-FOREVER\x00"
 BUG_MARKER = b"\x00PYTHON-BUG\x00"
 
 
-def misbehaving_convert(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
+def misbehaving_convert(
+    blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None
+) -> ConvertedDocument:
+    data = b"".join(blobs)
     if CRASH_MARKER in data:
         os.kill(os.getpid(), signal.SIGSEGV)
     if HANG_MARKER in data:
         time.sleep(3600)
     if BUG_MARKER in data:
         raise RuntimeError("simulated bug in our own code")
-    return convert_document(data, limits, recorded_page_count)
+    return convert_blobs(blobs, limits, recorded_page_count)

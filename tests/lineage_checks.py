@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -38,12 +40,13 @@ def manifest_rows(dump: SampleDump) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def check_outcomes_match_plan(documents: list[dict], dump: SampleDump) -> None:
+def check_outcomes_match_plan(documents: list[dict], dump: SampleDump, *, all_sources: bool = False) -> None:
     by_key = Counter((row["source_system"], row["document_id"]) for row in documents)
     assert all(count == 1 for count in by_key.values()), "a document has more than one outcome"
     rows = {(row["source_system"], row["document_id"]): row for row in documents}
-    assert set(rows) == {(doc.source_system, doc.document_id) for doc in dump.documents}
-    for planned in dump.documents:
+    plan = dump.all_documents if all_sources else dump.documents
+    assert set(rows) == {(doc.source_system, doc.document_id) for doc in plan}
+    for planned in plan:
         row = rows[(planned.source_system, planned.document_id)]
         label = f"{planned.source_system}/{planned.document_id}"
         assert row["status"] == planned.outcome, (label, row["status"], row["reasons"], row["reason_messages"])
@@ -53,8 +56,10 @@ def check_outcomes_match_plan(documents: list[dict], dump: SampleDump) -> None:
             assert row["page_count"] == planned.page_count, label
 
 
-def check_every_source_balances(documents: list[dict], dump: SampleDump) -> None:
+def check_every_source_balances(documents: list[dict], dump: SampleDump, *, all_sources: bool = False) -> None:
     manifest = Counter(row["source_system"] or "UNKNOWN" for row in manifest_rows(dump))
+    if all_sources:
+        manifest.update(doc.source_system for doc in dump.profile_documents)
     outcomes = Counter(row["source_system"] for row in documents)
     assert manifest == outcomes
     for source, count in manifest.items():
@@ -63,16 +68,23 @@ def check_every_source_balances(documents: list[dict], dump: SampleDump) -> None
 
 
 def source_pages(document: dict) -> list[Image.Image]:
-    data = read_bytes(document["blob_uri"])
-    start = document["byte_offset"] or 0
-    data = data[start : start + document["source_bytes"]]
-    assert hashlib.sha256(data).hexdigest() == document["source_sha256"]
-    image = Image.open(io.BytesIO(data))
+    """The legacy pages, read independently of the pipeline (page-per-row documents: from their page files)."""
+    if document["page_files"]:
+        folder = FileSystems.split(document["blob_uri"])[0]
+        files = sorted(m.path for m in FileSystems.match([f"{folder}/{document['document_id']}_P*"])[0].metadata_list)
+        blobs = [read_bytes(uri) for uri in files]
+    else:
+        data = read_bytes(document["blob_uri"])
+        start = document["byte_offset"] or 0
+        blobs = [data[start : start + document["source_bytes"]]]
+    assert hashlib.sha256(b"".join(blobs)).hexdigest() == document["source_sha256"]
     pages = []
-    for index in range(getattr(image, "n_frames", 1)):
-        image.seek(index)
-        image.load()
-        pages.append(image.copy())
+    for data in blobs:
+        image = Image.open(io.BytesIO(data[document["legacy_header_bytes"] or 0 :]))
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            image.load()
+            pages.append(image.copy())
     return pages
 
 
@@ -116,4 +128,8 @@ def nhs_number_spellings(dump: SampleDump) -> set[str]:
         raw = (row.get("nhs_number") or "").strip()
         if raw:
             spellings |= {raw, raw.replace(" ", "").replace("-", "")}
+    for profile in dump.profiles:  # the profiled sources' indexes: DIP keywords and page-per-row exports
+        folder = Path(profile).parent
+        for index in [*folder.glob("*.txt"), *folder.glob("exports/*.csv")]:
+            spellings |= set(re.findall(r"(?<!\d)\d{10}(?!\d)", index.read_text(encoding="cp1252")))
     return {s for s in spellings if len(s) >= 9}

@@ -96,6 +96,8 @@ def test_demo_twice_in_the_same_folder(tmp_path):
     assert "every document accounted for: yes" in first.stdout and "MEDREC-SCAN" in first.stdout
     report = tmp_path / "edms-demo" / "migrated" / "report.html"
     assert f"report:     {report}" in first.stdout and "MEDREC-SCAN" in report.read_text(encoding="utf-8")
+    assert "ONBASE-DIP ← onbase-dip" in first.stdout and "RADIOLOGY-PAGES ← radiology-pages" in first.stdout
+    assert "orphans:    2 file(s)" in first.stdout and "57 documents from 5 systems" in first.stdout
     second = edms("demo", "--output", str(tmp_path / "edms-demo"))
     assert second.returncode == 0, second.stderr[-2000:]
     assert "; 0 new objects written" in second.stdout
@@ -118,3 +120,45 @@ def test_document_types_file_must_be_readable_json(tmp_path):
             str(types),
         )
         assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("profile", "index", "message"),
+    [
+        (
+            {
+                "source_system": "X",
+                "format": "onbase-dip",
+                "manifest": "i.txt",
+                "fields": {"document_id": "Item"},
+                "pathmap": {},
+            },
+            "",
+            "unknown key(s) 'pathmap'",
+        ),
+        (
+            {"source_system": "X", "format": "onbase-dip", "manifest": "i.txt", "fields": {"document_id": "Item"}},
+            "ItemNum,FullPath\r\n1,x\r\n",
+            "is not a self-configuring tagged DIP index",
+        ),
+        (
+            {
+                "source_system": "X",
+                "format": "csv",
+                "manifest": "nothing-*.csv",
+                "fields": {"document_id": "A", "blob_uri": "B"},
+            },
+            "",
+            "manifest not found",
+        ),
+    ],
+)
+def test_an_unusable_profile_or_index_is_one_line_and_exit_code_2(tmp_path, profile, index, message):
+    import json
+
+    (tmp_path / "p.json").write_text(json.dumps(profile))
+    (tmp_path / "i.txt").write_text(index)
+    result = edms("run", "--source", str(tmp_path / "p.json"), "--output", str(tmp_path / "out"))
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()

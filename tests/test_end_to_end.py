@@ -20,24 +20,46 @@ from tests.lineage_checks import (
 )
 
 
+def all_sources(dump) -> list[str]:
+    """The demo's arguments: the canonical manifest, every profiled source, and the dump as a blob root."""
+    argv = ["--manifest", dump.manifest_path]
+    for profile in dump.profiles:
+        argv += ["--source", profile]
+    for root in dump.blob_roots:
+        argv += ["--blob_root", root]
+    return argv
+
+
 @pytest.fixture(scope="module")
 def migration(sample_dump, tmp_path_factory):
     output = str(tmp_path_factory.mktemp("migrated") / "out")
-    assert migrate(["--manifest", sample_dump.manifest_path, "--output", output]) == 0
+    assert migrate([*all_sources(sample_dump), "--output", output]) == 0
     return output
 
 
 def test_every_document_ends_in_its_planned_outcome(migration, sample_dump):
-    check_outcomes_match_plan(read_table(migration, "documents"), sample_dump)
+    check_outcomes_match_plan(read_table(migration, "documents"), sample_dump, all_sources=True)
 
 
 def test_documents_in_equal_documents_out_per_source(migration, sample_dump):
     documents = read_table(migration, "documents")
-    check_every_source_balances(documents, sample_dump)
+    check_every_source_balances(documents, sample_dump, all_sources=True)
     [summary_file] = Path(migration, "lineage").glob("summary-*.json")
     summary = json.loads(summary_file.read_text())
     assert summary["balanced"] is True
-    assert summary["totals"]["manifest_documents"] == len(sample_dump.documents)
+    assert summary["totals"]["manifest_documents"] == len(sample_dump.all_documents)
+    assert summary["sources"]["ONBASE-DIP"]["profiles"] == {"onbase-dip": 8}
+
+
+def test_profiled_sources_record_their_profile_header_and_page_files(migration, sample_dump):
+    rows = {row["document_id"]: row for row in read_table(migration, "documents")}
+    assert rows["100203"]["legacy_header_bytes"] == 256 and rows["100203"]["page_count"] == 3
+    assert rows["RQ0100001"]["page_files"] == 3 and rows["RQ0100001"]["source_profile"] == "radiology-pages"
+    assert {row["source_profile"] for row in rows.values() if row["source_system"] == "MEDREC-SCAN"} == {"canonical"}
+
+
+def test_files_no_index_references_are_reported_as_orphans(migration, sample_dump):
+    assert sorted(row["uri"] for row in read_table(migration, "orphans")) == list(sample_dump.orphans)
 
 
 def test_migrated_pages_are_pixel_identical_objects(migration):
@@ -112,7 +134,7 @@ def test_a_rerun_writes_nothing_new_and_replaces_its_lineage(migration, sample_d
         (d["source_system"], d["document_id"], d["status"], d["duplicate_of"])
         for d in read_table(migration, "documents")
     )
-    assert migrate(["--manifest", sample_dump.manifest_path, "--output", migration, "--run_id", "rerun"]) == 0
+    assert migrate([*all_sources(sample_dump), "--output", migration, "--run_id", "rerun"]) == 0
     assert {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()} == objects
     documents = read_table(migration, "documents")
     assert {d["run_id"] for d in documents} == {"rerun"}
@@ -142,7 +164,8 @@ def test_valid_nhs_numbers_become_keyed_pseudonyms(migration, sample_dump, priva
     for row in manifest_rows(sample_dump):
         _, normalised = nhs_number.classify(row["nhs_number"])
         expected.append(patient_key(key, normalised) if normalised else None)
-    documents = read_table(migration, "documents")
+    canonical = os.path.abspath(sample_dump.manifest_path)
+    documents = [d for d in read_table(migration, "documents") if d["manifest_uri"] == canonical]
     assert any(d["patient_key"] for d in documents)
     for document in documents:
         assert document["patient_key"] == expected[document["manifest_row"] - 1], document["document_id"]
@@ -154,8 +177,9 @@ def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump)
 
     [run] = read_table(migration, "runs")
     documents = read_table(migration, "documents")
-    assert run["manifests"] == [os.path.abspath(sample_dump.manifest_path)]
-    assert run["manifest_sha256"] == [hashlib.sha256(Path(sample_dump.manifest_path).read_bytes()).hexdigest()]
+    assert run["manifests"][0] == os.path.abspath(sample_dump.manifest_path)
+    assert set(run["manifests"]) == {d["manifest_uri"] for d in documents}  # every index file read, named once
+    assert run["manifest_sha256"] == [hashlib.sha256(Path(uri).read_bytes()).hexdigest() for uri in run["manifests"]]
     assert run["started_at"] <= run["finished_at"] and run["run_date"] == run["started_at"].date()
     assert run["code_version"].startswith("0.1.0")
     assert json.loads(run["options_json"])["output"] == migration

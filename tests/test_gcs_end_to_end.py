@@ -19,21 +19,32 @@ from tests.lineage_checks import (
 
 
 def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
+    """Every source from gs://: profiles' relative manifests and path_map targets resolve under gs:// too."""
     source = upload_folder(Path(sample_dump.directory), "legacy-archive", "export-2026")
     manifest = f"{source}/manifest.csv"
     output = "gs://cloud-edms/migration"
     from google.cloud import storage
 
     storage.Client.create_anonymous_client().create_bucket("cloud-edms")
+
+    def on_gcs(local: str) -> str:
+        return f"{source}/{Path(local).relative_to(sample_dump.directory).as_posix()}"
+
+    argv = ["--manifest", manifest, "--output", output]
+    for profile in sample_dump.profiles:
+        argv += ["--source", on_gcs(profile)]
+    for root in sample_dump.blob_roots:
+        argv += ["--blob_root", on_gcs(root)]
     started = time.monotonic()
-    assert migrate(["--manifest", manifest, "--output", output]) == 0
+    assert migrate(argv) == 0
     elapsed = time.monotonic() - started
     assert elapsed < 60, f"emulator run took {elapsed:.0f} s: the credential short-cut is not working"
 
     documents = read_table(output, "documents")
     gcs_plan = sample_dump  # same rows; blob URIs now resolve under gs://
-    check_outcomes_match_plan(documents, gcs_plan)
-    check_every_source_balances(documents, gcs_plan)
+    check_outcomes_match_plan(documents, gcs_plan, all_sources=True)
+    check_every_source_balances(documents, gcs_plan, all_sources=True)
+    assert sorted(row["uri"] for row in read_table(output, "orphans")) == [on_gcs(o) for o in sample_dump.orphans]
     assert all(d["blob_uri"].startswith("gs://legacy-archive/") for d in documents if d["blob_uri"])
     pages = read_table(output, "pages")
     assert pages and all(page["object_uri"].startswith(f"{output}/objects/") for page in pages)

@@ -45,7 +45,7 @@ def settings(tmp_path, **overrides) -> MigrationSettings:
     return MigrationSettings(str(tmp_path / "out"), "run-1", **values)
 
 
-DOCUMENT_TYPES = {"PAS": frozenset({"Clinic Letter", "Referral"})}
+DOCUMENT_TYPES = {"*": frozenset({"Clinic Letter", "Referral"})}
 
 
 def make_fn(tmp_path, **overrides) -> MigrateDocumentFn:
@@ -234,3 +234,41 @@ def test_a_document_quarantined_on_a_rerun_loses_its_earlier_index_record(tmp_pa
     (folder / "letter.tif").write_bytes(g4[: len(g4) // 2])  # the legacy file was damaged since
     [second] = list(make_fn(tmp_path).process(document))
     assert second.document["status"] == Status.QUARANTINED and not record.exists()
+
+
+def page_files_ref(folder, *names: str) -> DocumentRef:
+    from schemas.records import PageBlob
+
+    blobs = tuple(PageBlob(str(folder / name), manifest_row=n) for n, name in enumerate(names, start=1))
+    return DocumentRef(
+        "RAD",
+        "R1",
+        str(folder / "pages.csv"),
+        1,
+        blob_uri=blobs[0].blob_uri,
+        page_blobs=blobs,
+        document_type="Referral",
+    )
+
+
+def test_page_files_are_decoded_in_order_into_one_document(tmp_path):
+    for seed in range(3):
+        (tmp_path / f"p{seed}.tif").write_bytes(encode(bilevel_page(seed=seed), "TIFF", compression="group4"))
+    [outcome] = list(make_fn(tmp_path).process(page_files_ref(tmp_path, "p2.tif", "p0.tif", "p1.tif")))
+    row = outcome.document
+    assert (row["status"], row["page_count"], row["page_files"]) == (Status.MIGRATED, 3, 3)
+    for page, seed in zip(outcome.pages, (2, 0, 1), strict=True):
+        assert Image.open(page["object_uri"]).tobytes() == bilevel_page(seed=seed).tobytes()
+
+
+def test_a_page_file_with_several_pages_quarantines_the_document(tmp_path):
+    (tmp_path / "one.tif").write_bytes(encode(bilevel_page(), "TIFF", compression="group4"))
+    (tmp_path / "three.tif").write_bytes(multipage_g4(3))
+    [outcome] = list(make_fn(tmp_path).process(page_files_ref(tmp_path, "one.tif", "three.tif")))
+    assert outcome.document["reasons"] == ["PAGE_SEQUENCE_INVALID"]
+    assert "page file 2 holds 3 pages" in outcome.document["reason_messages"][0]
+    record = json.loads(Path(outcome.document["quarantine_uri"]).read_text())
+    assert [page["blob_uri"] for page in record["page_files"]] == [
+        str(tmp_path / "one.tif"),
+        str(tmp_path / "three.tif"),
+    ]

@@ -26,25 +26,30 @@ def read_document_bytes(ref: DocumentRef) -> bytes:
     """The document's bytes: the whole blob, or its [offset, offset+length) range inside a volume."""
     if not ref.blob_uri:
         raise QuarantineError(Reason.MANIFEST_ROW_INVALID, "no blob_uri to read")
-    size = blob_size(ref.blob_uri)
-    offset = ref.offset or 0
-    length = size - offset if ref.length is None else ref.length
+    return read_range(ref.blob_uri, ref.offset, ref.length)
+
+
+def read_range(uri: str, offset: int | None, length: int | None) -> bytes:
+    """[offset, offset+length) of one blob (default: all of it); a range past its end is a quarantine."""
+    size = blob_size(uri)
+    offset = offset or 0
+    length = size - offset if length is None else length
     if offset > size or offset + length > size:
         raise QuarantineError(
             Reason.BYTE_RANGE_OUT_OF_BOUNDS,
-            f"range {offset}+{length} runs past the end of {ref.blob_uri} ({size} bytes)",
+            f"range {offset}+{length} runs past the end of {uri} ({size} bytes)",
         )
     if length == 0:
-        raise QuarantineError(Reason.EMPTY_BLOB, f"{ref.blob_uri} has no bytes in range {offset}+{length}")
+        raise QuarantineError(Reason.EMPTY_BLOB, f"{uri} has no bytes in range {offset}+{length}")
     try:
-        with FileSystems.open(ref.blob_uri, compression_type="uncompressed") as handle:
+        with FileSystems.open(uri, compression_type="uncompressed") as handle:
             if offset:
                 handle.seek(offset)
             data = handle.read(length)
     except _MISSING_ERRORS as error:
-        raise QuarantineError(Reason.BLOB_MISSING, f"blob {ref.blob_uri} disappeared while reading") from error
+        raise QuarantineError(Reason.BLOB_MISSING, f"blob {uri} disappeared while reading") from error
     if len(data) != length:
         raise QuarantineError(
-            Reason.BYTE_RANGE_OUT_OF_BOUNDS, f"read {len(data)} of {length} bytes from {ref.blob_uri} at {offset}"
+            Reason.BYTE_RANGE_OUT_OF_BOUNDS, f"read {len(data)} of {length} bytes from {uri} at {offset}"
         )
     return data

@@ -74,6 +74,21 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+#: Signatures long enough not to occur by chance in a proprietary header (BMP's "BM" would).
+_HEADER_SEARCH_SIGNATURES = tuple(signature for signature, _ in _SIGNATURES if len(signature) >= 3)
+LEGACY_HEADER_SEARCH_BYTES = 4096
+
+
+def legacy_header_length(data: bytes) -> int:
+    """Bytes of proprietary header (FileNet-style) before the image: 0 when an image starts at byte 0 or none
+    is found in the first 4 KiB (then decode reports the bytes as they are)."""
+    if sniff_format(data) is not None:
+        return 0
+    window = data[:LEGACY_HEADER_SEARCH_BYTES]
+    found = [index for signature in _HEADER_SEARCH_SIGNATURES if (index := window.find(signature)) > 0]
+    return min(found) if found else 0
+
+
 @dataclass
 class Page:
     """One decoded page; image is valid until the next page is decoded."""

@@ -10,7 +10,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
-from transforms.decode import DecodedDocument, Page
+from transforms.decode import DecodedDocument, Page, legacy_header_length
 from transforms.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
 from transforms.page_checks import ink_coverage, luminance, page_flags
 from transforms.perceptual import perceptual_hash
@@ -47,6 +47,7 @@ class ConvertedPage:
 class ConvertedDocument:
     source_format: str
     pages: tuple[ConvertedPage, ...]
+    legacy_header_bytes: int = 0
 
 
 def _png_has_16_bit_colour(data: bytes) -> bool:
@@ -74,6 +75,33 @@ def _original_encoding(document: DecodedDocument, data: bytes) -> Encoding | Non
     if document.format == "PNG" and _png_has_16_bit_colour(data):
         return ORIGINAL_PNG
     return None
+
+
+def convert_blobs(blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
+    """One document from one blob, or from page files in page order (each must then hold exactly one page).
+
+    A proprietary header (FileNet-style) before an image is skipped and its length recorded.
+    """
+    pages: list[ConvertedPage] = []
+    formats: list[str] = []
+    header_bytes = 0
+    for index, blob in enumerate(blobs):
+        header = legacy_header_length(blob)
+        header_bytes += header
+        converted = convert_document(blob[header:] if header else blob, limits, None)
+        if len(blobs) > 1 and len(converted.pages) != 1:
+            raise QuarantineError(
+                Reason.PAGE_SEQUENCE_INVALID,
+                f"page file {index + 1} holds {len(converted.pages)} pages; a page row must hold one",
+            )
+        pages += converted.pages
+        formats.append(converted.source_format)
+    if recorded_page_count is not None and recorded_page_count != len(pages):
+        raise QuarantineError(
+            Reason.PAGE_COUNT_MISMATCH, f"image has {len(pages)} page(s), legacy record says {recorded_page_count}"
+        )
+    source_format = formats[0] if len(set(formats)) == 1 else "+".join(formats)
+    return ConvertedDocument(source_format, tuple(pages), header_bytes)
 
 
 def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:

@@ -20,10 +20,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms.blobs import read_document_bytes
+from transforms.blobs import read_document_bytes, read_range
 from transforms.decode import sniff_format
 from transforms.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.image_job import ConvertedDocument, ImageLimits, convert_document
+from transforms.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.index_record import remove_stale_index_record, write_index_record
 from transforms.isolation import InProcessWorker, IsolatedWorker
 from transforms.outcomes import document_row, page_row, quarantine_record
@@ -35,6 +35,8 @@ from transforms.storage import ObjectStore, QuarantineArea, sha256_hex
 from transforms.validate import check_checksum, check_metadata
 
 _LOGGER = logging.getLogger(__name__)
+
+_BROKEN_REFERENCE = (Reason.MANIFEST_ROW_INVALID, Reason.PATH_UNMAPPED)
 
 DEFAULT_DECODE_TIMEOUT_SECONDS = 300.0
 DEFAULT_DECODE_MEMORY_LIMIT_MB = 4096
@@ -97,9 +99,7 @@ class _QuarantineWriter:
 class MigrateDocumentFn(beam.DoFn):
     """One document in, one DocumentOutcome out."""
 
-    def __init__(
-        self, settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_document
-    ) -> None:
+    def __init__(self, settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_blobs) -> None:
         self.settings = settings
         self.convert = convert  # the image job; tests hand in one that misbehaves on purpose
         self.documents = {status: Metrics.counter("edms", f"documents_{status}") for status in Status.ALL}
@@ -144,10 +144,14 @@ class MigrateDocumentFn(beam.DoFn):
         yield outcome
 
     def migrate(self, ref: DocumentRef) -> DocumentOutcome:
+        if ref.page_blobs:
+            return self.migrate_page_files(ref)
         today = self.settings.today or dt.date.today()
         findings = [*ref.findings, *check_metadata(ref, today=today, document_types=self.settings.document_types)]
         data = None
-        if ref.blob_uri:
+        # A reference that is itself broken (say, an unreadable offset) could name a whole multi-GiB volume:
+        # its bytes are not read, let alone copied to quarantine.
+        if ref.blob_uri and not any(f.reason in _BROKEN_REFERENCE for f in ref.findings):
             try:
                 data = read_document_bytes(ref)
             except QuarantineError as error:
@@ -157,15 +161,31 @@ class MigrateDocumentFn(beam.DoFn):
         if findings or data is None:
             return self.quarantine.outcome(ref, findings, data)
         try:
-            return self._migrate_image(ref, data)
+            return self._migrate_images(ref, (data,))
         except QuarantineError as error:
             return self.quarantine.outcome(ref, [error.finding], data)
 
-    def _migrate_image(self, ref: DocumentRef, data: bytes) -> DocumentOutcome:
+    def migrate_page_files(self, ref: DocumentRef) -> DocumentOutcome:
+        """A page-per-row document: its page files are read in page order and converted as one document.
+
+        No single original file holds such a document, so quarantine keeps the record (naming every page file,
+        which stays where it is) rather than a copy of the bytes.
+        """
+        today = self.settings.today or dt.date.today()
+        findings = [*ref.findings, *check_metadata(ref, today=today, document_types=self.settings.document_types)]
+        if findings:
+            return self.quarantine.outcome(ref, findings, None)
+        try:
+            blobs = tuple(read_range(page.blob_uri, page.offset, page.length) for page in ref.page_blobs)
+            return self._migrate_images(ref, blobs)
+        except QuarantineError as error:
+            return self.quarantine.outcome(ref, [error.finding], None)
+
+    def _migrate_images(self, ref: DocumentRef, blobs: tuple[bytes, ...]) -> DocumentOutcome:
         isolation = self.settings.isolation
-        isolate = isolation == "always" or (isolation == "risky" and looks_risky(data))
+        isolate = isolation == "always" or (isolation == "risky" and any(looks_risky(blob) for blob in blobs))
         worker = self.isolated if isolate else self.in_process
-        converted = worker.call(self.convert, data, self.settings.limits, ref.page_count)
+        converted = worker.call(self.convert, blobs, self.settings.limits, ref.page_count)
         # Only now, with every page decoded and verified, does anything reach object storage.
         run_id = self.settings.run_id
         rows, written = [], 0
@@ -174,6 +194,7 @@ class MigrateDocumentFn(beam.DoFn):
             written += was_written
             rows.append(page_row(ref, run_id=run_id, number=number, page=page, uri=uri, object_sha256=digest))
         content = content_digest([page.encoded.pixel_sha256 for page in converted.pages])
+        whole = blobs[0] if len(blobs) == 1 else b"".join(blobs)
         row = document_row(
             ref,
             run_id=run_id,
@@ -182,10 +203,11 @@ class MigrateDocumentFn(beam.DoFn):
             page_count=len(converted.pages),
             source_format=converted.source_format,
             source_compression=converted.pages[0].source_compression,
-            source_bytes=len(data),
-            source_sha256=sha256_hex(data),
+            source_bytes=len(whole),
+            source_sha256=sha256_hex(whole),
             content_sha256=content,
             object_bytes=sum(len(page.encoded.data) for page in converted.pages),
+            legacy_header_bytes=converted.legacy_header_bytes or None,
         )
         patient = row["patient_key"]
         dedupe_key = (patient, content) if patient else None
@@ -218,7 +240,7 @@ class QuarantineCrashedFn(beam.DoFn):
         Metrics.counter("edms", "documents_crashed").inc()
         data = None
         try:
-            data = read_document_bytes(ref) if ref.blob_uri else None
+            data = read_document_bytes(ref) if ref.blob_uri and not ref.page_blobs else None
         except QuarantineError:
             data = None
         except Exception:  # the bytes are a courtesy here; the record must still be written

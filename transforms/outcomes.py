@@ -48,6 +48,8 @@ def document_row(
         byte_offset=ref.offset,
         byte_length=ref.length,
         metadata_json=json.dumps(dict(ref.metadata), sort_keys=True) if ref.metadata else None,
+        source_profile=ref.source_profile,
+        page_files=len(ref.page_blobs) or None,
         **measured,
     )
 
@@ -95,6 +97,11 @@ def quarantine_record(
         "length": ref.length,
         "source_sha256": source_sha256,
         "source_bytes": source_bytes,
+        "source_profile": ref.source_profile,
+        "page_files": [
+            {"page": n, "blob_uri": p.blob_uri, "offset": p.offset, "length": p.length, "manifest_row": p.manifest_row}
+            for n, p in enumerate(ref.page_blobs, start=1)
+        ],
         "reasons": [
             {"code": f.reason.value, "message": f.message, "action": OPERATOR_ACTIONS[f.reason]} for f in findings
         ],

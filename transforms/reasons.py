@@ -14,6 +14,8 @@ class Reason(enum.StrEnum):
 
     MANIFEST_ROW_INVALID = "MANIFEST_ROW_INVALID"
     DUPLICATE_DOCUMENT_ID = "DUPLICATE_DOCUMENT_ID"
+    PATH_UNMAPPED = "PATH_UNMAPPED"
+    PAGE_SEQUENCE_INVALID = "PAGE_SEQUENCE_INVALID"
     BLOB_MISSING = "BLOB_MISSING"
     BYTE_RANGE_OUT_OF_BOUNDS = "BYTE_RANGE_OUT_OF_BOUNDS"
     EMPTY_BLOB = "EMPTY_BLOB"
@@ -37,10 +39,16 @@ class Reason(enum.StrEnum):
 #: What an operator does about each reason; the README table is generated from this.
 OPERATOR_ACTIONS: dict[Reason, str] = {
     Reason.MANIFEST_ROW_INVALID: (
-        "Fix the manifest row (a required column is empty or a number is malformed) and re-run."
+        "Fix the manifest row or index record (a required field is empty or a number is malformed) and re-run."
     ),
     Reason.DUPLICATE_DOCUMENT_ID: (
         "Two manifest rows share source_system/document_id; correct the export so ids are unique."
+    ),
+    Reason.PATH_UNMAPPED: (
+        "The legacy path (UNC share or drive letter) matches no path_map prefix: add one to the source profile."
+    ),
+    Reason.PAGE_SEQUENCE_INVALID: (
+        "A page-per-row document has a missing or repeated page number: find the page; nothing is renumbered."
     ),
     Reason.BLOB_MISSING: "Locate the blob in the legacy store (or restore it from backup) and re-run.",
     Reason.BYTE_RANGE_OUT_OF_BOUNDS: (

@@ -21,7 +21,7 @@ Tally = tuple[str, Counter]
 
 
 def tally_manifest_row(ref: DocumentRef) -> Tally:
-    return ref.source_system, Counter(manifest_documents=1)
+    return ref.source_system, Counter({"manifest_documents": 1, f"profile:{ref.source_profile}": 1})
 
 
 def tally_outcome(outcome: DocumentOutcome) -> Tally:
@@ -64,6 +64,7 @@ def summary_document(tallies: dict[str, Counter], run_id: str) -> dict[str, Any]
             for key in ("manifest_documents", *Status.ALL, "pages", "bytes_in", "bytes_out", "objects_written")
         }
         entry["reasons"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("reason:")}
+        entry["profiles"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("profile:")}
         entry["balanced"] = entry["manifest_documents"] == sum(entry[status] for status in Status.ALL)
         sources[source] = entry
     totals = {
