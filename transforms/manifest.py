@@ -7,7 +7,6 @@ that cannot be parsed becomes a DocumentRef carrying a finding, never an excepti
 from __future__ import annotations
 
 import csv
-import io
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
@@ -17,6 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
 from transforms.reasons import Finding, Reason
+from transforms.text_fields import open_text, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
 KNOWN_COLUMNS = (
@@ -36,9 +36,8 @@ class ManifestError(Exception):
 
 
 def open_manifest_text(manifest_uri: str) -> IO[str]:
-    """Open a manifest as text; undecodable bytes become U+FFFD so the row, not the job, is quarantined."""
-    raw = FileSystems.open(manifest_uri, compression_type="uncompressed")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    """The canonical manifest is UTF-8 (a BOM is allowed); undecodable bytes quarantine the row, not the job."""
+    return open_text(manifest_uri, "utf-8")
 
 
 def check_header(manifest_uri: str) -> list[str]:
@@ -91,16 +90,6 @@ def iter_manifest_rows(manifest_uri: str) -> Iterator[tuple[int, dict[str, str]]
         yield from enumerate(reader, start=1)
 
 
-def _optional_int(row: Mapping[str, str | None], column: str, findings: list[Finding]) -> int | None:
-    value = (row.get(column) or "").strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{column} must be a whole number ≥ 0, got {value!r}"))
-        return None
-    return int(value)
-
-
 def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: int, folder: str) -> DocumentRef:
     """One CSV row to a DocumentRef; every problem becomes a finding on the ref."""
     findings: list[Finding] = []
@@ -112,9 +101,9 @@ def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: i
     for column in REQUIRED_COLUMNS:
         if not values.get(column):
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"required column {column} is empty"))
-    offset = _optional_int(values, "offset", findings)
-    length = _optional_int(values, "length", findings)
-    page_count = _optional_int(values, "page_count", findings)
+    offset = whole_number("offset", values.get("offset") or "", findings)
+    length = whole_number("length", values.get("length") or "", findings)
+    page_count = whole_number("page_count", values.get("page_count") or "", findings)
     blob = values.get("blob_uri")
     metadata = tuple(sorted((key, value) for key, value in values.items() if key not in KNOWN_COLUMNS and value))
     return DocumentRef(

@@ -1,0 +1,31 @@
+"""Reading index text and its number fields: shared by the canonical manifest and every layout.
+
+Kept free of other project imports, so any source module can use it without a cycle.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import IO
+
+from apache_beam.io.filesystems import FileSystems
+
+from transforms.reasons import Finding, Reason
+
+
+def open_text(uri: str, encoding: str) -> IO[str]:
+    """Undecodable bytes become U+FFFD, so the record, not the job, is quarantined. Newlines are kept as written."""
+    raw = FileSystems.open(uri, compression_type="uncompressed")
+    return io.TextIOWrapper(
+        raw, encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding, errors="replace", newline=""
+    )
+
+
+def whole_number(name: str, value: str, findings: list[Finding]) -> int | None:
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{name} must be a whole number ≥ 0, got {value!r}"))
+        return None
+    return int(value)
