@@ -28,16 +28,9 @@ POLICIES = ("never", "risky", "always")
 
 
 def _refs(dump_folders: list[str]) -> list:
-    from transforms.manifest import iter_manifest_rows, manifest_folder, parse_row
+    from transforms.manifest import iter_manifest_refs
 
-    refs = []
-    for folder in dump_folders:
-        manifest = str(Path(folder, "manifest.csv"))
-        refs += [
-            parse_row(row, manifest_uri=manifest, row_number=n, folder=manifest_folder(manifest))
-            for n, row in iter_manifest_rows(manifest)
-        ]
-    return refs
+    return [ref for folder in dump_folders for ref in iter_manifest_refs(str(Path(folder, "manifest.csv")))]
 
 
 def measure_one_policy(policy: str, output: str, dump_folders: list[str]) -> None:

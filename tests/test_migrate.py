@@ -272,3 +272,6 @@ def test_a_page_file_with_several_pages_quarantines_the_document(tmp_path):
         str(tmp_path / "one.tif"),
         str(tmp_path / "three.tif"),
     ]
+    base = outcome.document["quarantine_uri"].removesuffix(".json")
+    for number, name in enumerate(("one.tif", "three.tif"), start=1):  # every page file's bytes are kept
+        assert Path(f"{base}.page-{number}.bin").read_bytes() == (tmp_path / name).read_bytes()

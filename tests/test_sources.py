@@ -3,8 +3,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import DocumentRef
+from transforms.manifest import iter_manifest_refs
+from transforms.profiles import canonical_profile
 from transforms.reasons import Reason
-from transforms.sources import ReadManifests, SpreadAndFlagRepeatedIds, flag_repeated_ids
+from transforms.sources import ReadSources, SpreadAndFlagRepeatedIds, flag_repeated_ids
 
 
 def ref(row: int, document_id: str = "D1") -> DocumentRef:
@@ -25,9 +27,25 @@ def test_manifest_rows_stream_through_the_pipeline(tmp_path):
         'source_system,document_id,blob_uri,nhs_number\nPAS,D1,a.tif,943 476 5919\nPAS,D1,b.tif,\nECM,"D,2",c.tif,\n'
     )
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
-        refs = pipeline | ReadManifests([str(manifest)]) | SpreadAndFlagRepeatedIds()
+        sources = [(canonical_profile(str(manifest)), str(manifest))]
+        refs = pipeline | ReadSources(sources) | SpreadAndFlagRepeatedIds()
         summary = refs | beam.Map(lambda r: (r.label, r.manifest_row, tuple(f.reason.value for f in r.findings)))
         assert_that(
             summary,
             equal_to([("PAS/D1", 1, ()), ("PAS/D1", 2, ("DUPLICATE_DOCUMENT_ID",)), ("ECM/D,2", 3, ())]),
         )
+
+
+def test_an_unclosed_quote_ends_the_manifest_with_a_record_not_a_crash(tmp_path):
+    import csv
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "source_system,document_id,blob_uri\n"
+        "PAS,D1,a.tif\n"
+        'PAS,D2,"b.tif\n' + "PAS,D3,c.tif\n" * 10 + "x" * (csv.field_size_limit() + 10) + "\n"
+    )
+    refs = list(iter_manifest_refs(str(manifest)))
+    assert [r.document_id for r in refs] == ["D1", "row-2"]
+    assert refs[1].findings[0].reason is Reason.MANIFEST_ROW_INVALID
+    assert "the rest of the file was not read" in refs[1].findings[0].message

@@ -16,7 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
 from transforms.reasons import Finding, Reason
-from transforms.text_fields import open_text, whole_number
+from transforms.text_fields import open_text, unparsable_rest, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
 KNOWN_COLUMNS = (
@@ -81,13 +81,25 @@ def resolve_blob_uri(blob_uri: str, folder: str) -> str:
     return os.path.normpath(os.path.join(folder, relative))
 
 
-def iter_manifest_rows(manifest_uri: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Stream (row number, row) pairs: memory stays one row, however long the manifest."""
+def iter_manifest_refs(manifest_uri: str, profile_name: str = "canonical") -> Iterator[DocumentRef]:
+    """Stream the manifest's rows as refs: memory stays one row, however long the manifest; a stretch that no
+    longer parses as CSV ends the file with one quarantined record saying so, never a crashed job."""
+    folder = manifest_folder(manifest_uri)
+    number = 0
     with open_manifest_text(manifest_uri) as text:
         reader = csv.DictReader(text, skipinitialspace=False)
         if reader.fieldnames:
             reader.fieldnames = [name.strip() for name in reader.fieldnames]
-        yield from enumerate(reader, start=1)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield unparsable_rest(manifest_uri, "", number, error, profile_name)
+                return
+            number += 1
+            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
 
 
 def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: int, folder: str) -> DocumentRef:

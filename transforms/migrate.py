@@ -68,10 +68,20 @@ class _QuarantineWriter:
         self.run_id = run_id
         self.patient_key = patient_key
 
-    def outcome(self, ref: DocumentRef, findings: Sequence[Finding], data: bytes | None) -> DocumentOutcome:
+    def outcome(
+        self,
+        ref: DocumentRef,
+        findings: Sequence[Finding],
+        data: bytes | None,
+        page_files: Sequence[bytes | None] = (),
+    ) -> DocumentOutcome:
+        """`page_files`: a page-per-row document's files, copied beside the record as .page-N.bin where readable."""
         digest = sha256_hex(data) if data is not None else None
         suffix = f"~row{ref.manifest_row}" if any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings) else ""
         base = self.area.base_uri(ref.source_system, ref.document_id, suffix)
+        for number, page_data in enumerate(page_files, start=1):
+            if page_data is not None:
+                self.area.put_bytes(f"{base}.page-{number}.bin", page_data)
         record = quarantine_record(
             ref,
             run_id=self.run_id,
@@ -168,18 +178,24 @@ class MigrateDocumentFn(beam.DoFn):
     def migrate_page_files(self, ref: DocumentRef) -> DocumentOutcome:
         """A page-per-row document: its page files are read in page order and converted as one document.
 
-        No single original file holds such a document, so quarantine keeps the record (naming every page file,
-        which stays where it is) rather than a copy of the bytes.
+        No single original file holds such a document: a quarantine copies each readable page file beside the
+        record (PREFIX/quarantine/<source>/<id>.page-N.bin), and the record names every one.
         """
         today = self.settings.today or dt.date.today()
         findings = [*ref.findings, *check_metadata(ref, today=today, document_types=self.settings.document_types)]
+        pages: list[bytes | None] = []
+        for page in ref.page_blobs:
+            try:
+                pages.append(read_range(page.blob_uri, page.offset, page.length))
+            except QuarantineError as error:
+                pages.append(None)
+                findings.append(error.finding)
         if findings:
-            return self.quarantine.outcome(ref, findings, None)
+            return self.quarantine.outcome(ref, findings, None, pages)
         try:
-            blobs = tuple(read_range(page.blob_uri, page.offset, page.length) for page in ref.page_blobs)
-            return self._migrate_images(ref, blobs)
+            return self._migrate_images(ref, tuple(page for page in pages if page is not None))
         except QuarantineError as error:
-            return self.quarantine.outcome(ref, [error.finding], None)
+            return self.quarantine.outcome(ref, [error.finding], None, pages)
 
     def _migrate_images(self, ref: DocumentRef, blobs: tuple[bytes, ...]) -> DocumentOutcome:
         isolation = self.settings.isolation

@@ -19,7 +19,7 @@ from transforms.layouts.csv_layout import iter_csv_refs
 from transforms.layouts.onbase_dip import iter_dip_refs
 from transforms.layouts.page_per_row import assemble_pages
 from transforms.layouts.splits import SPLIT_BYTES, Split, count_split_rows, iter_split_refs, make_splits, splittable
-from transforms.manifest import iter_manifest_rows, manifest_folder, parse_row
+from transforms.manifest import iter_manifest_refs
 from transforms.profiles import CANONICAL, SourceProfile
 from transforms.reasons import Finding, Reason
 
@@ -27,9 +27,7 @@ from transforms.reasons import Finding, Reason
 def iter_source_refs(profile: SourceProfile, manifest_uri: str) -> Iterator[DocumentRef]:
     """One index file of one source, in the layout its profile names, as a stream of refs."""
     if profile.format == CANONICAL:
-        folder = manifest_folder(manifest_uri)
-        for number, row in iter_manifest_rows(manifest_uri):
-            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
+        yield from iter_manifest_refs(manifest_uri, profile.name)
     elif profile.format == "onbase-dip":
         yield from iter_dip_refs(manifest_uri, profile)
     else:
@@ -104,22 +102,6 @@ class ReadSources(beam.PTransform):
         return tuple(readers) | "AllRecords" >> beam.Flatten()
 
 
-class ParseManifestFn(beam.DoFn):
-    """Stream one manifest's rows into DocumentRefs."""
-
-    def __init__(self) -> None:
-        self.rows = Metrics.counter("edms", "manifest_rows")
-
-    def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
-
-    def process(self, manifest_uri: str) -> Iterator[DocumentRef]:
-        folder = manifest_folder(manifest_uri)
-        for number, row in iter_manifest_rows(manifest_uri):
-            self.rows.inc()
-            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
-
-
 def flag_repeated_ids(key_and_refs: tuple[tuple[str, str], Iterable[DocumentRef]]) -> Iterator[DocumentRef]:
     """The first row of an id (by manifest position) goes on; later rows are quarantined, never dropped.
 
@@ -140,17 +122,6 @@ def flag_repeated_ids(key_and_refs: tuple[tuple[str, str], Iterable[DocumentRef]
                 f"document id already used by {first.manifest_uri} row {first.manifest_row}",
             )
         )
-
-
-class ReadManifests(beam.PTransform):
-    """Manifest URIs → one DocumentRef per manifest row, streamed row by row."""
-
-    def __init__(self, manifest_uris: list[str]) -> None:
-        super().__init__()
-        self.manifest_uris = list(manifest_uris)
-
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[DocumentRef]:
-        return pbegin | "Manifests" >> beam.Create(self.manifest_uris) | "ParseRows" >> beam.ParDo(ParseManifestFn())
 
 
 class SpreadAndFlagRepeatedIds(beam.PTransform):

@@ -84,6 +84,9 @@ class QuarantineArea:
     def base_uri(self, source_system: str, document_id: str, suffix: str = "") -> str:
         return FileSystems.join(self.root, safe_name(source_system), safe_name(document_id) + suffix)
 
+    def put_bytes(self, uri: str, data: bytes) -> None:
+        write_all(uri, data)
+
     def put(self, base_uri: str, data: bytes | None, record: dict[str, Any]) -> str:
         """Write the record and, when there are bytes, the bytes; returns the record's URI."""
         if data is not None:

@@ -10,6 +10,7 @@ from typing import IO
 
 from apache_beam.io.filesystems import FileSystems
 
+from schemas.records import DocumentRef
 from transforms.reasons import Finding, Reason
 
 
@@ -29,3 +30,22 @@ def whole_number(name: str, value: str, findings: list[Finding]) -> int | None:
         findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{name} must be a whole number ≥ 0, got {value!r}"))
         return None
     return int(value)
+
+
+def unparsable_rest(uri: str, source_system: str, rows_read: int, error: Exception, profile: str) -> DocumentRef:
+    """What a CSV that stops parsing (say, an unclosed quote swallowing the rest) leaves: one quarantined record
+    that says so, so the job goes on and the rest of the file is not silently lost."""
+    return DocumentRef(
+        source_system=source_system or "UNKNOWN",
+        document_id=f"row-{rows_read + 1}",
+        manifest_uri=uri,
+        manifest_row=rows_read + 1,
+        findings=(
+            Finding(
+                Reason.MANIFEST_ROW_INVALID,
+                f"CSV cannot be parsed from data row {rows_read + 1} on ({error}); the rest of the file "
+                "was not read: fix the quoting and re-run",
+            ),
+        ),
+        source_profile=profile,
+    )

@@ -16,7 +16,7 @@ from transforms.layouts.common import blob_location, iso_date, keep_as_metadata
 from transforms.manifest import ManifestError
 from transforms.profiles import SourceProfile
 from transforms.reasons import Finding, Reason
-from transforms.text_fields import open_text, whole_number
+from transforms.text_fields import open_text, unparsable_rest, whole_number
 
 REQUIRED = ("document_id", "blob_uri")
 
@@ -55,21 +55,7 @@ def iter_csv_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
             except StopIteration:
                 return
             except csv.Error as error:  # e.g. an unclosed quote swallowing the rest of the file
-                # The job goes on; the rest of this file is not silently lost: the operator sees this record.
-                yield DocumentRef(
-                    source_system=profile.source_system or "UNKNOWN",
-                    document_id=f"row-{number + 1}",
-                    manifest_uri=uri,
-                    manifest_row=number + 1,
-                    findings=(
-                        Finding(
-                            Reason.MANIFEST_ROW_INVALID,
-                            f"CSV cannot be parsed from data row {number + 1} on ({error}); the rest of the file "
-                            "was not read: fix the quoting and re-run",
-                        ),
-                    ),
-                    source_profile=profile.name,
-                )
+                yield unparsable_rest(uri, profile.source_system, number, error, profile.name)
                 return
             number += 1
             yield parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
