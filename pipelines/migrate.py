@@ -74,6 +74,7 @@ class MigrationPlan:
     max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     bigquery_dataset: str | None = None
+    bigquery_location: str | None = None
     manifest_sha256: tuple[str, ...] = ()
     options_json: str = "{}"
     blob_roots: tuple[str, ...] = ()
@@ -171,6 +172,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         "max_quarantine_rate": migrate.max_quarantine_rate,
         "patient_key_file": migrate.patient_key_file,
         "bigquery_dataset": migrate.bigquery_dataset,
+        "bigquery_location": migrate.bigquery_location,
         "runner": runner,
     }
     settings = MigrationSettings(
@@ -191,6 +193,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         migrate.max_quarantine_rate,
         started_at=started_at,
         bigquery_dataset=migrate.bigquery_dataset,
+        bigquery_location=migrate.bigquery_location,
         options_json=json.dumps(job_options, sort_keys=True),
         blob_roots=tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ()),
         profile_uris=profile_uris,
@@ -259,7 +262,9 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         )
     graph = {"outcomes": final, "summary": summary["summary"], **tables}
     if plan.bigquery_dataset:
-        graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(plan.bigquery_dataset, plan.run_id)
+        graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(
+            plan.bigquery_dataset, plan.run_id, plan.bigquery_location
+        )
     return graph
 
 

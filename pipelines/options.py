@@ -12,6 +12,8 @@ from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TI
 #: Past this share of quarantined documents the run still writes its lineage, then fails: a wrong export or
 #: profile must not quietly quarantine millions of documents. The demo dump quarantines 40% on purpose.
 DEFAULT_MAX_QUARANTINE_RATE = 0.5
+#: London: UK patient data stays in the UK unless an operator says otherwise.
+DEFAULT_BIGQUERY_LOCATION = "europe-west2"
 
 
 class MigrateOptions(PipelineOptions):
@@ -97,4 +99,9 @@ class MigrateOptions(PipelineOptions):
             "--bigquery_dataset",
             default=None,
             help="PROJECT.DATASET: after the Parquet is written, load the run's tables into it with load jobs.",
+        )
+        parser.add_argument(
+            "--bigquery_location",
+            default=DEFAULT_BIGQUERY_LOCATION,
+            help="Where a missing dataset is created and load jobs run; keep patient data in its region.",
         )

@@ -46,6 +46,7 @@ def local_run(bigquery_emulator, sample_dump, tmp_path_factory):
 
 def test_local_run_loads_the_parquet_rows_into_partitioned_clustered_tables(local_run):
     client = bigquery_client(PROJECT)
+    assert client.get_dataset(f"{PROJECT}.lineage_local").location == "europe-west2"  # the default: London
     for table in TABLES:
         remote = client.get_table(f"{PROJECT}.lineage_local.{table.name}")
         assert remote.time_partitioning.field == "run_date"

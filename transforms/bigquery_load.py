@@ -38,15 +38,18 @@ def load_job_id(run_id: str, table: str, file_uri: str) -> str:
     return f"edms_{safe_run}_{table}_{hashlib.sha256(name.encode()).hexdigest()[:20]}"
 
 
-def bigquery_client(project: str):  # -> google.cloud.bigquery.Client
-    """A client for project; with BIGQUERY_EMULATOR_HOST set, anonymous (an emulator needs no credentials)."""
+def bigquery_client(project: str, location: str | None = None):  # -> google.cloud.bigquery.Client
+    """A client for project; with BIGQUERY_EMULATOR_HOST set, anonymous (an emulator needs no credentials).
+
+    `location` is where a missing dataset is created and where load jobs run (patient data stays in-region).
+    """
     from google.cloud import bigquery
 
     if os.environ.get("BIGQUERY_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
 
-        return bigquery.Client(project=project, credentials=AnonymousCredentials())
-    return bigquery.Client(project=project)
+        return bigquery.Client(project=project, credentials=AnonymousCredentials(), location=location)
+    return bigquery.Client(project=project, location=location)
 
 
 def bigquery_table(table: Table, table_id: str):  # -> google.cloud.bigquery.Table
@@ -65,12 +68,13 @@ def bigquery_table(table: Table, table_id: str):  # -> google.cloud.bigquery.Tab
 class LoadIntoBigQueryFn(beam.DoFn):
     """(table name, Parquet file URI) pairs, all of them at once → one load job per file; yields job ids."""
 
-    def __init__(self, dataset: str, run_id: str) -> None:
+    def __init__(self, dataset: str, run_id: str, location: str | None = None) -> None:
         self.project, self.dataset = dataset.split(".", 1)
         self.run_id = run_id
+        self.location = location
 
     def setup(self) -> None:
-        self.client = bigquery_client(self.project)
+        self.client = bigquery_client(self.project, self.location)
 
     def _ensure_tables(self, names: Iterable[str]) -> None:
         from google.cloud import bigquery
@@ -121,10 +125,11 @@ class LoadIntoBigQueryFn(beam.DoFn):
 class LoadIntoBigQuery(beam.PTransform):
     """{table name: PCollection of written Parquet file names} → load jobs, once every file is written."""
 
-    def __init__(self, dataset: str, run_id: str) -> None:
+    def __init__(self, dataset: str, run_id: str, location: str | None = None) -> None:
         super().__init__()
         self.dataset = dataset
         self.run_id = run_id
+        self.location = location
 
     def expand(self, written: dict[str, beam.PCollection[str]]) -> beam.PCollection[str]:
         tagged = [
@@ -135,5 +140,5 @@ class LoadIntoBigQuery(beam.PTransform):
             tagged
             | "AllWrittenFiles" >> beam.Flatten()
             | "WaitForAllWrites" >> beam.combiners.ToList()
-            | "LoadJobs" >> beam.ParDo(LoadIntoBigQueryFn(self.dataset, self.run_id))
+            | "LoadJobs" >> beam.ParDo(LoadIntoBigQueryFn(self.dataset, self.run_id, self.location))
         )
