@@ -34,18 +34,31 @@ class ReportError(Exception):
     """No lineage to report on: one line for the command line."""
 
 
+#: The report lists at most this many quarantined documents by name; the lineage has them all.
+QUARANTINE_LINKS = 2000
+
+
 def report_uri(prefix: str) -> str:
     return FileSystems.join(prefix, "report.html")
 
 
 def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
-    """Each lineage table as a DuckDB table of the same name (empty when the run wrote none)."""
+    """Each lineage table under the name of its table (empty when the run wrote none).
+
+    Local lineage is read by DuckDB in place (views over the Parquet files: streamed, out of core, so a
+    235-million-page lineage is never loaded whole). gs:// lineage is copied in through FileSystems, because
+    DuckDB's httpfs extension cannot be assumed on the machine that writes the report.
+    """
     connection = duckdb.connect()
     folder = lineage_folder(prefix)
     found = False
     for table in TABLES:
         files = sorted(m.path for m in FileSystems.match([f"{folder}/{table.name}-*.parquet"])[0].metadata_list)
         found |= table.name == "documents" and bool(files)
+        if files and "://" not in folder:
+            listed = ", ".join("'" + uri.replace("'", "''") + "'" for uri in files)
+            connection.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet([{listed}])")
+            continue
         parts = [pq.read_table(io.BytesIO(read_all(uri)), schema=table.arrow_schema()) for uri in files]
         arrow = pa.concat_tables(parts) if parts else table.arrow_schema().empty_table()
         connection.register(f"{table.name}_arrow", arrow)
@@ -211,7 +224,7 @@ def build_report(prefix: str) -> str:
     quarantined = rows(
         connection,
         "SELECT source_system, document_id, reasons, quarantine_uri FROM documents WHERE status = 'quarantined' "
-        "ORDER BY source_system, document_id",
+        f"ORDER BY source_system, document_id LIMIT {QUARANTINE_LINKS}",
     )
     [misfiling] = rows(connection, "SELECT COUNT(DISTINCT content_sha256) AS n, COUNT(*) AS docs FROM review_misfiling")
     [near] = rows(connection, "SELECT COUNT(*) AS n FROM review_near_duplicates")
@@ -327,6 +340,11 @@ def build_report(prefix: str) -> str:
         "(<code>review_near_duplicates</code>).</p></section>",
         f"<section><h2>Quarantined documents ({len(quarantined):,})</h2>"
         + (f'<ul class="q">{quarantine_items}</ul>' if quarantine_items else "<p>None.</p>")
+        + (
+            f"<p>The first {QUARANTINE_LINKS:,} of {totals['quarantined']:,}: the documents table has the rest.</p>"
+            if totals["quarantined"] > QUARANTINE_LINKS
+            else ""
+        )
         + "</section>",
     ]
     title = f"Migration report — run {run.get('run_id', '?')}"
