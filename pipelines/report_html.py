@@ -277,7 +277,7 @@ def build_report(prefix: str) -> str:
             COLOURS,
         )
         + table(
-            ["source system", "documents", "migrated", "duplicate", "quarantined", "pages", "legacy bytes"],
+            ["source system", "documents", "migrated", "duplicate", "quarantined", "pages decoded", "legacy bytes"],
             [
                 [
                     r["source_system"],

@@ -1,5 +1,6 @@
 -- Did every document of every source system arrive, and what happened to the rest?
 -- One row per source system: documents read, each outcome, and whether they add up.
+-- pages: pages decoded (of migrated and duplicate documents); a duplicate's pages are stored once, as its twin's.
 SELECT
   d.source_system,
   COUNT(*) AS documents,
