@@ -76,3 +76,8 @@ def test_relative_paths_are_normalised_for_object_stores():
     assert resolve("blobs\\x\\a.tif", "gs://bucket/export") == "gs://bucket/export/blobs/x/a.tif"
     assert resolve("../shared/a.tif", "gs://bucket/export/2026") == "gs://bucket/export/shared/a.tif"
     assert resolve("./blobs/../a.tif", "/dump") == "/dump/a.tif"
+
+
+def test_an_nhs_number_in_an_extra_column_is_never_kept_as_metadata():
+    ref = parse(**{"Patient ID": "943 476 5919", "NHS_No_Old": "1234", "scan_batch": "B7", "hospital_no": "1234567890"})
+    assert ref.metadata == (("hospital_no", "1234567890"), ("scan_batch", "B7"))  # 1234567890 fails Modulus 11

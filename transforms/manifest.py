@@ -16,7 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
 from transforms.reasons import Finding, Reason
-from transforms.text_fields import open_text, unparsable_rest, whole_number
+from transforms.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
 KNOWN_COLUMNS = (
@@ -117,7 +117,11 @@ def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: i
     length = whole_number("length", values.get("length") or "", findings)
     page_count = whole_number("page_count", values.get("page_count") or "", findings)
     blob = values.get("blob_uri")
-    metadata = tuple(sorted((key, value) for key, value in values.items() if key not in KNOWN_COLUMNS and value))
+    metadata = tuple(
+        sorted(
+            (key, value) for key, value in values.items() if key not in KNOWN_COLUMNS and keep_as_metadata(key, value)
+        )
+    )
     return DocumentRef(
         source_system=values.get("source_system") or "UNKNOWN",
         document_id=values.get("document_id") or f"row-{row_number}",

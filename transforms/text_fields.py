@@ -11,6 +11,7 @@ from typing import IO
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
+from transforms import nhs_number
 from transforms.reasons import Finding, Reason
 
 
@@ -49,3 +50,11 @@ def unparsable_rest(uri: str, source_system: str, rows_read: int, error: Excepti
         ),
         source_profile=profile,
     )
+
+
+def keep_as_metadata(name: str, value: str) -> bool:
+    """Unmapped fields become metadata in lineage, except an NHS number: a field named like one, or any value that
+    is a valid one (a "Patient ID" column often holds it). Never stored; a false positive only drops metadata."""
+    if not value or "nhs" in name.casefold():
+        return False
+    return not nhs_number.is_valid(nhs_number.normalise(value))

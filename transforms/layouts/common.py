@@ -26,8 +26,3 @@ def blob_location(raw: str, profile: SourceProfile, manifest_folder: str, findin
     if finding:
         findings.append(finding)
     return uri
-
-
-def keep_as_metadata(name: str, value: str) -> bool:
-    """Unmapped fields become metadata in lineage, except anything named like an NHS number: never stored."""
-    return bool(value) and "nhs" not in name.casefold()

@@ -12,11 +12,11 @@ from collections.abc import Iterator, Mapping
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
-from transforms.layouts.common import blob_location, iso_date, keep_as_metadata
+from transforms.layouts.common import blob_location, iso_date
 from transforms.manifest import ManifestError
 from transforms.profiles import SourceProfile
 from transforms.reasons import Finding, Reason
-from transforms.text_fields import open_text, unparsable_rest, whole_number
+from transforms.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
 
 REQUIRED = ("document_id", "blob_uri")
 

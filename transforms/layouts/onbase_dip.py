@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
-from transforms.layouts.common import blob_location, iso_date, keep_as_metadata
+from transforms.layouts.common import blob_location, iso_date
 from transforms.manifest import ManifestError
 from transforms.profiles import SourceProfile
 from transforms.reasons import Finding, Reason
-from transforms.text_fields import open_text, whole_number
+from transforms.text_fields import keep_as_metadata, open_text, whole_number
 
 MAGIC = ">>>>Self Configuring Tagged DIP<<<<"
 BEGIN = "BEGIN:"
