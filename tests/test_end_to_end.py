@@ -212,3 +212,14 @@ def test_review_tables_flag_misfiling_and_same_patient_lookalikes(migration):
         assert first["patient_key"] == second["patient_key"] == pair["patient_key"]
         assert first["content_sha256"] != second["content_sha256"] and first["status"] == second["status"] == "migrated"
     assert any(pair["min_distance"] == 0 and {pair["page_count_a"], pair["page_count_b"]} == {1, 2} for pair in pairs)
+
+
+def test_by_default_a_wrong_export_fails_loudly_after_writing_lineage(tmp_path, capsys):
+    """Every blob missing (a wrong export path): the default --max_quarantine_rate turns the run red."""
+    manifest = tmp_path / "manifest.csv"
+    rows = "".join(f"PAS,D{n},scans/{n}.tif\n" for n in range(10))
+    manifest.write_text("source_system,document_id,blob_uri\n" + rows)
+    output = str(tmp_path / "out")
+    assert migrate(["--manifest", str(manifest), "--output", output]) == 1
+    assert "100% of documents were quarantined" in capsys.readouterr().err
+    assert {d["reasons"][0] for d in read_table(output, "documents")} == {"BLOB_MISSING"}
