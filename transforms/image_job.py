@@ -77,29 +77,35 @@ def _original_encoding(document: DecodedDocument, data: bytes) -> Encoding | Non
     return None
 
 
+def _check_page_count(found: int, recorded: int | None) -> None:
+    if recorded is not None and recorded != found:
+        raise QuarantineError(Reason.PAGE_COUNT_MISMATCH, f"image has {found} page(s), legacy record says {recorded}")
+
+
 def convert_blobs(blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
     """One document from one blob, or from page files in page order (each must then hold exactly one page).
 
     A proprietary header (FileNet-style) before an image is skipped and its length recorded.
     """
+    single_file = len(blobs) == 1  # its page count is checked from the header, before any page is decoded
     pages: list[ConvertedPage] = []
     formats: list[str] = []
     header_bytes = 0
     for index, blob in enumerate(blobs):
         header = legacy_header_length(blob)
         header_bytes += header
-        converted = convert_document(blob[header:] if header else blob, limits, None)
-        if len(blobs) > 1 and len(converted.pages) != 1:
+        converted = convert_document(
+            blob[header:] if header else blob, limits, recorded_page_count if single_file else None
+        )
+        if not single_file and len(converted.pages) != 1:
             raise QuarantineError(
                 Reason.PAGE_SEQUENCE_INVALID,
                 f"page file {index + 1} holds {len(converted.pages)} pages; a page row must hold one",
             )
         pages += converted.pages
         formats.append(converted.source_format)
-    if recorded_page_count is not None and recorded_page_count != len(pages):
-        raise QuarantineError(
-            Reason.PAGE_COUNT_MISMATCH, f"image has {len(pages)} page(s), legacy record says {recorded_page_count}"
-        )
+    if not single_file:  # page files: the count is known once they are all assembled
+        _check_page_count(len(pages), recorded_page_count)
     source_format = formats[0] if len(set(formats)) == 1 else "+".join(formats)
     return ConvertedDocument(source_format, tuple(pages), header_bytes)
 
@@ -113,11 +119,7 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             raise QuarantineError(
                 Reason.DECOMPRESSION_BOMB, f"{document.page_count} pages, over the limit of {limits.max_pages}"
             )
-        if recorded_page_count is not None and recorded_page_count != document.page_count:
-            raise QuarantineError(
-                Reason.PAGE_COUNT_MISMATCH,
-                f"image has {document.page_count} page(s), legacy record says {recorded_page_count}",
-            )
+        _check_page_count(document.page_count, recorded_page_count)
         original = _original_encoding(document, data)
         if document.format == "PNG" and original is None and _png_has_16_bit_colour(data):
             raise QuarantineError(Reason.LOSSLESS_UNSUPPORTED, "16-bit colour animated PNG cannot be kept exactly")
