@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -25,15 +24,10 @@ TEST_PAGE_SIZE = (320, 452)
 def private_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Runs without a key create one under XDG_CONFIG_HOME: a test folder, never the developer's ~/.config."""
     folder = tmp_path_factory.mktemp("config-home")
-    previous = {name: os.environ.pop(name, None) for name in ("XDG_CONFIG_HOME", "EDMS_PATIENT_KEY")}
-    os.environ["XDG_CONFIG_HOME"] = str(folder)
-    try:
+    with pytest.MonkeyPatch.context() as environment:  # restores both variables as they were
+        environment.setenv("XDG_CONFIG_HOME", str(folder))
+        environment.delenv("EDMS_PATIENT_KEY", raising=False)
         yield folder
-    finally:
-        os.environ.pop("XDG_CONFIG_HOME", None)
-        for name, value in previous.items():
-            if value is not None:
-                os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
@@ -63,16 +57,12 @@ def storage_emulator(storage_emulator_root: Path) -> Iterator[str]:
     server = create_server("127.0.0.1", port, data_dir=str(storage_emulator_root.parent))
     server.start()
     host = f"http://127.0.0.1:{port}"
-    previous = os.environ.get("STORAGE_EMULATOR_HOST")
-    os.environ["STORAGE_EMULATOR_HOST"] = host
     try:
-        yield host
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv("STORAGE_EMULATOR_HOST", host)
+            yield host
     finally:
         server.stop()
-        if previous is None:
-            os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        else:
-            os.environ["STORAGE_EMULATOR_HOST"] = previous
 
 
 def upload_folder(folder: Path, bucket_name: str, prefix: str) -> str:
@@ -116,10 +106,10 @@ def bigquery_emulator(storage_emulator_root: Path, tmp_path_factory: pytest.Temp
                 process.kill()
                 raise RuntimeError(f"bqemulator did not start; see {log.name}") from None
             time.sleep(0.3)
-    previous = os.environ.get("BIGQUERY_EMULATOR_HOST")
-    os.environ["BIGQUERY_EMULATOR_HOST"] = host
     try:
-        yield host
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv("BIGQUERY_EMULATOR_HOST", host)
+            yield host
     finally:
         process.terminate()
         try:
@@ -127,7 +117,3 @@ def bigquery_emulator(storage_emulator_root: Path, tmp_path_factory: pytest.Temp
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        if previous is None:
-            os.environ.pop("BIGQUERY_EMULATOR_HOST", None)
-        else:
-            os.environ["BIGQUERY_EMULATOR_HOST"] = previous
