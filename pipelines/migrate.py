@@ -25,7 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 from pipelines.openlineage_events import RunLineage
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions
 from pipelines.report import format_summary
-from schemas.tables import ORPHANS, TABLES_BY_NAME
+from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
 from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
 from transforms.decode import KNOWN_FORMATS
 from transforms.dedupe import DeduplicateDocuments
@@ -37,9 +37,7 @@ from transforms.layouts.onbase_dip import check_dip_header
 from transforms.lineage import (
     WriteLineage,
     WriteParquetTable,
-    WriteRunsTable,
     lineage_folder,
-    stamp_run_date,
     summary_uri,
     superseded_lineage_files,
     table_prefix,
@@ -242,23 +240,20 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     summary = (refs, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     for name, review_rows in review.items():
-        tables[name] = (
-            review_rows
-            | f"Stamp_{name}" >> beam.Map(stamp_run_date, info.run_date)
-            | f"Write_{name}" >> WriteParquetTable(plan.output, TABLES_BY_NAME[name], plan.migration_key, plan.run_id)
+        tables[name] = review_rows | f"Write_{name}" >> WriteParquetTable(
+            plan.output, TABLES_BY_NAME[name], plan.migration_key, plan.run_id, info.run_date
         )
     tables["runs"] = (
         summary["tallies"]
         | "RunsRow" >> beam.Map(runs_row, info)
-        | "WriteRuns" >> WriteRunsTable(plan.output, plan.migration_key, plan.run_id)
+        | "WriteRuns" >> WriteParquetTable(plan.output, RUNS, plan.migration_key, plan.run_id, info.run_date)
     )
     if plan.blob_roots:
         excluded = (*plan.manifests, *plan.profile_uris)
         tables["orphans"] = (
             refs
             | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
-            | "StampOrphans" >> beam.Map(stamp_run_date, info.run_date)
-            | "WriteOrphans" >> WriteParquetTable(plan.output, ORPHANS, plan.migration_key, plan.run_id)
+            | "WriteOrphans" >> WriteParquetTable(plan.output, ORPHANS, plan.migration_key, plan.run_id, info.run_date)
         )
     graph = {"outcomes": final, "summary": summary["summary"], **tables}
     if plan.bigquery_dataset:

@@ -13,7 +13,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentOutcome
-from schemas.tables import DOCUMENTS, PAGES, RUNS, TABLES, Table
+from schemas.tables import DOCUMENTS, PAGES, TABLES, Table
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -40,14 +40,21 @@ def superseded_lineage_files(output_prefix: str, migration_key: str, run_id: str
 
 
 class WriteParquetTable(beam.PTransform):
-    def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str) -> None:
+    """Rows of one lineage table → its Parquet files, each row stamped with the run's date (the partition column)."""
+
+    def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str, run_date: dt.date) -> None:
         super().__init__()
         self.path_prefix = table_prefix(output_prefix, table, migration_key, run_id)
         self.table = table
+        self.run_date = run_date
 
     def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
-        return rows | beam.io.WriteToParquet(
-            self.path_prefix, self.table.arrow_schema(), file_name_suffix=".parquet", codec="zstd"
+        return (
+            rows
+            | "StampRunDate" >> beam.Map(stamp_run_date, self.run_date)
+            | beam.io.WriteToParquet(
+                self.path_prefix, self.table.arrow_schema(), file_name_suffix=".parquet", codec="zstd"
+            )
         )
 
 
@@ -66,27 +73,11 @@ class WriteLineage(beam.PTransform):
         self.run_date = run_date
 
     def expand(self, outcomes: beam.PCollection[DocumentOutcome]) -> dict[str, beam.PCollection[str]]:
-        run_date = self.run_date
-        documents = outcomes | "DocumentRows" >> beam.Map(lambda outcome: stamp_run_date(outcome.document, run_date))
-        pages = outcomes | "PageRows" >> beam.FlatMap(
-            lambda outcome: (stamp_run_date(page, run_date) for page in outcome.pages)
-        )
+        documents = outcomes | "DocumentRows" >> beam.Map(lambda outcome: outcome.document)
+        pages = outcomes | "PageRows" >> beam.FlatMap(lambda outcome: outcome.pages)
+        prefix, key, run_id = self.output_prefix, self.migration_key, self.run_id
         return {
             "documents": documents
-            | "WriteDocuments" >> WriteParquetTable(self.output_prefix, DOCUMENTS, self.migration_key, self.run_id),
-            "pages": pages
-            | "WritePages" >> WriteParquetTable(self.output_prefix, PAGES, self.migration_key, self.run_id),
+            | "WriteDocuments" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date),
+            "pages": pages | "WritePages" >> WriteParquetTable(prefix, PAGES, key, run_id, self.run_date),
         }
-
-
-class WriteRunsTable(beam.PTransform):
-    """The run's single runs row → runs-<key>-<run>-*.parquet."""
-
-    def __init__(self, output_prefix: str, migration_key: str, run_id: str) -> None:
-        super().__init__()
-        self.output_prefix = output_prefix
-        self.migration_key = migration_key
-        self.run_id = run_id
-
-    def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
-        return rows | WriteParquetTable(self.output_prefix, RUNS, self.migration_key, self.run_id)
