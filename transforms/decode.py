@@ -9,6 +9,7 @@ never loaded (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
 from __future__ import annotations
 
 import io
+import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,11 +128,23 @@ def _tiff_page_is_truncated(image: Image.Image, size: int) -> bool:
     return False
 
 
-def _classify(error: Exception) -> QuarantineError:
-    text = str(error)
+#: An object repr such as <_io.BytesIO object at 0x7f…>: it tells an operator nothing and differs between runs.
+_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
+
+
+def describe(error: BaseException) -> str:
+    """A decoder's message, deterministic: no object reprs or addresses, and never longer than a line."""
+    text = _REPR.sub("the data", str(error)).splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:300] if text else type(error).__name__
+
+
+def _classify(error: Exception, where: str = "") -> QuarantineError:
+    """Any exception a decoder raised on bad bytes, as a reason: truncation, or else a decode error."""
+    text = describe(error)
+    prefix = f"{where}: " if where else ""
     if isinstance(error, EOFError) or any(hint in text.lower() for hint in _TRUNCATION_HINTS):
-        return QuarantineError(Reason.TRUNCATED_IMAGE, f"image data ends early: {text or type(error).__name__}")
-    return QuarantineError(Reason.DECODE_ERROR, f"cannot decode: {type(error).__name__}: {text}"[:500])
+        return QuarantineError(Reason.TRUNCATED_IMAGE, f"{prefix}image data ends early ({text})")
+    return QuarantineError(Reason.DECODE_ERROR, f"{prefix}cannot decode ({text})")
 
 
 def _dpi(image: Image.Image) -> tuple[float, float] | None:
@@ -184,10 +197,12 @@ class DecodedDocument:
             self.page_count = int(getattr(self.image, "n_frames", 1))
         except Image.DecompressionBombError as error:
             raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
+        except MemoryError:
+            raise  # the worker reports it as DECOMPRESSION_BOMB with its memory limit
         except (UnidentifiedImageError, SyntaxError, ValueError, struct.error) as error:
-            raise QuarantineError(Reason.DECODE_ERROR, f"cannot parse {self.format}: {error}"[:500]) from error
-        except (OSError, EOFError) as error:
-            raise _classify(error) from error
+            raise QuarantineError(Reason.DECODE_ERROR, f"cannot parse {self.format} ({describe(error)})") from error
+        except Exception as error:  # any other decoder failure on bad bytes (KeyError, TypeError, …) is a reason
+            raise _classify(error, f"{self.format} header") from error
 
     def close(self) -> None:
         self.image.close()
@@ -222,8 +237,10 @@ class DecodedDocument:
             raise
         except Image.DecompressionBombError as error:
             raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
-        except (OSError, EOFError, SyntaxError, ValueError, struct.error, IndexError, KeyError, TypeError) as error:
-            raise _classify(error) from error
+        except MemoryError:
+            raise  # the worker reports it as DECOMPRESSION_BOMB with its memory limit
+        except Exception as error:  # any decoder failure on bad bytes is this page's reason, never a crash
+            raise _classify(error, f"page {index + 1}") from error
         compression = image.info.get("compression") if self.format == "TIFF" else self.format.lower()
         return Page(
             index + 1,
