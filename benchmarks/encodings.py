@@ -18,7 +18,7 @@ import time
 from PIL import Image
 
 from samples.pages import PageText, render_page
-from transforms.pixels import pixel_digest
+from transforms.imaging.pixels import pixel_digest
 
 CANDIDATES = {
     "1": [

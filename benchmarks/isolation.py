@@ -28,7 +28,7 @@ POLICIES = ("never", "risky", "always")
 
 
 def _refs(dump_folders: list[str]) -> list:
-    from transforms.manifest import iter_manifest_refs
+    from transforms.sources.layouts.canonical import iter_manifest_refs
 
     return [ref for folder in dump_folders for ref in iter_manifest_refs(str(Path(folder, "manifest.csv")))]
 
@@ -73,9 +73,9 @@ def write_bilevel_letters(folder: Path, count: int) -> str:
 
 
 def risky_share(dump_folders: list[str]) -> float:
-    from transforms.blobs import read_document_bytes
-    from transforms.reasons import QuarantineError
-    from transforms.risk import looks_risky
+    from schemas.reasons import QuarantineError
+    from transforms.imaging.risk import looks_risky
+    from transforms.storage.blobs import read_document_bytes
 
     refs = _refs(dump_folders)
     risky = 0

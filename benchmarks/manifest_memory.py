@@ -21,8 +21,8 @@ _CHILD = """
 import json, resource, sys, time
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
-from transforms.profiles import load_profile
-from transforms.sources import ReadSources
+from transforms.sources.profiles import load_profile
+from transforms.sources.read import ReadSources
 profile = load_profile(sys.argv[1])
 started = time.monotonic()
 workers = int(sys.argv[3])

@@ -11,8 +11,8 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.migrate import UsageError, migrate
 from pipelines.report_html import write_report
 from samples.dump import SampleDump, write_sample_dump
-from transforms.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.storage import write_all
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.objects import write_all
 
 #: Files that mark a folder as a sample dump this tool wrote, so a second demo may replace it.
 _SAMPLE_MARKERS = ("manifest.csv", "expected_outcomes.json")

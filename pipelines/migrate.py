@@ -26,15 +26,15 @@ from pipelines.openlineage_events import RunLineage
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions
 from pipelines.report import format_summary
 from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
-from transforms.bigquery_load import LoadIntoBigQuery, valid_dataset
-from transforms.decode import KNOWN_FORMATS
-from transforms.dedupe import DeduplicateDocuments
-from transforms.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.image_job import ImageLimits
-from transforms.index_record import MarkDuplicateRecordsFn
-from transforms.layouts.csv_layout import check_csv_header
-from transforms.layouts.onbase_dip import check_dip_header
-from transforms.lineage import (
+from transforms.imaging.decode import KNOWN_FORMATS
+from transforms.imaging.image_job import ImageLimits
+from transforms.lineage.bigquery_load import LoadIntoBigQuery, valid_dataset
+from transforms.lineage.dedupe import DeduplicateDocuments
+from transforms.lineage.orphans import FindOrphans
+from transforms.lineage.review import FindRecordsForReview
+from transforms.lineage.runs import RunInfo, code_version, file_sha256, runs_row
+from transforms.lineage.summary import SummariseRun
+from transforms.lineage.tables import (
     WriteLineage,
     WriteParquetTable,
     lineage_folder,
@@ -42,16 +42,16 @@ from transforms.lineage import (
     superseded_lineage_files,
     table_prefix,
 )
-from transforms.manifest import ManifestError, check_header
 from transforms.migrate import MigrateDocuments, MigrationSettings
-from transforms.orphans import FindOrphans
-from transforms.patient_key import PatientKeyError, resolve_patient_key
-from transforms.profiles import CANONICAL, SourceProfile, canonical_profile, expand_manifests, load_profile
-from transforms.review import FindRecordsForReview
-from transforms.runs import RunInfo, code_version, file_sha256, runs_row
-from transforms.sources import ReadSources, SpreadAndFlagRepeatedIds
-from transforms.storage import write_all
-from transforms.summary import SummariseRun
+from transforms.privacy.index_record import MarkDuplicateRecordsFn
+from transforms.privacy.patient_key import PatientKeyError, resolve_patient_key
+from transforms.sources.layouts.canonical import ManifestError, check_header
+from transforms.sources.layouts.csv_layout import check_csv_header
+from transforms.sources.layouts.onbase_dip import check_dip_header
+from transforms.sources.profiles import CANONICAL, SourceProfile, canonical_profile, expand_manifests, load_profile
+from transforms.sources.read import ReadSources, SpreadAndFlagRepeatedIds
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.objects import write_all
 
 _LOGGER = logging.getLogger("edms_migrate")
 

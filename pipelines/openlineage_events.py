@@ -30,8 +30,8 @@ from openlineage.client.generated.base import RunFacet
 from openlineage.client.serde import Serde
 
 from schemas.tables import TABLES, Table
-from transforms.lineage import lineage_folder
-from transforms.storage import write_all
+from transforms.lineage.tables import lineage_folder
+from transforms.storage.objects import write_all
 
 _LOGGER = logging.getLogger(__name__)
 NAMESPACE = "edms-migrate"

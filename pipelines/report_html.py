@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.report import human_bytes
-from schemas import analyst_queries
 from schemas.tables import TABLES
-from transforms.lineage import lineage_folder
-from transforms.storage import read_all, write_all
+from transforms.lineage import queries as analyst_queries
+from transforms.lineage.tables import lineage_folder
+from transforms.storage.objects import read_all, write_all
 
 COLOURS = {"migrated": "#2e7d32", "duplicate": "#1565c0", "quarantined": "#c62828"}
 PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#c62828", "#5d4037", "#455a64")

@@ -21,9 +21,9 @@ from PIL import Image
 
 from samples.pages import HOSPITALS, PageKind, PageText, encode_image, encode_tiff, render_page
 from samples.profiled import BLOB_ROOTS, DIP_PROFILE, ORPHANS, PAGES_PROFILE, write_profiled_sources
-from transforms.manifest import KNOWN_COLUMNS
-from transforms.nhs_number import check_digit
-from transforms.reasons import Reason
+from schemas.reasons import Reason
+from transforms.privacy.nhs_number import check_digit
+from transforms.sources.layouts.canonical import KNOWN_COLUMNS
 
 MEDREC = "MEDREC-SCAN"
 ECM = "ECM-VOLUMES"

@@ -14,7 +14,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-from transforms.tiff_structure import zero_unreferenced_tiff_bytes
+from transforms.imaging.tiff_structure import zero_unreferenced_tiff_bytes
 
 PageKind = Literal["bilevel", "gray", "colour"]
 Colour = int | tuple[int, int, int]

@@ -16,9 +16,9 @@ from pathlib import Path
 from PIL import Image
 
 from samples.pages import HOSPITALS, PageText, encode_tiff, render_page
-from transforms.layouts.onbase_dip import MAGIC
-from transforms.nhs_number import check_digit
-from transforms.reasons import Reason
+from schemas.reasons import Reason
+from transforms.privacy.nhs_number import check_digit
+from transforms.sources.layouts.onbase_dip import MAGIC
 
 ONBASE = "ONBASE-DIP"
 RADIOLOGY = "RADIOLOGY-PAGES"

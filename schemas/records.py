@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from transforms.reasons import Finding
+from schemas.reasons import Finding
 
 
 class Status:

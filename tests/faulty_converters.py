@@ -12,7 +12,7 @@ import os
 import signal
 import time
 
-from transforms.image_job import ConvertedDocument, ImageLimits, convert_blobs
+from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 
 CRASH_MARKER = b"\x00CRASH-IN-NATIVE-CODE\x00"
 HANG_MARKER = b"\x00HANG-FOREVER\x00"

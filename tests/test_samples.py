@@ -33,9 +33,9 @@ from samples.dump import (
     write_sample_dump,
 )
 from samples.pages import PageText, encode_tiff, render_page
-from transforms.nhs_number import NhsNumberStatus, classify
-from transforms.reasons import Reason
-from transforms.tiff_structure import zero_unreferenced_tiff_bytes
+from schemas.reasons import Reason
+from transforms.imaging.tiff_structure import zero_unreferenced_tiff_bytes
+from transforms.privacy.nhs_number import NhsNumberStatus, classify
 
 SMALL = (320, 452)
 PLANNED_REASONS = {

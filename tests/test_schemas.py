@@ -6,14 +6,16 @@ import json
 
 from google.cloud import bigquery
 
-from schemas.export import FOLDER, expected_files
+from pipelines.bigquery_schemas import FOLDER, expected_files
 from schemas.tables import TABLES
 
 
 def test_exported_bigquery_schema_files_match_the_tables():
     assert sorted(path.name for path in FOLDER.glob("*.json")) == sorted(expected_files())
     for name, text in expected_files().items():
-        assert (FOLDER / name).read_text(encoding="utf-8") == text, f"{name} is stale: run python -m schemas.export"
+        assert (FOLDER / name).read_text(encoding="utf-8") == text, (
+            f"{name} is stale: python -m pipelines.bigquery_schemas"
+        )
 
 
 def test_arrow_and_bigquery_schemas_name_the_same_columns_and_modes():

@@ -19,20 +19,20 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from schemas.reasons import Finding, QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms.blobs import read_document_bytes, read_range
-from transforms.decode import sniff_format
-from transforms.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.image_job import ConvertedDocument, ImageLimits, convert_blobs
-from transforms.index_record import remove_stale_index_record, write_index_record
-from transforms.isolation import InProcessWorker, IsolatedWorker
-from transforms.outcomes import document_row, page_row, quarantine_record
-from transforms.pixels import content_digest
-from transforms.progress import ProgressLog
-from transforms.reasons import Finding, QuarantineError, Reason
-from transforms.risk import looks_risky
-from transforms.storage import ObjectStore, QuarantineArea, sha256_hex
-from transforms.validate import check_checksum, check_metadata
+from transforms.imaging.decode import sniff_format
+from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
+from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
+from transforms.imaging.pixels import content_digest
+from transforms.imaging.risk import looks_risky
+from transforms.lineage.outcomes import document_row, page_row, quarantine_record
+from transforms.lineage.progress import ProgressLog
+from transforms.privacy.index_record import remove_stale_index_record, write_index_record
+from transforms.sources.validate import check_checksum, check_metadata
+from transforms.storage.blobs import read_document_bytes, read_range
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.objects import ObjectStore, QuarantineArea, sha256_hex
 
 _LOGGER = logging.getLogger(__name__)
 

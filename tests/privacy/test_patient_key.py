@@ -1,0 +1,78 @@
+"""Patient pseudonyms: keyed, stable, and never made from a key the output's readers could find."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from transforms.privacy.patient_key import PatientKeyError, default_key_path, patient_key, resolve_patient_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_pseudonym_is_a_keyed_hash_that_changes_with_the_key():
+    first = patient_key(b"k" * 32, "9434765919")
+    assert first == patient_key(b"k" * 32, "9434765919") and len(first) == 64
+    assert first != patient_key(b"j" * 32, "9434765919")
+    assert first != patient_key(b"k" * 32, "9434765918")
+    assert "9434765919" not in first
+
+
+def test_a_key_file_wins_over_the_environment(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"from-the-file-0123456789\n")
+    source = resolve_patient_key(str(key_file), "DataflowRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
+    assert source.key == b"from-the-file-0123456789" and source.origin == str(key_file)
+    assert "from-the-file" not in repr(source)
+
+
+def test_the_environment_variable_serves_a_managed_runner():
+    source = resolve_patient_key(None, "DataflowRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
+    assert source.key == b"from-the-env-0123456789"
+
+
+@pytest.mark.parametrize("runner", ["DataflowRunner", "PortableRunner"])
+def test_a_managed_runner_without_a_key_is_refused(runner, tmp_path):
+    with pytest.raises(PatientKeyError, match="needs a patient key"):
+        resolve_patient_key(None, runner, {"XDG_CONFIG_HOME": str(tmp_path)})
+    assert not default_key_path({"XDG_CONFIG_HOME": str(tmp_path)}).exists()
+
+
+def test_short_or_unreadable_keys_are_refused(tmp_path):
+    with pytest.raises(PatientKeyError, match="shorter than"):
+        resolve_patient_key(None, None, {"EDMS_PATIENT_KEY": "short"})
+    with pytest.raises(PatientKeyError, match="cannot read"):
+        resolve_patient_key(str(tmp_path / "missing"), None, {})
+
+
+def test_a_local_run_creates_a_private_key_once_and_reuses_it(tmp_path):
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    first = resolve_patient_key(None, "DirectRunner", environ)
+    path = default_key_path(environ)
+    assert first.origin == str(path) and path.is_file()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert resolve_patient_key(None, None, environ).key == first.key
+    assert len(first.key) == 64
+
+
+def test_dataflow_without_a_key_is_one_line_and_exit_code_2(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("source_system,document_id,blob_uri\nPAS,1,a.tif\n")
+    env = {k: v for k, v in os.environ.items() if k != "EDMS_PATIENT_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--manifest", str(manifest), "--output", str(tmp_path / "o")]
+        + ["--runner", "DataflowRunner", "--project", "p", "--region", "europe-west2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path / "cfg")},
+        timeout=120,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and "needs a patient key" in lines[0], result.stderr

@@ -1,0 +1,253 @@
+"""Decoding legacy images safely, page by page.
+
+The format is sniffed from the header bytes and Pillow is told to use only that
+decoder; structural checks catch truncation that a lenient decoder would paper
+over; each page is sized before its pixels are allocated. Truncated images are
+never loaded (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
+
+from schemas.reasons import QuarantineError, Reason
+from transforms.imaging.tiff_structure import ifd_chain_is_truncated
+
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
+    (b"\xff\x4f\xff\x51", "JPEG2000"),
+)
+
+#: Formats named by their signature only to say what a rejected file is; never decoded.
+_FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP or Office document"),
+    (b"\xd0\xcf\x11\xe0", "OLE2 (old Office) document"),
+    (b"8BPS", "Photoshop PSD"),
+    (b"\x00\x00\x01\x00", "Windows icon"),
+    (b"{\\rtf", "RTF document"),
+)
+
+#: Pillow's plugin name for each sniffed format.
+_PILLOW_FORMATS = {
+    "TIFF": "TIFF",
+    "JPEG": "JPEG",
+    "PNG": "PNG",
+    "GIF": "GIF",
+    "BMP": "BMP",
+    "JPEG2000": "JPEG2000",
+    "WEBP": "WEBP",
+}
+
+KNOWN_FORMATS = frozenset(_PILLOW_FORMATS)
+
+_TRUNCATION_HINTS = (
+    "truncated",
+    "premature end",
+    "broken data stream",
+    "not enough data",
+    "buffer is not large enough",
+)
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format named by the header bytes, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    return None
+
+
+#: Signatures long enough not to occur by chance in a proprietary header (BMP's "BM" would).
+_HEADER_SEARCH_SIGNATURES = tuple(signature for signature, _ in _SIGNATURES if len(signature) >= 3)
+LEGACY_HEADER_SEARCH_BYTES = 4096
+
+
+def legacy_header_length(data: bytes) -> int:
+    """Bytes of proprietary header (FileNet-style) before the image: 0 when an image starts at byte 0 or none
+    is found in the first 4 KiB (then decode reports the bytes as they are)."""
+    if sniff_format(data) is not None:
+        return 0
+    window = data[:LEGACY_HEADER_SEARCH_BYTES]
+    found = [index for signature in _HEADER_SEARCH_SIGNATURES if (index := window.find(signature)) > 0]
+    return min(found) if found else 0
+
+
+@dataclass
+class Page:
+    """One decoded page; image is valid until the next page is decoded."""
+
+    number: int
+    image: Image.Image
+    dpi: tuple[float, float] | None
+    compression: str | None
+    icc_profile: bytes | None
+    orientation: int | None = None  # as the source recorded it (EXIF/TIFF tag 274), 1-8
+    orientation_applied: bool = False  # Pillow turns TIFF pages upright on load, so the pixels already are
+
+
+def _jpeg_is_truncated(data: bytes) -> bool:
+    """Markers cannot occur inside entropy-coded data, so a complete JPEG has EOI after its last SOS."""
+    return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+
+
+def _png_is_truncated(data: bytes) -> bool:
+    return data.find(b"IEND\xaeB`\x82") < 0
+
+
+def _tiff_page_is_truncated(image: Image.Image, size: int) -> bool:
+    """Every strip or tile of the current page must lie inside the bytes we have."""
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return False
+    for offsets_tag, counts_tag in ((273, 279), (324, 325)):
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        if any(offset + count > size for offset, count in zip(offsets, counts, strict=False)):
+            return True
+    return False
+
+
+#: An object repr such as <_io.BytesIO object at 0x7f…>: it tells an operator nothing and differs between runs.
+_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
+
+
+def describe(error: BaseException) -> str:
+    """A decoder's message, deterministic: no object reprs or addresses, and never longer than a line."""
+    text = _REPR.sub("the data", str(error)).splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}"[:300] if text else type(error).__name__
+
+
+def _classify(error: Exception, where: str = "") -> QuarantineError:
+    """Any exception a decoder raised on bad bytes, as a reason: truncation, or else a decode error."""
+    text = describe(error)
+    prefix = f"{where}: " if where else ""
+    if isinstance(error, EOFError) or any(hint in text.lower() for hint in _TRUNCATION_HINTS):
+        return QuarantineError(Reason.TRUNCATED_IMAGE, f"{prefix}image data ends early ({text})")
+    return QuarantineError(Reason.DECODE_ERROR, f"{prefix}cannot decode ({text})")
+
+
+def _dpi(image: Image.Image) -> tuple[float, float] | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        x, y = (float(value) for value in dpi)
+    except (TypeError, ValueError):
+        return None
+    return (round(x, 2), round(y, 2)) if x > 0 and y > 0 else None
+
+
+def _orientation(image: Image.Image) -> int | None:
+    try:
+        tags = getattr(image, "tag_v2", None)
+        value = tags.get(274) if tags is not None else image.getexif().get(0x0112)
+    except Exception:  # a damaged EXIF block must not cost the page; the orientation is then unknown
+        return None
+    return int(value) if value in range(1, 9) else None
+
+
+class DecodedDocument:
+    """An opened document whose pages are decoded one at a time, so memory holds one page."""
+
+    def __init__(self, data: bytes, *, max_page_pixels: int) -> None:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global another library may have flipped
+        Image.MAX_IMAGE_PIXELS = None  # the per-page check below replaces Pillow's, with the run's own limit
+        self.data = data
+        self.format = sniff_format(data)
+        self.max_page_pixels = max_page_pixels
+        if self.format is None:
+            foreign = next((name for signature, name in _FOREIGN_SIGNATURES if data.startswith(signature)), None)
+            if foreign is None and data[128:132] == b"DICM":
+                foreign = "DICOM"
+            what = (
+                f"a {foreign}, not an image format"
+                if foreign
+                else f"no known image signature (starts {data[:8].hex()})"
+            )
+            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, what)
+        if self.format == "JPEG" and _jpeg_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "JPEG has no end-of-image marker after its last scan")
+        if self.format == "PNG" and _png_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "PNG has no IEND chunk")
+        if self.format == "TIFF" and ifd_chain_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "TIFF directory chain points past the end of the file")
+        try:
+            self.image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[self.format]])
+            self.page_count = int(getattr(self.image, "n_frames", 1))
+        except Image.DecompressionBombError as error:
+            raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
+        except MemoryError:
+            raise  # the worker reports it as DECOMPRESSION_BOMB with its memory limit
+        except (UnidentifiedImageError, SyntaxError, ValueError, struct.error) as error:
+            raise QuarantineError(Reason.DECODE_ERROR, f"cannot parse {self.format} ({describe(error)})") from error
+        except Exception as error:  # any other decoder failure on bad bytes (KeyError, TypeError, …) is a reason
+            raise _classify(error, f"{self.format} header") from error
+
+    def close(self) -> None:
+        self.image.close()
+
+    def __enter__(self) -> DecodedDocument:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def pages(self) -> Iterator[Page]:
+        for index in range(self.page_count):
+            yield self._decode_page(index)
+
+    def _decode_page(self, index: int) -> Page:
+        image = self.image
+        try:
+            image.seek(index)
+            width, height = image.size
+            if width * height > self.max_page_pixels:
+                raise QuarantineError(
+                    Reason.DECOMPRESSION_BOMB,
+                    f"page {index + 1} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
+                )
+            if width == 0 or height == 0:
+                raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1} has no pixels ({width}x{height})")
+            if isinstance(image, TiffImagePlugin.TiffImageFile) and _tiff_page_is_truncated(image, len(self.data)):
+                raise QuarantineError(Reason.TRUNCATED_IMAGE, f"page {index + 1}'s strips run past the end of the file")
+            orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
+            image.load()
+        except QuarantineError:
+            raise
+        except Image.DecompressionBombError as error:
+            raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
+        except MemoryError:
+            raise  # the worker reports it as DECOMPRESSION_BOMB with its memory limit
+        except Exception as error:  # any decoder failure on bad bytes is this page's reason, never a crash
+            raise _classify(error, f"page {index + 1}") from error
+        compression = image.info.get("compression") if self.format == "TIFF" else self.format.lower()
+        return Page(
+            index + 1,
+            image,
+            _dpi(image),
+            compression,
+            image.info.get("icc_profile"),
+            orientation,
+            orientation_applied=self.format == "TIFF",
+        )

@@ -1,0 +1,147 @@
+"""The CPU half of migrating a document: bytes in, verified archive pages out.
+
+Pure (no I/O, no Beam), so it can run in the isolated child process and be fuzzed
+directly. Every problem is a QuarantineError with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+from schemas.reasons import QuarantineError, Reason
+from transforms.imaging.decode import DecodedDocument, Page, legacy_header_length
+from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
+from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
+from transforms.imaging.perceptual import perceptual_hash
+
+#: What scanned records really use; anything else is quarantined as UNSUPPORTED_FORMAT before decoding.
+DEFAULT_ALLOWED_FORMATS = frozenset({"TIFF", "JPEG", "PNG", "BMP", "GIF", "JPEG2000", "WEBP"})
+#: Admits an A0 drawing at 300 dpi (9933 × 14043 ≈ 139.5 MP) with a little room.
+DEFAULT_MAX_PAGE_PIXELS = 150_000_000
+DEFAULT_MAX_PAGES = 10_000
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS
+    max_pages: int = DEFAULT_MAX_PAGES
+    allowed_formats: frozenset[str] = DEFAULT_ALLOWED_FORMATS
+
+
+@dataclass(frozen=True)
+class ConvertedPage:
+    encoded: EncodedPage
+    source_compression: str | None
+    orientation: int | None
+    icc_profile_sha256: str | None
+    ink_coverage: float
+    flags: tuple[str, ...]
+    perceptual_hash: str
+
+
+@dataclass(frozen=True)
+class ConvertedDocument:
+    source_format: str
+    pages: tuple[ConvertedPage, ...]
+    legacy_header_bytes: int = 0
+
+
+def _png_has_16_bit_colour(data: bytes) -> bool:
+    """Pillow decodes 16-bit-per-channel colour PNGs to 8 bits: such a file must be kept as it is."""
+    if len(data) < 26 or data[12:16] != b"IHDR":
+        return False
+    bit_depth, colour_type = struct.unpack(">BB", data[24:26])
+    return bit_depth == 16 and colour_type in (2, 4, 6)
+
+
+def _tiff_page_loses_bits(page: Page) -> bool:
+    bits = getattr(page.image, "tag_v2", {}).get(258)
+    if not bits:
+        return False
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return max(bits) > 8 and page.image.mode not in _SIXTEEN_BIT_MODES
+
+
+def _original_encoding(document: DecodedDocument, data: bytes) -> Encoding | None:
+    """Single-frame JPEGs are kept byte for byte (no second lossy encode), and so are 16-bit colour PNGs."""
+    if document.page_count != 1:
+        return None
+    if document.format == "JPEG":
+        return ORIGINAL_JPEG
+    if document.format == "PNG" and _png_has_16_bit_colour(data):
+        return ORIGINAL_PNG
+    return None
+
+
+def _check_page_count(found: int, recorded: int | None) -> None:
+    if recorded is not None and recorded != found:
+        raise QuarantineError(Reason.PAGE_COUNT_MISMATCH, f"image has {found} page(s), legacy record says {recorded}")
+
+
+def convert_blobs(blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
+    """One document from one blob, or from page files in page order (each must then hold exactly one page).
+
+    A proprietary header (FileNet-style) before an image is skipped and its length recorded.
+    """
+    single_file = len(blobs) == 1  # its page count is checked from the header, before any page is decoded
+    pages: list[ConvertedPage] = []
+    formats: list[str] = []
+    header_bytes = 0
+    for index, blob in enumerate(blobs):
+        header = legacy_header_length(blob)
+        header_bytes += header
+        converted = convert_document(
+            blob[header:] if header else blob, limits, recorded_page_count if single_file else None
+        )
+        if not single_file and len(converted.pages) != 1:
+            raise QuarantineError(
+                Reason.PAGE_SEQUENCE_INVALID,
+                f"page file {index + 1} holds {len(converted.pages)} pages; a page row must hold one",
+            )
+        pages += converted.pages
+        formats.append(converted.source_format)
+    if not single_file:  # page files: the count is known once they are all assembled
+        _check_page_count(len(pages), recorded_page_count)
+    source_format = formats[0] if len(set(formats)) == 1 else "+".join(formats)
+    return ConvertedDocument(source_format, tuple(pages), header_bytes)
+
+
+def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
+    """Decode every page, encode it losslessly and prove it; raise QuarantineError on the first problem."""
+    with DecodedDocument(data, max_page_pixels=limits.max_page_pixels) as document:
+        if document.format not in limits.allowed_formats:
+            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, f"{document.format} is not an allowed format")
+        if document.page_count > limits.max_pages:
+            raise QuarantineError(
+                Reason.DECOMPRESSION_BOMB, f"{document.page_count} pages, over the limit of {limits.max_pages}"
+            )
+        _check_page_count(document.page_count, recorded_page_count)
+        original = _original_encoding(document, data)
+        if document.format == "PNG" and original is None and _png_has_16_bit_colour(data):
+            raise QuarantineError(Reason.LOSSLESS_UNSUPPORTED, "16-bit colour animated PNG cannot be kept exactly")
+        pages = []
+        for page in document.pages():
+            if original is None and _tiff_page_loses_bits(page):
+                raise QuarantineError(
+                    Reason.LOSSLESS_UNSUPPORTED,
+                    f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
+                )
+            grey = luminance(page.image)
+            coverage = ink_coverage(grey)
+            carried = None if page.orientation_applied else page.orientation
+            pages.append(
+                ConvertedPage(
+                    encoded=encode_page(page, original=(data, original) if original else None, orientation=carried),
+                    source_compression=page.compression,
+                    orientation=page.orientation,
+                    icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
+                    ink_coverage=round(coverage, 5),
+                    flags=page_flags(coverage, page.dpi),
+                    perceptual_hash=perceptual_hash(grey),
+                )
+            )
+        return ConvertedDocument(document.format, tuple(pages))

@@ -1,0 +1,64 @@
+"""Orphans: files under a --blob_root that nothing in the run references.
+
+Decommissioning a legacy store needs proof that nothing was left in it. Files are listed, references are
+collected from every ref (loose files, volumes and page files), and the two meet in one CoGroupByKey keyed by URI,
+so the comparison scales with the store, not with one process's memory. The run's own index and profile files
+are not orphans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.records import DocumentRef
+from schemas.tables import ORPHANS
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+
+
+def referenced_uris(ref: DocumentRef) -> Iterator[str]:
+    if ref.blob_uri:
+        yield ref.blob_uri
+    for page in ref.page_blobs:
+        yield page.blob_uri
+
+
+class ListFilesFn(beam.DoFn):
+    """Every file under one root, with its size."""
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()
+
+    def process(self, root: str) -> Iterator[tuple[str, tuple[str, int]]]:
+        pattern = root.rstrip("/") + "/**"
+        for metadata in FileSystems.match([pattern])[0].metadata_list:
+            yield metadata.path, (root, int(metadata.size_in_bytes))
+
+
+def unreferenced(item: tuple[str, dict[str, Iterable]], run_id: str, excluded: frozenset[str]) -> Iterator[dict]:
+    uri, groups = item
+    listed, used = list(groups["listed"]), list(groups["used"])
+    if listed and not used and uri not in excluded:
+        root, size = listed[0]
+        yield ORPHANS.row(run_id=run_id, blob_root=root, uri=uri, size_bytes=size)
+
+
+class FindOrphans(beam.PTransform):
+    """(refs) → orphans-table rows for files under the roots that no ref names."""
+
+    def __init__(self, roots: list[str], run_id: str, excluded: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.roots = list(roots)
+        self.run_id = run_id
+        self.excluded = frozenset(excluded)
+
+    def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[dict]:
+        listed = refs.pipeline | "Roots" >> beam.Create(self.roots) | "ListFiles" >> beam.ParDo(ListFilesFn())
+        used = refs | "ReferencedUris" >> beam.FlatMap(lambda ref: ((uri, None) for uri in referenced_uris(ref)))
+        return (
+            {"listed": listed, "used": used}
+            | "MeetByUri" >> beam.CoGroupByKey()
+            | "Unreferenced" >> beam.FlatMap(unreferenced, self.run_id, self.excluded)
+        )

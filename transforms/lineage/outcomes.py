@@ -1,0 +1,116 @@
+"""Building lineage rows and quarantine records from a document's ref and what happened to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from schemas.reasons import OPERATOR_ACTIONS, Finding
+from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.tables import DOCUMENTS, PAGES
+from transforms.imaging.image_job import ConvertedPage
+from transforms.privacy import nhs_number
+from transforms.privacy.patient_key import patient_key
+from transforms.sources.validate import parse_document_date
+
+
+def document_row(
+    ref: DocumentRef,
+    *,
+    run_id: str,
+    status: str,
+    findings: Sequence[Finding] = (),
+    key: bytes | None = None,
+    **measured: Any,
+) -> dict[str, Any]:
+    """The documents-table row; `measured` carries what reading and decoding found out.
+
+    With the run's patient key, a valid NHS number becomes its pseudonym; the number itself is never in a row.
+    """
+    nhs_status, normalised = nhs_number.classify(ref.nhs_number)
+    return DOCUMENTS.row(
+        run_id=run_id,
+        source_system=ref.source_system,
+        document_id=ref.document_id,
+        status=status,
+        reasons=[finding.reason.value for finding in findings],
+        reason_messages=[finding.message for finding in findings],
+        manifest_uri=ref.manifest_uri,
+        manifest_row=ref.manifest_row,
+        nhs_number_status=nhs_status.value,
+        nhs_number_scheme=nhs_number.scheme(normalised) if normalised else None,
+        patient_key=patient_key(key, normalised) if key and normalised else None,
+        document_type=ref.document_type,
+        document_date=parse_document_date(ref.document_date),
+        recorded_page_count=ref.page_count,
+        blob_uri=ref.blob_uri,
+        byte_offset=ref.offset,
+        byte_length=ref.length,
+        metadata_json=json.dumps(dict(ref.metadata), sort_keys=True) if ref.metadata else None,
+        source_profile=ref.source_profile,
+        page_files=len(ref.page_blobs) or None,
+        **measured,
+    )
+
+
+def page_row(
+    ref: DocumentRef, *, run_id: str, number: int, page: ConvertedPage, uri: str, object_sha256: str
+) -> dict[str, Any]:
+    encoded = page.encoded
+    return PAGES.row(
+        run_id=run_id,
+        source_system=ref.source_system,
+        document_id=ref.document_id,
+        page_number=number,
+        object_uri=uri,
+        object_sha256=object_sha256,
+        object_format=encoded.encoding.name,
+        object_bytes=len(encoded.data),
+        pixel_sha256=encoded.pixel_sha256,
+        width=encoded.width,
+        height=encoded.height,
+        mode=encoded.mode,
+        dpi=encoded.dpi[0] if encoded.dpi else None,
+        dpi_y=encoded.dpi[1] if encoded.dpi else None,
+        orientation=page.orientation,
+        icc_profile_sha256=page.icc_profile_sha256,
+        source_compression=page.source_compression,
+        ink_coverage=page.ink_coverage,
+        flags=list(page.flags),
+        perceptual_hash=page.perceptual_hash,
+    )
+
+
+def quarantine_record(
+    ref: DocumentRef, *, run_id: str, findings: Sequence[Finding], source_sha256: str | None, source_bytes: int | None
+) -> dict[str, Any]:
+    """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it."""
+    return {
+        "run_id": run_id,
+        "source_system": ref.source_system,
+        "document_id": ref.document_id,
+        "manifest_uri": ref.manifest_uri,
+        "manifest_row": ref.manifest_row,
+        "blob_uri": ref.blob_uri,
+        "offset": ref.offset,
+        "length": ref.length,
+        "source_sha256": source_sha256,
+        "source_bytes": source_bytes,
+        "source_profile": ref.source_profile,
+        "page_files": [
+            {"page": n, "blob_uri": p.blob_uri, "offset": p.offset, "length": p.length, "manifest_row": p.manifest_row}
+            for n, p in enumerate(ref.page_blobs, start=1)
+        ],
+        "reasons": [
+            {"code": f.reason.value, "message": f.message, "action": OPERATOR_ACTIONS[f.reason]} for f in findings
+        ],
+    }
+
+
+def as_duplicate(outcome: DocumentOutcome, canonical: DocumentOutcome) -> DocumentOutcome:
+    """The same document, now pointing at its canonical twin; its pages are the canonical's."""
+    row = dict(outcome.document, status=Status.DUPLICATE, duplicate_of=canonical.label)
+    return DocumentOutcome(
+        document=row, pages=(), dedupe_key=outcome.dedupe_key, objects_written=outcome.objects_written
+    )

@@ -1,0 +1,114 @@
+"""The run summary: per source system, documents in, each outcome, pages and bytes — and the invariant.
+
+Manifest rows are counted straight from the parse step, outcomes at the very end,
+so a document lost anywhere between shows as an unbalanced source system.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import apache_beam as beam
+
+from schemas.records import DocumentOutcome, DocumentRef, Status
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.objects import write_all
+
+Tally = tuple[str, Counter]
+
+
+def tally_manifest_row(ref: DocumentRef) -> Tally:
+    return ref.source_system, Counter({"manifest_documents": 1, f"profile:{ref.source_profile}": 1})
+
+
+def tally_outcome(outcome: DocumentOutcome) -> Tally:
+    row = outcome.document
+    counts = Counter(
+        {row["status"]: 1, "bytes_in": row["source_bytes"] or 0, "objects_written": outcome.objects_written}
+    )
+    if row["status"] == Status.MIGRATED:
+        counts.update(pages=len(outcome.pages), bytes_out=row["object_bytes"] or 0)
+    counts.update(f"reason:{reason}" for reason in row["reasons"])
+    return row["source_system"], counts
+
+
+class MergeTallies(beam.CombineFn):
+    def create_accumulator(self) -> dict[str, Counter]:
+        return {}
+
+    def add_input(self, accumulator: dict[str, Counter], tally: Tally) -> dict[str, Counter]:
+        source, counts = tally
+        accumulator.setdefault(source, Counter()).update(counts)
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Iterable[dict[str, Counter]]) -> dict[str, Counter]:
+        merged: dict[str, Counter] = {}
+        for accumulator in accumulators:
+            for source, counts in accumulator.items():
+                merged.setdefault(source, Counter()).update(counts)
+        return merged
+
+    def extract_output(self, accumulator: dict[str, Counter]) -> dict[str, Counter]:
+        return accumulator
+
+
+def summary_document(tallies: dict[str, Counter], run_id: str) -> dict[str, Any]:
+    sources = {}
+    for source in sorted(tallies):
+        counts = tallies[source]
+        entry = {
+            key: counts.get(key, 0)
+            for key in ("manifest_documents", *Status.ALL, "pages", "bytes_in", "bytes_out", "objects_written")
+        }
+        entry["reasons"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("reason:")}
+        entry["profiles"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("profile:")}
+        entry["balanced"] = entry["manifest_documents"] == sum(entry[status] for status in Status.ALL)
+        sources[source] = entry
+    totals = {
+        key: sum(entry[key] for entry in sources.values())
+        for key in ("manifest_documents", *Status.ALL, "pages", "bytes_in", "bytes_out", "objects_written")
+    }
+    return {
+        "run_id": run_id,
+        "sources": sources,
+        "totals": totals,
+        "balanced": all(entry["balanced"] for entry in sources.values()),
+    }
+
+
+class WriteSummaryFn(beam.DoFn):
+    def __init__(self, summary_uri: str, run_id: str) -> None:
+        self.summary_uri = summary_uri
+        self.run_id = run_id
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()
+
+    def process(self, tallies: dict[str, Counter]) -> Iterable[str]:
+        summary = summary_document(tallies, self.run_id)
+        write_all(self.summary_uri, json.dumps(summary, indent=2, sort_keys=True).encode())
+        yield self.summary_uri
+
+
+class SummariseRun(beam.PTransform):
+    """(manifest refs, final outcomes) → a summary JSON file; yields its URI, and the merged tallies."""
+
+    def __init__(self, summary_uri: str, run_id: str) -> None:
+        super().__init__()
+        self.summary_uri = summary_uri
+        self.run_id = run_id
+
+    def expand(self, inputs: tuple[beam.PCollection[DocumentRef], beam.PCollection[DocumentOutcome]]):
+        refs, outcomes = inputs
+        manifest = refs | "TallyManifest" >> beam.Map(tally_manifest_row)
+        results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome)
+        tallies = (
+            (manifest, results)
+            | "AllTallies" >> beam.Flatten()
+            | "MergeTallies" >> beam.CombineGlobally(MergeTallies())
+        )
+        summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
+        return {"summary": summary, "tallies": tallies}

@@ -1,0 +1,114 @@
+"""The EDMS index record: PREFIX/documents/<source>/<document>.json, what the EDMS ingests.
+
+It is the only output that names the patient, so the identifiers never travel further
+than the per-document step that reads them from the manifest: the record is written
+there, beside the page objects. De-duplication decides later that a document is a
+duplicate; it then rewrites that document's own record (read back, not carried
+through the shuffle) to point at the canonical one. The JSON is canonical (sorted
+keys, fixed separators), so the same inputs and run give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.records import DocumentOutcome, DocumentRef, Status
+from transforms.privacy import nhs_number
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.objects import read_all, safe_name, write_all
+
+FORMAT = "edms-migrate.index-record/1"
+
+
+def index_record_uri(output_prefix: str, source_system: str, document_id: str) -> str:
+    return FileSystems.join(output_prefix, "documents", safe_name(source_system), safe_name(document_id) + ".json")
+
+
+def canonical_json(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def index_record(ref: DocumentRef, document: dict[str, Any], pages: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The record of a migrated document, from its manifest ref and its lineage rows."""
+    _, normalised = nhs_number.classify(ref.nhs_number)
+    return {
+        "format": FORMAT,
+        "run_id": document["run_id"],
+        "source_system": ref.source_system,
+        "document_id": ref.document_id,
+        "status": document["status"],
+        "duplicate_of": None,
+        "canonical_record": None,
+        "patient": {"nhs_number": normalised, "patient_key": document["patient_key"]},
+        "document_type": ref.document_type,
+        "document_date": document["document_date"].isoformat() if document["document_date"] else None,
+        "metadata": dict(ref.metadata),
+        "source": {
+            "manifest_uri": ref.manifest_uri,
+            "manifest_row": ref.manifest_row,
+            "blob_uri": ref.blob_uri,
+            "byte_offset": ref.offset,
+            "byte_length": ref.length,
+            "sha256": document["source_sha256"],
+            "format": document["source_format"],
+        },
+        "content_sha256": document["content_sha256"],
+        "pages": [
+            {
+                "page_number": page["page_number"],
+                "object_uri": page["object_uri"],
+                "object_sha256": page["object_sha256"],
+                "object_format": page["object_format"],
+                "object_bytes": page["object_bytes"],
+                "width": page["width"],
+                "height": page["height"],
+                "mode": page["mode"],
+                "dpi": [page["dpi"], page["dpi_y"]] if page["dpi"] else None,
+            }
+            for page in pages
+        ],
+    }
+
+
+def write_index_record(output_prefix: str, ref: DocumentRef, outcome: DocumentOutcome) -> str:
+    uri = index_record_uri(output_prefix, ref.source_system, ref.document_id)
+    write_all(uri, canonical_json(index_record(ref, outcome.document, outcome.pages)))
+    return uri
+
+
+def remove_stale_index_record(output_prefix: str, source_system: str, document_id: str) -> bool:
+    """A document quarantined now may have been migrated by an earlier run: the EDMS must not ingest that record."""
+    uri = index_record_uri(output_prefix, source_system, document_id)
+    if FileSystems.exists(uri):
+        FileSystems.delete([uri])
+        return True
+    return False
+
+
+class MarkDuplicateRecordsFn(beam.DoFn):
+    """Rewrite a duplicate's index record to point at its canonical document; others pass by untouched."""
+
+    def __init__(self, output_prefix: str) -> None:
+        self.output_prefix = output_prefix
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()
+
+    def process(self, outcome: DocumentOutcome) -> Iterator[DocumentOutcome]:
+        row = outcome.document
+        if row["status"] == Status.DUPLICATE:
+            uri = index_record_uri(self.output_prefix, row["source_system"], row["document_id"])
+            record = json.loads(read_all(uri))
+            source, document_id = row["duplicate_of"].split("/", 1)
+            record.update(
+                status=Status.DUPLICATE,
+                duplicate_of=row["duplicate_of"],
+                canonical_record=index_record_uri(self.output_prefix, source, document_id),
+            )
+            write_all(uri, canonical_json(record))
+        yield outcome

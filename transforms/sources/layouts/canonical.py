@@ -1,0 +1,140 @@
+"""The canonical manifest: CSV columns, header checks and row parsing.
+
+Parsing is pure (rows in, DocumentRef out) so it is testable without Beam; a row
+that cannot be parsed becomes a DocumentRef carrying a finding, never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import posixpath
+from collections.abc import Iterator, Mapping
+from typing import IO
+
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.reasons import Finding, Reason
+from schemas.records import DocumentRef
+from transforms.sources.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
+
+REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
+KNOWN_COLUMNS = (
+    *REQUIRED_COLUMNS,
+    "offset",
+    "length",
+    "nhs_number",
+    "document_type",
+    "document_date",
+    "page_count",
+    "checksum_md5",
+)
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be read at all: the job stops before it starts."""
+
+
+def open_manifest_text(manifest_uri: str) -> IO[str]:
+    """The canonical manifest is UTF-8 (a BOM is allowed); undecodable bytes quarantine the row, not the job."""
+    return open_text(manifest_uri, "utf-8")
+
+
+def check_header(manifest_uri: str) -> list[str]:
+    """Fail fast, with one clear message, on a manifest the job could not read at all."""
+    try:
+        with open_manifest_text(manifest_uri) as text:
+            header = next(csv.reader(text), None)
+    except FileNotFoundError as error:
+        raise ManifestError(f"manifest not found: {manifest_uri}") from error
+    except csv.Error as error:
+        raise ManifestError(f"manifest {manifest_uri} is not valid CSV: {error}") from error
+    except Exception as error:  # each filesystem and client raises its own kind; the user needs one line
+        if "not found" in str(error).lower() or "404" in str(error):
+            raise ManifestError(f"manifest not found: {manifest_uri}") from error
+        raise ManifestError(f"cannot read manifest {manifest_uri}: {type(error).__name__}: {error}") from error
+    if not header:
+        raise ManifestError(f"manifest {manifest_uri} is empty: expected a header row")
+    columns = [name.strip() for name in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise ManifestError(f"manifest {manifest_uri} lacks required column(s) {', '.join(missing)}")
+    return columns
+
+
+def manifest_folder(manifest_uri: str) -> str:
+    return FileSystems.split(manifest_uri)[0]
+
+
+def resolve_blob_uri(blob_uri: str, folder: str) -> str:
+    """Relative paths are relative to the manifest's folder; absolute paths and URIs stand as they are.
+
+    `./` and `..` are resolved here, because object stores take them literally, and backslashes
+    (Windows exports) become slashes.
+    """
+    if "://" in blob_uri or blob_uri.startswith("/"):
+        return blob_uri
+    relative = blob_uri.replace("\\", "/")
+    if "://" in folder:
+        scheme, path = folder.split("://", 1)
+        return f"{scheme}://{posixpath.normpath(posixpath.join(path, relative))}"
+    return os.path.normpath(os.path.join(folder, relative))
+
+
+def iter_manifest_refs(manifest_uri: str, profile_name: str = "canonical") -> Iterator[DocumentRef]:
+    """Stream the manifest's rows as refs: memory stays one row, however long the manifest; a stretch that no
+    longer parses as CSV ends the file with one quarantined record saying so, never a crashed job."""
+    folder = manifest_folder(manifest_uri)
+    number = 0
+    with open_manifest_text(manifest_uri) as text:
+        reader = csv.DictReader(text, skipinitialspace=False)
+        if reader.fieldnames:
+            reader.fieldnames = [name.strip() for name in reader.fieldnames]
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield unparsable_rest(manifest_uri, "", number, error, profile_name)
+                return
+            number += 1
+            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
+
+
+def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: int, folder: str) -> DocumentRef:
+    """One CSV row to a DocumentRef; every problem becomes a finding on the ref."""
+    findings: list[Finding] = []
+    values = {key: (value or "").strip() for key, value in row.items() if key is not None}
+    if None in row:  # csv puts surplus fields under the None key
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "row has more fields than the header"))
+    if any("\ufffd" in value for value in values.values()):
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "row is not valid UTF-8"))
+    for column in REQUIRED_COLUMNS:
+        if not values.get(column):
+            findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"required column {column} is empty"))
+    offset = whole_number("offset", values.get("offset") or "", findings)
+    length = whole_number("length", values.get("length") or "", findings)
+    page_count = whole_number("page_count", values.get("page_count") or "", findings)
+    blob = values.get("blob_uri")
+    metadata = tuple(
+        sorted(
+            (key, value) for key, value in values.items() if key not in KNOWN_COLUMNS and keep_as_metadata(key, value)
+        )
+    )
+    return DocumentRef(
+        source_system=values.get("source_system") or "UNKNOWN",
+        document_id=values.get("document_id") or f"row-{row_number}",
+        manifest_uri=manifest_uri,
+        manifest_row=row_number,
+        blob_uri=resolve_blob_uri(blob, folder) if blob else None,
+        offset=offset,
+        length=length,
+        nhs_number=values.get("nhs_number") or None,
+        document_type=values.get("document_type") or None,
+        document_date=values.get("document_date") or None,
+        page_count=page_count,
+        checksum_md5=(values.get("checksum_md5") or "").lower() or None,
+        metadata=metadata,
+        findings=tuple(findings),
+    )

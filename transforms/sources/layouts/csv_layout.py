@@ -1,0 +1,103 @@
+"""The csv layout: any delimiter, quoting, encoding and column names, mapped to canonical fields by the profile.
+
+When the profile maps page_number, each row is one page; rows are assembled into documents later, in the
+shuffle that already groups refs by (source_system, document_id) (see transforms/sources/layouts/page_per_row.py).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.reasons import Finding, Reason
+from schemas.records import DocumentRef
+from transforms.sources.layouts.canonical import ManifestError
+from transforms.sources.layouts.common import blob_location, iso_date
+from transforms.sources.profiles import SourceProfile
+from transforms.sources.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
+
+REQUIRED = ("document_id", "blob_uri")
+
+
+def _reader(text, profile: SourceProfile) -> csv.DictReader:
+    reader = csv.DictReader(text, **profile.csv_dialect)
+    if reader.fieldnames:
+        reader.fieldnames = [name.strip() for name in reader.fieldnames]
+    return reader
+
+
+def check_csv_header(uri: str, profile: SourceProfile) -> None:
+    """Every column the profile maps must be in the header: otherwise no row could be read, so stop now."""
+    try:
+        with open_text(uri, profile.encoding) as text:
+            header = next(csv.reader(text, **profile.csv_dialect), None)
+    except Exception as error:  # every filesystem raises its own kind; the user needs one line
+        raise ManifestError(f"cannot read manifest {uri}: {type(error).__name__}: {error}") from error
+    if not header:
+        raise ManifestError(f"manifest {uri} is empty: expected a header row (profile {profile.name})")
+    columns = {name.strip() for name in header}
+    missing = [f"{column} (for {field})" for field, column in profile.fields if column not in columns]
+    if missing:
+        raise ManifestError(f"manifest {uri} lacks column(s) {', '.join(missing)} named by profile {profile.name}")
+
+
+def iter_csv_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
+    """Stream one CSV index into refs: memory is one row, however long the file."""
+    folder = FileSystems.split(uri)[0]
+    number = 0
+    with open_text(uri, profile.encoding) as text:
+        rows = _reader(text, profile)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as error:  # e.g. an unclosed quote swallowing the rest of the file
+                yield unparsable_rest(uri, profile.source_system, number, error, profile.name)
+                return
+            number += 1
+            yield parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
+
+
+def parse_csv_row(
+    row: Mapping[str | None, object], *, profile: SourceProfile, manifest_uri: str, row_number: int, folder: str
+) -> DocumentRef:
+    """One source row → a DocumentRef in canonical terms; every problem becomes a finding."""
+    findings: list[Finding] = []
+    if None in row:
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "row has more fields than the header"))
+    values = {key: str(value or "").strip() for key, value in row.items() if key is not None}
+    if any("\ufffd" in value for value in values.values()):
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"row is not valid {profile.encoding}"))
+    mapped = {field: values.get(column, "") for field, column in profile.fields}
+    for field in REQUIRED:
+        if not mapped.get(field):
+            findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{profile.field(field)} (the {field}) is empty"))
+    blob = mapped.get("blob_uri")
+    page_number = None
+    if profile.page_per_row:
+        if not mapped.get("page_number"):
+            findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{profile.field('page_number')} is empty"))
+        # 0 is never a page: a row whose number is unusable still joins its document, and spoils it
+        page_number = whole_number("page number", mapped.get("page_number", ""), findings) or 0
+    used = {column for _, column in profile.fields}
+    return DocumentRef(
+        source_system=profile.source_system or "UNKNOWN",
+        document_id=mapped.get("document_id") or f"row-{row_number}",
+        manifest_uri=manifest_uri,
+        manifest_row=row_number,
+        blob_uri=blob_location(blob, profile, folder, findings) if blob else None,
+        offset=whole_number("offset", mapped.get("offset", ""), findings),
+        length=whole_number("length", mapped.get("length", ""), findings),
+        nhs_number=mapped.get("nhs_number") or None,
+        document_type=mapped.get("document_type") or None,
+        document_date=iso_date(mapped.get("document_date", ""), profile.date_format, findings),
+        page_count=whole_number("page count", mapped.get("page_count", ""), findings),
+        checksum_md5=(mapped.get("checksum_md5") or "").lower() or None,
+        metadata=tuple(sorted((k, v) for k, v in values.items() if k not in used and keep_as_metadata(k, v))),
+        findings=tuple(findings),
+        source_profile=profile.name,
+        page_number=page_number,
+    )

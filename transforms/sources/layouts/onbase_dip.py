@@ -1,0 +1,138 @@
+"""OnBase-style self-configuring tagged DIP indexes: one BEGIN: block per document, over disk-group volumes.
+
+A block's `>>` system tags (DocTypeName, DocDate, FullPath, FileOffset, FileSize, …) need no mapping; every other
+`Name: value` line is a keyword, mapped to canonical fields through the profile's `fields`. Unmapped keywords and
+system tags are kept as metadata. A block that cannot be used is a ref with a finding; an index that is not a
+tagged DIP at all is a ManifestError, found when the job is launched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.reasons import Finding, Reason
+from schemas.records import DocumentRef
+from transforms.sources.layouts.canonical import ManifestError
+from transforms.sources.layouts.common import blob_location, iso_date
+from transforms.sources.profiles import SourceProfile
+from transforms.sources.text_fields import keep_as_metadata, open_text, whole_number
+
+MAGIC = ">>>>Self Configuring Tagged DIP<<<<"
+BEGIN = "BEGIN:"
+DIP_DATE_FORMAT = "%m/%d/%Y"
+
+
+def check_dip_header(uri: str, profile: SourceProfile) -> None:
+    """The first line must be the DIP marker, or this is not an index the job can read."""
+    try:
+        with open_text(uri, profile.encoding) as text:
+            first = text.readline()
+    except Exception as error:  # every filesystem raises its own kind; the user needs one line
+        raise ManifestError(f"cannot read DIP index {uri}: {type(error).__name__}: {error}") from error
+    if first.lstrip("\ufeff").strip() != MAGIC:
+        raise ManifestError(f"{uri} is not a self-configuring tagged DIP index: its first line is not {MAGIC}")
+
+
+class _Block:
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.tags: dict[str, str] = {}
+        self.keywords: dict[str, str] = {}
+        self.findings: list[Finding] = []
+        self.complete = True
+
+    def add(self, line: str) -> None:
+        tagged = line.startswith(">>")
+        name, sep, value = line[2:].partition(":") if tagged else line.partition(":")
+        if not sep:
+            self.findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"line {line[:60]!r} is not 'Name: value'"))
+            return
+        target = self.tags if tagged else self.keywords
+        target.setdefault(name.strip(), value.strip())  # OnBase repeats multi-value keywords; the first one counts
+
+
+def parse_blocks(lines: Iterable[str], *, first_number: int = 1) -> Iterator[_Block]:
+    """BEGIN: blocks from text lines (endings kept); memory is one block. A last line without its line ending
+    marks a cut-off index. Lines before the first BEGIN: (the marker line) belong to no block."""
+    block: _Block | None = None
+    count = first_number - 1
+    for line in lines:
+        ended = line.endswith(("\n", "\r"))
+        content = line.rstrip("\r\n")
+        if content.startswith(BEGIN):
+            if block is not None:
+                yield block
+            count += 1
+            block = _Block(count)
+        elif block is not None and content.strip():
+            block.add(content)
+        if not ended and block is not None:
+            block.complete = False
+    if block is not None:
+        yield block
+
+
+def iter_blocks(uri: str, encoding: str) -> Iterator[_Block]:
+    with open_text(uri, encoding) as text:
+        yield from parse_blocks(text)
+
+
+def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, folder: str) -> DocumentRef:
+    """One DIP block → a DocumentRef; missing or malformed system tags are findings."""
+    findings = list(block.findings)
+    if not block.complete:
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "the index ends in the middle of this record (truncated)"))
+    if any("\ufffd" in v for v in (*block.tags.values(), *block.keywords.values())):
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"record is not valid {profile.encoding}"))
+    mapped = {field: block.keywords.get(keyword, "") for field, keyword in profile.fields}
+    document_id = mapped.get("document_id")
+    if not document_id:
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"keyword {profile.field('document_id')!r} is missing"))
+    path = block.tags.get("FullPath", "")
+    if not path:
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, ">>FullPath: is missing: no volume to read"))
+    offset = whole_number(">>FileOffset", block.tags.get("FileOffset", ""), findings)
+    length = whole_number(">>FileSize", block.tags.get("FileSize", ""), findings)
+    for tag in ("FileOffset", "FileSize"):
+        if tag not in block.tags:
+            findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f">>{tag}: is missing"))
+    used = {keyword for _, keyword in profile.fields}
+    metadata = {f">>{k}": v for k, v in block.tags.items() if k not in ("FullPath", "DocDate", "DocTypeName") and v}
+    metadata |= {k: v for k, v in block.keywords.items() if k not in used and keep_as_metadata(k, v)}
+    return DocumentRef(
+        source_system=profile.source_system or "UNKNOWN",
+        document_id=document_id or f"row-{block.number}",
+        manifest_uri=manifest_uri,
+        manifest_row=block.number,
+        blob_uri=blob_location(path, profile, folder, findings) if path else None,
+        offset=offset,
+        length=length,
+        nhs_number=mapped.get("nhs_number") or None,
+        document_type=block.tags.get("DocTypeName") or mapped.get("document_type") or None,
+        document_date=(
+            iso_date(block.tags["DocDate"], DIP_DATE_FORMAT, findings)
+            if block.tags.get("DocDate")
+            else iso_date(mapped.get("document_date", ""), profile.date_format, findings)
+        ),
+        page_count=whole_number("page count", mapped.get("page_count", ""), findings),
+        metadata=tuple(sorted(metadata.items())),
+        findings=tuple(findings),
+        source_profile=profile.name,
+    )
+
+
+def iter_dip_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
+    folder = FileSystems.split(uri)[0]
+    for block in iter_blocks(uri, profile.encoding):
+        yield block_to_ref(block, profile=profile, manifest_uri=uri, folder=folder)
+
+
+def refs_from_lines(
+    lines: Iterable[str], *, profile: SourceProfile, manifest_uri: str, first_number: int
+) -> Iterator[DocumentRef]:
+    """The refs of a run of whole blocks (one split of a big index), numbered from first_number."""
+    folder = FileSystems.split(manifest_uri)[0]
+    for block in parse_blocks(lines, first_number=first_number):
+        yield block_to_ref(block, profile=profile, manifest_uri=manifest_uri, folder=folder)

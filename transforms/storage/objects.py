@@ -1,0 +1,96 @@
+"""Content-addressed, idempotent object writes and the quarantine area.
+
+A page object's name is the SHA-256 of its bytes, so a retried bundle or a re-run
+finds the object already there (verified by hash) and writes nothing; a partial
+object from a crashed write fails its hash and is rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.reasons import QuarantineError, Reason
+
+
+def read_all(uri: str) -> bytes:
+    with FileSystems.open(uri, compression_type="uncompressed") as handle:
+        return handle.read()
+
+
+def write_all(uri: str, data: bytes) -> None:
+    """Whole-object write. Local files go through a temporary name, so no reader sees half an object."""
+    if "://" in uri:  # object stores make an object visible only once complete
+        with FileSystems.create(uri, mime_type="application/octet-stream", compression_type="uncompressed") as out:
+            out.write(data)
+        return
+    temporary = f"{uri}.{uuid.uuid4().hex}.partial"
+    os.makedirs(os.path.dirname(uri), exist_ok=True)
+    with open(temporary, "wb") as out:
+        out.write(data)
+    os.replace(temporary, uri)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_name(text: str) -> str:
+    """A path segment that cannot climb out of its folder or clash on case-insensitive stores."""
+    if text in ("", ".", ".."):
+        return "%2E" * len(text) or "_"
+    return quote(text, safe="-_.")
+
+
+class ObjectStore:
+    """PREFIX/objects/ab/cd/<sha256>.<ext>: each distinct byte string stored once."""
+
+    def __init__(self, output_prefix: str) -> None:
+        self.root = FileSystems.join(output_prefix, "objects")
+
+    def uri_for(self, digest: str, extension: str) -> str:
+        return FileSystems.join(self.root, digest[:2], digest[2:4], f"{digest}.{extension}")
+
+    def put(self, data: bytes, extension: str) -> tuple[str, str, bool]:
+        """Store data (unless an intact copy exists); return (uri, sha256, written) once read back intact."""
+        digest = sha256_hex(data)
+        uri = self.uri_for(digest, extension)
+        if FileSystems.exists(uri) and sha256_hex(read_all(uri)) == digest:
+            return uri, digest, False
+        try:
+            write_all(uri, data)
+            stored = read_all(uri)
+        except Exception as error:  # any filesystem's failure: this document, not the job
+            raise QuarantineError(
+                Reason.STORAGE_ERROR, f"writing {uri} failed: {type(error).__name__}: {error}"
+            ) from error
+        if sha256_hex(stored) != digest:
+            raise QuarantineError(Reason.LOSSLESS_VERIFY_FAILED, f"{uri} read back different bytes from those written")
+        return uri, digest, True
+
+
+class QuarantineArea:
+    """PREFIX/quarantine/<source>/<document>.bin (exact original bytes) and .json (why, and how to re-run)."""
+
+    def __init__(self, output_prefix: str) -> None:
+        self.root = FileSystems.join(output_prefix, "quarantine")
+
+    def base_uri(self, source_system: str, document_id: str, suffix: str = "") -> str:
+        return FileSystems.join(self.root, safe_name(source_system), safe_name(document_id) + suffix)
+
+    def put_bytes(self, uri: str, data: bytes) -> None:
+        write_all(uri, data)
+
+    def put(self, base_uri: str, data: bytes | None, record: dict[str, Any]) -> str:
+        """Write the record and, when there are bytes, the bytes; returns the record's URI."""
+        if data is not None:
+            write_all(base_uri + ".bin", data)
+        record_uri = base_uri + ".json"
+        write_all(record_uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+        return record_uri
