@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from samples.dump import write_sample_dump
 
 

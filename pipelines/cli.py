@@ -7,9 +7,16 @@ own flag is handed to Beam as a pipeline option.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import NoReturn
+
+from pipelines.console import UsageError, configure_logging, print_error
+from pipelines.demo import run_demo, write_dump
+from pipelines.launcher import run
+from pipelines.options import help_text
+from pipelines.report_data import ReportError
+from pipelines.report_html import write_report
+from transforms.sources.paths import absolute
 
 _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] [--blob_root URI ...] --output PREFIX
                         [Beam pipeline options]
@@ -23,18 +30,16 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"edms-migrate: error: {message}\n")
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("apache_beam", "gcp_storage_emulator", "urllib3", "google"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="edms-migrate", usage=_USAGE, description="Migrate a legacy scanned-document archive into object storage."
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
-    commands.add_parser("run", help="migrate a dump (all remaining arguments go to the job and Beam)", add_help=False)
+    commands.add_parser(
+        "run",
+        help="migrate a dump (all remaining arguments go to the job and Beam; run --help lists them)",
+        add_help=False,
+    )
     demo = commands.add_parser("demo", help="write a sample legacy dump and migrate it on the DirectRunner")
     demo.add_argument(
         "--output", default="./edms-demo", help="folder for the dump and the migration (default ./edms-demo)"
@@ -48,35 +53,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _absolute(uri: str) -> str:
-    import os
-
-    return uri.rstrip("/") if "://" in uri else os.path.abspath(uri)
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":  # Beam's own flags must reach Beam untouched
-        from pipelines.migrate import run
-
+        if {"-h", "--help"} & set(argv[1:]):
+            print(help_text())
+            return 0
         return run(argv[1:])
     args = _parser().parse_args(argv)
     configure_logging()
-    from pipelines.demo import run_demo, write_dump
-    from pipelines.migrate import UsageError
-    from pipelines.report_html import ReportError, write_report
-
     try:
         if args.command == "demo":
             return run_demo(args.output)
         if args.command == "report":
-            print(f"report: {write_report(_absolute(args.prefix), args.out)}")
+            print(f"report: {write_report(absolute(args.prefix).rstrip('/'), args.out)}")
             return 0
         write_dump(args.directory, seed=args.seed)
         return 0
     except (UsageError, ReportError) as error:
-        print(f"edms-migrate: error: {error}", file=sys.stderr)
-        return 2
+        return print_error(error)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import tempfile
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.migrate import UsageError, migrate
+from pipelines.console import UsageError
+from pipelines.launcher import migrate
 from pipelines.report_html import write_report
 from samples.dump import SampleDump, write_sample_dump
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator

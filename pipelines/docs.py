@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+from pipelines.options import options_markdown
 from schemas.reasons import OPERATOR_ACTIONS, Reason
 from schemas.tables import TABLES, Table
 
@@ -27,21 +28,6 @@ def table_markdown(table: Table) -> str:
 def reasons_markdown() -> str:
     lines = ["| reason code | what an operator does |", "|---|---|"]
     lines += [f"| {reason.value} | {OPERATOR_ACTIONS[reason]} |" for reason in Reason]
-    return "\n".join(lines)
-
-
-def options_markdown() -> str:
-    """The job's own flags, as argparse knows them (Beam's own options are documented by Beam)."""
-    import argparse
-
-    from pipelines.options import MigrateOptions
-
-    parser = argparse.ArgumentParser(add_help=False)
-    MigrateOptions._add_argparse_args(parser)
-    lines = ["| option | default | meaning |", "|---|---|---|"]
-    for action in parser._actions:
-        default = "required" if action.dest in ("manifest", "output") else action.default
-        lines.append(f"| `{action.option_strings[0]}` | {'' if default is None else f'`{default}`'} | {action.help} |")
     return "\n".join(lines)
 
 

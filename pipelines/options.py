@@ -1,8 +1,15 @@
-"""MigrateOptions: the job's own flags, beside every Beam pipeline option."""
+"""The job's own options, each declared once.
+
+From JOB_OPTIONS come the Beam options class (so Beam's parser and ours agree), the options recorded with every
+run (`options_json`), `edms-migrate run --help`, and the README's option table. A new option is one entry here.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -17,92 +24,161 @@ DEFAULT_MAX_QUARANTINE_RATE = 0.8
 DEFAULT_BIGQUERY_LOCATION = "europe-west2"
 
 
+@dataclass(frozen=True)
+class JobOption:
+    """One flag of the job: its name (as --name), meaning and default, and how argparse reads it."""
+
+    name: str
+    help: str
+    default: Any = None
+    type: type | None = None
+    repeatable: bool = False
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    table_default: str | None = None  # what the option table says instead of the default (e.g. "required")
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, show_default: bool = False) -> None:
+        shown = f" (default: {self.table_default or self.default})" if self.table_default or self.default else ""
+        keywords: dict[str, Any] = {"default": self.default, "help": self.help + (shown if show_default else "")}
+        if self.repeatable:
+            keywords["action"] = "append"
+        if self.type is not None:
+            keywords["type"] = self.type
+        if self.choices:
+            keywords["choices"] = self.choices
+        if self.metavar:
+            keywords["metavar"] = self.metavar
+        parser.add_argument(self.flag, **keywords)
+
+
+JOB_OPTIONS: tuple[JobOption, ...] = (
+    JobOption(
+        "manifest",
+        "Canonical manifest CSV (local path or gs:// URI); repeat for several.",
+        repeatable=True,
+        table_default="required",
+    ),
+    JobOption(
+        "source",
+        "Source profile JSON (local path or gs:// URI); repeat for several. De-duplication spans them all.",
+        repeatable=True,
+    ),
+    JobOption(
+        "blob_root",
+        "Legacy store root whose files no index references are listed in the orphans table; repeatable.",
+        repeatable=True,
+    ),
+    JobOption(
+        "output",
+        "Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
+        table_default="required",
+    ),
+    JobOption("run_id", "Run id recorded in lineage (default: UTC time + random)."),
+    JobOption(
+        "max_page_pixels",
+        "Pages with more pixels are quarantined as DECOMPRESSION_BOMB before decoding.",
+        DEFAULT_MAX_PAGE_PIXELS,
+        int,
+    ),
+    JobOption(
+        "max_pages",
+        "Documents with more pages are quarantined as DECOMPRESSION_BOMB before decoding.",
+        DEFAULT_MAX_PAGES,
+        int,
+    ),
+    JobOption(
+        "allowed_formats",
+        "Comma-separated image formats to decode; others are UNSUPPORTED_FORMAT.",
+        ",".join(sorted(DEFAULT_ALLOWED_FORMATS)),
+    ),
+    JobOption(
+        "decode_timeout_seconds",
+        "Time limit per document's decode and encode; past it DECODE_TIMEOUT.",
+        DEFAULT_DECODE_TIMEOUT_SECONDS,
+        float,
+    ),
+    JobOption(
+        "decode_memory_limit_mb",
+        "Address-space cap of the isolated decoder process (0: no cap).",
+        DEFAULT_DECODE_MEMORY_LIMIT_MB,
+        int,
+    ),
+    JobOption(
+        "decode_isolation",
+        "Which documents decode in an isolated child process, where a hang or native crash costs one "
+        "document: always, risky (rare formats, exotic TIFF compressions, large blobs) or never.",
+        "always",
+        choices=("always", "risky", "never"),
+    ),
+    JobOption(
+        "document_types",
+        'JSON file {"SOURCE_SYSTEM": ["type", ...], "*": [...]}: other types are DOCUMENT_TYPE_UNKNOWN.',
+    ),
+    JobOption(
+        "max_quarantine_rate",
+        "Fail the run (after writing lineage) if a larger share of documents is quarantined.",
+        DEFAULT_MAX_QUARANTINE_RATE,
+        float,
+    ),
+    JobOption(
+        "patient_key_file",
+        "Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
+    ),
+    JobOption(
+        "bigquery_dataset",
+        "PROJECT.DATASET: after the Parquet is written, load the run's tables into it with load jobs.",
+    ),
+    JobOption(
+        "bigquery_location",
+        "Where a missing dataset is created and load jobs run; keep patient data in its region.",
+        DEFAULT_BIGQUERY_LOCATION,
+    ),
+)
+
+
 class MigrateOptions(PipelineOptions):
+    """The job's options as Beam pipeline options: one view of JOB_OPTIONS."""
+
     @classmethod
     def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--manifest",
-            action="append",
-            default=None,
-            help="Canonical manifest CSV (local path or gs:// URI); repeat for several.",
-        )
-        parser.add_argument(
-            "--source",
-            action="append",
-            default=None,
-            help="Source profile JSON (local path or gs:// URI); repeat for several. De-duplication spans them all.",
-        )
-        parser.add_argument(
-            "--blob_root",
-            action="append",
-            default=None,
-            help="Legacy store root whose files no index references are listed in the orphans table; repeatable.",
-        )
-        parser.add_argument(
-            "--output",
-            default=None,
-            help="Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
-        )
-        parser.add_argument("--run_id", default=None, help="Run id recorded in lineage (default: UTC time + random).")
-        parser.add_argument(
-            "--max_page_pixels",
-            type=int,
-            default=DEFAULT_MAX_PAGE_PIXELS,
-            help="Pages with more pixels are quarantined as DECOMPRESSION_BOMB before decoding.",
-        )
-        parser.add_argument(
-            "--max_pages",
-            type=int,
-            default=DEFAULT_MAX_PAGES,
-            help="Documents with more pages are quarantined as DECOMPRESSION_BOMB before decoding.",
-        )
-        parser.add_argument(
-            "--allowed_formats",
-            default=",".join(sorted(DEFAULT_ALLOWED_FORMATS)),
-            help="Comma-separated image formats to decode; others are UNSUPPORTED_FORMAT.",
-        )
-        parser.add_argument(
-            "--decode_timeout_seconds",
-            type=float,
-            default=DEFAULT_DECODE_TIMEOUT_SECONDS,
-            help="Time limit per document's decode and encode; past it DECODE_TIMEOUT.",
-        )
-        parser.add_argument(
-            "--decode_memory_limit_mb",
-            type=int,
-            default=DEFAULT_DECODE_MEMORY_LIMIT_MB,
-            help="Address-space cap of the isolated decoder process (0: no cap).",
-        )
-        parser.add_argument(
-            "--decode_isolation",
-            choices=("always", "risky", "never"),
-            default="always",
-            help="Which documents decode in an isolated child process, where a hang or native crash costs one "
-            "document: always, risky (rare formats, exotic TIFF compressions, large blobs) or never.",
-        )
-        parser.add_argument(
-            "--document_types",
-            default=None,
-            help='JSON file {"SOURCE_SYSTEM": ["type", ...], "*": [...]}: other types are DOCUMENT_TYPE_UNKNOWN.',
-        )
-        parser.add_argument(
-            "--max_quarantine_rate",
-            type=float,
-            default=DEFAULT_MAX_QUARANTINE_RATE,
-            help="Fail the run (after writing lineage) if a larger share of documents is quarantined.",
-        )
-        parser.add_argument(
-            "--patient_key_file",
-            default=None,
-            help="Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
-        )
-        parser.add_argument(
-            "--bigquery_dataset",
-            default=None,
-            help="PROJECT.DATASET: after the Parquet is written, load the run's tables into it with load jobs.",
-        )
-        parser.add_argument(
-            "--bigquery_location",
-            default=DEFAULT_BIGQUERY_LOCATION,
-            help="Where a missing dataset is created and load jobs run; keep patient data in its region.",
-        )
+        for option in JOB_OPTIONS:
+            option.add_to(parser)
+
+
+def recorded_options(migrate: MigrateOptions, resolved: Mapping[str, Any], runner: str | None) -> dict[str, Any]:
+    """Every job option as this run used it (`resolved` holds what the launcher made absolute or expanded), and the
+    runner: what the runs table keeps as options_json."""
+    values = {option.name: getattr(migrate, option.name) for option in JOB_OPTIONS}
+    return {**values, **resolved, "runner": runner}
+
+
+def options_markdown() -> str:
+    """The README's table of the job's own flags (Beam's own options are documented by Beam)."""
+    lines = ["| option | default | meaning |", "|---|---|---|"]
+    for option in JOB_OPTIONS:
+        default = option.table_default or option.default
+        lines.append(f"| `{option.flag}` | {'' if default is None else f'`{default}`'} | {option.help} |")
+    return "\n".join(lines)
+
+
+def help_text() -> str:
+    """`edms-migrate run --help`: the job's options, then where Beam's own are described."""
+    parser = argparse.ArgumentParser(
+        prog="edms-migrate run",
+        usage="edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] --output PREFIX "
+        "[job options] [Beam pipeline options]",
+        description="Migrate legacy document dumps into object storage, with lineage.",
+        epilog="Every other --flag is a Beam pipeline option (--runner, --direct_num_workers, --project, "
+        "--region, --temp_location, …): see https://beam.apache.org/documentation/runners/direct/ and "
+        "https://cloud.google.com/dataflow/docs/reference/pipeline-options. The options table is also in "
+        "docs/running.md.",
+        add_help=False,
+    )
+    group = parser.add_argument_group("job options")
+    for option in JOB_OPTIONS:
+        option.add_to(group, show_default=True)
+    return parser.format_help()

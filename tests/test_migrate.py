@@ -119,6 +119,7 @@ def test_each_problem_quarantines_with_its_reason_and_bytes(tmp_path, dump, blob
     assert "9434765918" not in Path(row["quarantine_uri"].rsplit(".", 1)[0] + ".json").read_text()
 
 
+@pytest.mark.slow
 def test_hangs_and_native_crashes_cost_one_document_each(tmp_path, dump):
     """Real child processes: one is killed by SIGSEGV, one hangs past the limit; the worker recovers each time."""
     folder, g4, _ = dump

@@ -37,6 +37,8 @@ from schemas.reasons import Reason
 from transforms.imaging.tiff_structure import zero_unreferenced_tiff_bytes
 from transforms.privacy.nhs_number import NhsNumberStatus, classify
 
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
+
 SMALL = (320, 452)
 PLANNED_REASONS = {
     "BLOB_MISSING": 1,

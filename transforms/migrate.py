@@ -31,7 +31,7 @@ from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import remove_stale_index_record, write_index_record
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import read_document_bytes, read_range
-from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import ObjectStore, QuarantineArea, sha256_hex
 
 _LOGGER = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class _QuarantineWriter:
         return DocumentOutcome(document=row)
 
 
-class MigrateDocumentFn(beam.DoFn):
+class MigrateDocumentFn(StorageDoFn):
     """One document in, one DocumentOutcome out."""
 
     def __init__(self, settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_blobs) -> None:
@@ -118,7 +118,7 @@ class MigrateDocumentFn(beam.DoFn):
         self.bytes_out = Metrics.counter("edms", "bytes_out")
 
     def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
+        super().setup()
         settings = self.settings
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
@@ -237,7 +237,7 @@ class MigrateDocumentFn(beam.DoFn):
         return outcome
 
 
-class QuarantineCrashedFn(beam.DoFn):
+class QuarantineCrashedFn(StorageDoFn):
     """Documents whose migration raised something unexpected: quarantined with the error, bytes kept."""
 
     def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
@@ -246,7 +246,7 @@ class QuarantineCrashedFn(beam.DoFn):
         self.patient_key = patient_key
 
     def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
+        super().setup()
         self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
 
     def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:

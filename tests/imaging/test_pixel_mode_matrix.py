@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.lineage_checks import read_table
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 MODES = ("1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "LA", "PA", "I;16", "I;16B", "I", "F")
 WRITERS = {

@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from schemas.tables import TABLES as ALL_TABLES
 from tests.conftest import upload_folder
 from tests.lineage_checks import read_table
 from transforms.lineage.bigquery_load import LoadIntoBigQueryFn, bigquery_client, load_job_id
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 #: The tables a run without --blob_root writes (orphans are listed only when blob roots are given).
 TABLES = tuple(table for table in ALL_TABLES if table.name != "orphans")

@@ -7,10 +7,12 @@ from collections import Counter
 import duckdb
 import pytest
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.lineage_checks import read_table
 from transforms.lineage import queries as analyst_queries
 from transforms.lineage.bigquery_load import bigquery_client
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 DATASET = "edms-test.lineage_queries"
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

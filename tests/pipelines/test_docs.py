@@ -15,9 +15,7 @@ def test_quick_start_is_the_two_commands():
 
 def test_every_table_and_reason_is_documented_as_the_code_defines_it():
     for table in TABLES:
-        assert table_markdown(table) in README, (
-            f"{table.name} table is stale: python -m pipelines.docs --write"
-        )
+        assert table_markdown(table) in README, f"{table.name} table is stale: python -m pipelines.docs --write"
     assert reasons_markdown() in README, "README's reason codes are stale: python -m pipelines.docs --write"
     assert rewrite(README) == README
 

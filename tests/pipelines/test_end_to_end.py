@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.lineage_checks import (
     check_every_source_balances,
     check_outcomes_match_plan,
@@ -18,6 +18,8 @@ from tests.lineage_checks import (
     nhs_number_spellings,
     read_table,
 )
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 
 def all_sources(dump) -> list[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.conftest import upload_folder
 from tests.lineage_checks import (
     check_every_source_balances,
@@ -16,6 +17,8 @@ from tests.lineage_checks import (
     check_quarantine_keeps_original_bytes,
     read_table,
 )
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 
 def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
@@ -81,8 +84,8 @@ def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_pat
 def test_a_missing_gs_manifest_is_one_clear_line(storage_emulator):
     import pytest
 
-    from pipelines.migrate import migrate as launch
-    from transforms.sources.layouts.canonical import ManifestError
+    from pipelines.launcher import migrate as launch
+    from transforms.sources.errors import ManifestError
 
     with pytest.raises(ManifestError, match="manifest not found: gs://legacy-archive/nope/manifest.csv"):
         launch(["--manifest", "gs://legacy-archive/nope/manifest.csv", "--output", "gs://cloud-edms/x"])

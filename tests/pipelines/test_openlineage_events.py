@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from pipelines.openlineage_events import RunLineage, openlineage_configured
 from tests.lineage_checks import nhs_number_spellings
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.lineage_checks import nhs_number_spellings, read_table
 from tests.pipelines.test_cli import edms
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 
 @pytest.fixture(scope="module")

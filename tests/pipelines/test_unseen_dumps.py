@@ -6,12 +6,15 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.conftest import upload_folder
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_table
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 
 def write_quirky_dump(folder: Path, remote_blob: str | None = None) -> Path:

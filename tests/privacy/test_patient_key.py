@@ -60,6 +60,7 @@ def test_a_local_run_creates_a_private_key_once_and_reuses_it(tmp_path):
     assert len(first.key) == 64
 
 
+@pytest.mark.slow
 def test_dataflow_without_a_key_is_one_line_and_exit_code_2(tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text("source_system,document_id,blob_uri\nPAS,1,a.tif\n")

@@ -8,7 +8,7 @@ import pytest
 
 from schemas.reasons import Reason
 from schemas.records import DocumentRef
-from transforms.sources.layouts.canonical import ManifestError
+from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.csv_layout import check_csv_header, iter_csv_refs
 from transforms.sources.layouts.onbase_dip import MAGIC, check_dip_header, iter_dip_refs
 from transforms.sources.layouts.page_per_row import assemble_pages

@@ -1,7 +1,8 @@
 import pytest
 
 from schemas.reasons import Reason
-from transforms.sources.layouts.canonical import ManifestError, check_header, parse_row
+from transforms.sources.errors import ManifestError
+from transforms.sources.layouts.canonical import check_header, parse_row
 
 
 def parse(**values):

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.migrate import migrate
+from pipelines.launcher import migrate
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_bytes, read_table
 from transforms.sources.layouts.onbase_dip import MAGIC
+
+pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 NHS = "943 476 5919"
 OTHER_NHS = "401 023 2137"

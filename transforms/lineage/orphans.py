@@ -15,7 +15,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
 from schemas.tables import ORPHANS
-from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.emulators import StorageDoFn
 
 
 def referenced_uris(ref: DocumentRef) -> Iterator[str]:
@@ -25,11 +25,8 @@ def referenced_uris(ref: DocumentRef) -> Iterator[str]:
         yield page.blob_uri
 
 
-class ListFilesFn(beam.DoFn):
+class ListFilesFn(StorageDoFn):
     """Every file under one root, with its size."""
-
-    def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
 
     def process(self, root: str) -> Iterator[tuple[str, tuple[str, int]]]:
         pattern = root.rstrip("/") + "/**"

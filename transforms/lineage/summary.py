@@ -14,7 +14,7 @@ from typing import Any
 import apache_beam as beam
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_all
 
 Tally = tuple[str, Counter]
@@ -79,13 +79,10 @@ def summary_document(tallies: dict[str, Counter], run_id: str) -> dict[str, Any]
     }
 
 
-class WriteSummaryFn(beam.DoFn):
+class WriteSummaryFn(StorageDoFn):
     def __init__(self, summary_uri: str, run_id: str) -> None:
         self.summary_uri = summary_uri
         self.run_id = run_id
-
-    def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
 
     def process(self, tallies: dict[str, Counter]) -> Iterable[str]:
         summary = summary_document(tallies, self.run_id)

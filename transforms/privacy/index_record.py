@@ -14,12 +14,11 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.privacy import nhs_number
-from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import read_all, safe_name, write_all
 
 FORMAT = "edms-migrate.index-record/1"
@@ -90,14 +89,11 @@ def remove_stale_index_record(output_prefix: str, source_system: str, document_i
     return False
 
 
-class MarkDuplicateRecordsFn(beam.DoFn):
+class MarkDuplicateRecordsFn(StorageDoFn):
     """Rewrite a duplicate's index record to point at its canonical document; others pass by untouched."""
 
     def __init__(self, output_prefix: str) -> None:
         self.output_prefix = output_prefix
-
-    def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
 
     def process(self, outcome: DocumentOutcome) -> Iterator[DocumentOutcome]:
         row = outcome.document

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from schemas.reasons import Finding, Reason
-from transforms.sources.layouts.canonical import resolve_blob_uri
+from transforms.sources.paths import resolve_blob_uri
 
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,16 +17,13 @@ import jsonschema
 from apache_beam.io.filesystems import FileSystems
 
 from schemas import SCHEMAS_FOLDER
-from transforms.sources.layouts.canonical import ManifestError, resolve_blob_uri
+from transforms.sources.errors import ManifestError, ProfileError
+from transforms.sources.paths import absolute, folder_of, resolve_blob_uri
 
 SCHEMA_PATH = SCHEMAS_FOLDER / "source_profile.schema.json"
 CANONICAL = "canonical"
 #: The canonical layout's own name for the profile of a --manifest run.
 CANONICAL_PROFILE_NAME = "canonical"
-
-
-class ProfileError(ManifestError):
-    """A profile that cannot be used: the job stops before it starts, with one line."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ def canonical_profile(manifest_uri: str) -> SourceProfile:
         source_system=None,
         format=CANONICAL,
         manifest=manifest_uri,
-        folder=FileSystems.split(manifest_uri)[0],
+        folder=folder_of(manifest_uri),
     )
 
 
@@ -94,14 +90,10 @@ def validate_profile(document: Any, uri: str) -> None:
         raise ProfileError(f"source profile {uri}: {_describe(errors[0])}")
 
 
-def _absolute(uri: str) -> str:
-    return uri if "://" in uri else os.path.abspath(uri)
-
-
 def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
     """A validated profile document → SourceProfile, with manifest and path_map targets resolved."""
     validate_profile(document, uri)
-    folder = FileSystems.split(_absolute(uri))[0]
+    folder = folder_of(absolute(uri))
     encoding = document.get("encoding", "utf-8")
     try:
         codecs.lookup(encoding)
@@ -129,7 +121,7 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
 
 def load_profile(uri: str) -> SourceProfile:
     """Read, validate and resolve one profile file (local or gs://)."""
-    uri = _absolute(uri)
+    uri = absolute(uri)
     try:
         with FileSystems.open(uri, compression_type="uncompressed") as handle:
             text = handle.read().decode("utf-8-sig")

@@ -15,10 +15,8 @@ from apache_beam.metrics import Metrics
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
-from transforms.sources.layouts.canonical import iter_manifest_refs
-from transforms.sources.layouts.csv_layout import iter_csv_refs
-from transforms.sources.layouts.onbase_dip import iter_dip_refs
 from transforms.sources.layouts.page_per_row import assemble_pages
+from transforms.sources.layouts.registry import layout_for
 from transforms.sources.layouts.splits import (
     SPLIT_BYTES,
     Split,
@@ -27,28 +25,20 @@ from transforms.sources.layouts.splits import (
     make_splits,
     splittable,
 )
-from transforms.sources.profiles import CANONICAL, SourceProfile
-from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.sources.profiles import SourceProfile
+from transforms.storage.emulators import StorageDoFn
 
 
 def iter_source_refs(profile: SourceProfile, manifest_uri: str) -> Iterator[DocumentRef]:
     """One index file of one source, in the layout its profile names, as a stream of refs."""
-    if profile.format == CANONICAL:
-        yield from iter_manifest_refs(manifest_uri, profile.name)
-    elif profile.format == "onbase-dip":
-        yield from iter_dip_refs(manifest_uri, profile)
-    else:
-        yield from iter_csv_refs(manifest_uri, profile)
+    yield from layout_for(profile).iter_refs(manifest_uri, profile)
 
 
-class ParseSourceFn(beam.DoFn):
+class ParseSourceFn(StorageDoFn):
     """Stream one (profile, index file) into DocumentRefs."""
 
     def __init__(self) -> None:
         self.rows = Metrics.counter("edms", "manifest_rows")
-
-    def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
 
     def process(self, source: tuple[SourceProfile, str]) -> Iterator[DocumentRef]:
         profile, manifest_uri = source
@@ -57,14 +47,11 @@ class ParseSourceFn(beam.DoFn):
             yield ref
 
 
-class ParseSplitFn(beam.DoFn):
+class ParseSplitFn(StorageDoFn):
     """Stream one record-aligned split of a big index (CSV or DIP) into DocumentRefs."""
 
     def __init__(self) -> None:
         self.rows = Metrics.counter("edms", "manifest_rows")
-
-    def setup(self) -> None:
-        skip_credential_lookup_for_storage_emulator()
 
     def process(self, split: Split, counts: dict[tuple[str, int], int]) -> Iterator[DocumentRef]:
         for ref in iter_split_refs(split, counts):

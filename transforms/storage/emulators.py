@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 
+import apache_beam as beam
+
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -31,3 +33,11 @@ def skip_credential_lookup_for_storage_emulator() -> bool:
         credentials._credentials = None
         credentials._credentials_init = True
     return True
+
+
+class StorageDoFn(beam.DoFn):
+    """A DoFn that reads or writes through FileSystems. Its worker may be a fresh process, so the emulator hook
+    runs in setup(), once per DoFn instance; a subclass that sets up more calls super().setup() first."""
+
+    def setup(self) -> None:
+        skip_credential_lookup_for_storage_emulator()

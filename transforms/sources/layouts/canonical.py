@@ -7,15 +7,15 @@ that cannot be parsed becomes a DocumentRef carrying a finding, never an excepti
 from __future__ import annotations
 
 import csv
-import os
-import posixpath
 from collections.abc import Iterator, Mapping
 from typing import IO
 
-from apache_beam.io.filesystems import FileSystems
-
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
+from transforms.sources.errors import ManifestError
+from transforms.sources.layouts.base import Layout
+from transforms.sources.paths import folder_of, resolve_blob_uri
+from transforms.sources.profiles import CANONICAL, SourceProfile
 from transforms.sources.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
@@ -29,10 +29,6 @@ KNOWN_COLUMNS = (
     "page_count",
     "checksum_md5",
 )
-
-
-class ManifestError(Exception):
-    """A manifest that cannot be read at all: the job stops before it starts."""
 
 
 def open_manifest_text(manifest_uri: str) -> IO[str]:
@@ -62,29 +58,10 @@ def check_header(manifest_uri: str) -> list[str]:
     return columns
 
 
-def manifest_folder(manifest_uri: str) -> str:
-    return FileSystems.split(manifest_uri)[0]
-
-
-def resolve_blob_uri(blob_uri: str, folder: str) -> str:
-    """Relative paths are relative to the manifest's folder; absolute paths and URIs stand as they are.
-
-    `./` and `..` are resolved here, because object stores take them literally, and backslashes
-    (Windows exports) become slashes.
-    """
-    if "://" in blob_uri or blob_uri.startswith("/"):
-        return blob_uri
-    relative = blob_uri.replace("\\", "/")
-    if "://" in folder:
-        scheme, path = folder.split("://", 1)
-        return f"{scheme}://{posixpath.normpath(posixpath.join(path, relative))}"
-    return os.path.normpath(os.path.join(folder, relative))
-
-
 def iter_manifest_refs(manifest_uri: str, profile_name: str = "canonical") -> Iterator[DocumentRef]:
     """Stream the manifest's rows as refs: memory stays one row, however long the manifest; a stretch that no
     longer parses as CSV ends the file with one quarantined record saying so, never a crashed job."""
-    folder = manifest_folder(manifest_uri)
+    folder = folder_of(manifest_uri)
     number = 0
     with open_manifest_text(manifest_uri) as text:
         reader = csv.DictReader(text, skipinitialspace=False)
@@ -138,3 +115,15 @@ def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: i
         metadata=metadata,
         findings=tuple(findings),
     )
+
+
+def _check(manifest_uri: str, _profile: SourceProfile) -> None:
+    check_header(manifest_uri)
+
+
+def _refs(manifest_uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
+    return iter_manifest_refs(manifest_uri, profile.name)
+
+
+#: The canonical manifest behind --manifest. Its rows are free to hold line breaks, so it is streamed whole.
+LAYOUT = Layout(CANONICAL, _check, _refs)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator, Mapping
+from typing import IO
 
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
-from transforms.sources.layouts.canonical import ManifestError
+from transforms.sources.errors import ManifestError
+from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte, owned_lines
 from transforms.sources.layouts.common import blob_location, iso_date
 from transforms.sources.profiles import SourceProfile
 from transforms.sources.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
@@ -101,3 +103,45 @@ def parse_csv_row(
         source_profile=profile.name,
         page_number=page_number,
     )
+
+
+class CsvSplitter:
+    """A CSV is split on line boundaries only when its profile rules out line breaks inside fields
+    (`"embedded_newlines": false`) and a newline is one byte in its encoding; a line belongs to the split its
+    first byte lies in."""
+
+    def can_split(self, profile: SourceProfile) -> bool:
+        return not profile.embedded_newlines and newline_is_one_byte(profile)
+
+    def count(self, handle: IO[bytes], split: Split) -> int:
+        _, _, start, end = split
+        return sum(1 for _ in owned_lines(handle, start, end))
+
+    def refs(self, handle: IO[bytes], split: Split, first_number: int) -> Iterator[DocumentRef]:
+        profile, uri, start, end = split
+        header = _split_header(handle, profile)
+        folder = FileSystems.split(uri)[0]
+        for number, line in enumerate(owned_lines(handle, start, end), start=first_number):
+            text = line.decode(profile.encoding, errors="replace").rstrip("\r\n")
+            try:
+                values = next(csv.reader([text], **profile.csv_dialect), [])
+            except csv.Error as error:  # one bad line is one quarantined row: lines are independent here
+                values, problem = [], Finding(Reason.MANIFEST_ROW_INVALID, f"line cannot be parsed as CSV: {error}")
+            else:
+                problem = None
+            row: dict[str | None, object] = dict(zip(header, values, strict=False))
+            if len(values) > len(header):
+                row[None] = values[len(header) :]
+            ref = parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
+            yield ref.with_finding(problem) if problem else ref
+
+
+def _split_header(handle: IO[bytes], profile: SourceProfile) -> list[str]:
+    position = handle.tell()
+    handle.seek(0)
+    first = handle.readline().decode(profile.encoding, errors="replace").lstrip("\ufeff")
+    handle.seek(position)
+    return [name.strip() for name in next(csv.reader([first], **profile.csv_dialect))]
+
+
+LAYOUT = Layout("csv", check_csv_header, iter_csv_refs, CsvSplitter())

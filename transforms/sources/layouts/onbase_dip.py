@@ -9,12 +9,14 @@ tagged DIP at all is a ManifestError, found when the job is launched.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
-from transforms.sources.layouts.canonical import ManifestError
+from transforms.sources.errors import ManifestError
+from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte
 from transforms.sources.layouts.common import blob_location, iso_date
 from transforms.sources.profiles import SourceProfile
 from transforms.sources.text_fields import keep_as_metadata, open_text, whole_number
@@ -136,3 +138,43 @@ def refs_from_lines(
     folder = FileSystems.split(manifest_uri)[0]
     for block in parse_blocks(lines, first_number=first_number):
         yield block_to_ref(block, profile=profile, manifest_uri=manifest_uri, folder=folder)
+
+
+def _dip_lines(handle: IO[bytes], start: int, end: int) -> Iterator[bytes]:
+    """The lines of the DIP records whose BEGIN: line starts in [start, end), through to each record's end."""
+    position = 0
+    if start > 0:
+        handle.seek(start - 1)
+        position = start - 1 + len(handle.readline())  # the rest of a line owned by the split before
+    owned = False
+    while True:
+        line = handle.readline()
+        if not line:
+            return
+        line_start, position = position, position + len(line)
+        if line.startswith(b"BEGIN:"):
+            if line_start >= end:
+                return
+            owned = True
+        if owned:
+            yield line
+
+
+class DipSplitter:
+    """A record belongs to the split its `BEGIN:` line starts in, and runs on to the next `BEGIN:`, past the
+    split's end if need be; values never hold line breaks, so a DIP index can always be split."""
+
+    def can_split(self, profile: SourceProfile) -> bool:
+        return newline_is_one_byte(profile)
+
+    def count(self, handle: IO[bytes], split: Split) -> int:
+        _, _, start, end = split
+        return sum(1 for line in _dip_lines(handle, start, end) if line.startswith(b"BEGIN:"))
+
+    def refs(self, handle: IO[bytes], split: Split, first_number: int) -> Iterator[DocumentRef]:
+        profile, uri, start, end = split
+        lines = (line.decode(profile.encoding, errors="replace") for line in _dip_lines(handle, start, end))
+        yield from refs_from_lines(lines, profile=profile, manifest_uri=uri, first_number=first_number)
+
+
+LAYOUT = Layout("onbase-dip", check_dip_header, iter_dip_refs, DipSplitter())

@@ -1,0 +1,61 @@
+"""build(): the whole migration as an unrun Beam graph, from a plan. Nothing here launches or prints.
+
+sources → per-document migration → de-duplication → lineage, summary, review tables, runs row, orphans
+(→ BigQuery). Every source of the run meets in one graph, so de-duplication spans them all.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+
+from pipelines.plan import MigrationPlan
+from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
+from transforms.lineage.bigquery_load import LoadIntoBigQuery
+from transforms.lineage.dedupe import DeduplicateDocuments
+from transforms.lineage.orphans import FindOrphans
+from transforms.lineage.review import FindRecordsForReview
+from transforms.lineage.runs import runs_row
+from transforms.lineage.summary import SummariseRun
+from transforms.lineage.tables import WriteLineage, WriteParquetTable, summary_uri
+from transforms.migrate import MigrateDocuments
+from transforms.privacy.index_record import MarkDuplicateRecordsFn
+from transforms.sources.read import ReadSources, SpreadAndFlagRepeatedIds
+
+
+def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
+    """The whole graph, not run. Documents are counted after page-per-row rows are assembled, so the summary's
+    invariant is documents in = documents out."""
+    if not plan.settings.patient_key:
+        raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
+    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
+    refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
+    outcomes = refs | "Migrate" >> MigrateDocuments(plan.settings)
+    final = (
+        outcomes
+        | "Deduplicate" >> DeduplicateDocuments()
+        | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
+    )
+    info = plan.run_info()
+
+    def table_writer(table):
+        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date)
+
+    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
+    summary = (refs, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    review = final | "Review" >> FindRecordsForReview(plan.run_id)
+    for name, review_rows in review.items():
+        tables[name] = review_rows | f"Write_{name}" >> table_writer(TABLES_BY_NAME[name])
+    tables["runs"] = summary["tallies"] | "RunsRow" >> beam.Map(runs_row, info) | "WriteRuns" >> table_writer(RUNS)
+    if plan.blob_roots:
+        excluded = (*plan.manifests, *plan.profile_uris)
+        tables["orphans"] = (
+            refs
+            | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
+            | "WriteOrphans" >> table_writer(ORPHANS)
+        )
+    graph = {"outcomes": final, "summary": summary["summary"], **tables}
+    if plan.bigquery_dataset:
+        graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(
+            plan.bigquery_dataset, plan.run_id, plan.bigquery_location
+        )
+    return graph

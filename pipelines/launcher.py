@@ -1,0 +1,176 @@
+"""The launcher: argv → options → plan → checks → run the graph → summary → exit code.
+
+`edms-migrate run …` and `python -m pipelines.migrate …` both end here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from dataclasses import replace
+from typing import NoReturn
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+
+from pipelines.console import UsageError, configure_logging, print_error
+from pipelines.graph import build
+from pipelines.openlineage_events import RunLineage
+from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
+from pipelines.report import format_summary
+from schemas.tables import ORPHANS
+from transforms.lineage.runs import file_sha256
+from transforms.lineage.tables import lineage_folder, summary_uri, superseded_lineage_files, table_prefix
+from transforms.privacy.patient_key import LOCAL_RUNNERS
+from transforms.sources.errors import ManifestError
+from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.objects import write_all
+
+_LOGGER = logging.getLogger("edms_migrate")
+
+
+def unknown_arguments(argv: list[str]) -> list[str]:
+    """Flags that neither Beam nor this job knows (a typo must not be silently dropped); bad values raise."""
+    from apache_beam.options.pipeline_options import _BeamArgumentParser  # the parser Beam itself uses
+
+    class _StrictParser(_BeamArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(message)
+
+    parser = _StrictParser(allow_abbrev=False, add_help=False)
+    for options_class in PipelineOptions.__subclasses__():
+        options_class._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(argv)
+    return [arg for arg in unknown if arg.startswith("-")]
+
+
+def parse_options(argv: list[str]) -> PipelineOptions:
+    unknown = unknown_arguments(argv)
+    if unknown:
+        raise UsageError(f"unrecognised option(s): {' '.join(unknown)}")
+    options = PipelineOptions(argv)
+    # Workers import this package: ship it with the job unless the user chose how.
+    setup = options.view_as(SetupOptions)
+    if (
+        not setup.setup_file
+        and not setup.requirements_file
+        and options.get_all_options()["runner"] not in LOCAL_RUNNERS
+    ):
+        setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+    return options
+
+
+def check_output_writable(output: str) -> None:
+    """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
+    probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
+    try:
+        write_all(probe, b"edms-migrate write check\n")
+        FileSystems.delete([probe])
+    except Exception as error:  # any filesystem's failure, reported as one line
+        raise UsageError(
+            f"cannot write to --output {output}: {type(error).__name__}: {error}".splitlines()[0]
+        ) from error
+
+
+def count_orphans(plan: MigrationPlan) -> int:
+    """Rows of this run's orphans table: the number an operator decommissioning a store looks for first."""
+    pattern = table_prefix(plan.output, ORPHANS, plan.migration_key, plan.run_id) + "*.parquet"
+    total = 0
+    for metadata in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(metadata.path, compression_type="uncompressed") as handle:
+            total += pq.ParquetFile(io.BytesIO(handle.read())).metadata.num_rows
+    return total
+
+
+def read_summary(plan: MigrationPlan) -> dict:
+    with FileSystems.open(summary_uri(plan.output, plan.migration_key), compression_type="uncompressed") as handle:
+        return json.loads(handle.read())
+
+
+def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
+    """Every check a launch makes, cheapest first, before any document is read."""
+    options = parse_options(argv)
+    using_emulator = skip_credential_lookup_for_storage_emulator()
+    FileSystems.set_options(options)
+    plan = plan_from(options)
+    check_sources(plan)
+    plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
+    check_output_writable(plan.output)
+    plan = with_patient_key(plan, options)
+    if using_emulator:
+        _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
+    profiles = sorted({profile.name for profile, _ in plan.sources})
+    _LOGGER.info(
+        "run %s: %d index file(s) through profile(s) %s → %s",
+        plan.run_id,
+        len(plan.manifests),
+        ", ".join(profiles),
+        plan.output,
+    )
+    return options, plan
+
+
+def migrate(argv: list[str]) -> int:
+    """Launch, wait, print the summary. Returns the process exit code."""
+    options, plan = prepare(argv)
+    events = RunLineage(
+        run_id=plan.run_id,
+        migration_key=plan.migration_key,
+        manifests=plan.manifests,
+        output_prefix=plan.output,
+        bigquery_dataset=plan.bigquery_dataset,
+    )
+    events.start()
+    started = time.monotonic()
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build(pipeline, plan)
+        elapsed = time.monotonic() - started
+        stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
+        if stale:
+            FileSystems.delete(stale)
+            _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
+        summary = read_summary(plan)
+    except BaseException as error:  # the FAIL event, then the error as before
+        events.fail(error)
+        raise
+    events.complete(summary)
+    print(format_summary(summary, elapsed_seconds=elapsed, output=plan.output, lineage=lineage_folder(plan.output)))
+    if plan.blob_roots:
+        orphans = count_orphans(plan)
+        print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
+    return verdict(summary, plan)
+
+
+def verdict(summary: dict, plan: MigrationPlan) -> int:
+    """0, or 1 with one loud line: an unbalanced run, or one over --max_quarantine_rate."""
+    if not summary["balanced"]:
+        print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
+        return 1
+    totals = summary["totals"]
+    rate = totals["quarantined"] / totals["manifest_documents"] if totals["manifest_documents"] else 0.0
+    if rate > plan.max_quarantine_rate:
+        print(
+            f"ERROR: {rate:.0%} of documents were quarantined, over --max_quarantine_rate "
+            f"{plan.max_quarantine_rate:g}. Lineage is written: check the reasons (a wrong manifest or export?) "
+            "before migrating more.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    """`edms-migrate run` and `python -m pipelines.migrate`: misuse is one line and exit code 2."""
+    configure_logging()
+    try:
+        return migrate(list(sys.argv[1:] if argv is None else argv))
+    except (UsageError, ManifestError) as error:
+        return print_error(error)

@@ -1,0 +1,171 @@
+"""From parsed options to an immutable MigrationPlan: every check a launch makes before anything runs.
+
+The plan is all that build() needs: absolute URIs, the run id, the migration key and the per-document settings.
+A template, a dry run and a test all get their graph from the same plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.console import UsageError
+from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
+from transforms.imaging.decode import KNOWN_FORMATS
+from transforms.imaging.image_job import ImageLimits
+from transforms.lineage.bigquery_load import valid_dataset
+from transforms.lineage.runs import RunInfo, code_version
+from transforms.migrate import MigrationSettings
+from transforms.privacy.patient_key import PatientKeyError, resolve_patient_key
+from transforms.sources.layouts.registry import layout_for
+from transforms.sources.paths import absolute
+from transforms.sources.profiles import SourceProfile, canonical_profile, expand_manifests, load_profile
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """What build() needs, resolved once by the launcher: absolute URIs, run id, migration key."""
+
+    sources: tuple[tuple[SourceProfile, str], ...]  # (profile, one index file), every file a glob names
+    output: str
+    run_id: str
+    migration_key: str
+    settings: MigrationSettings  # its patient_key is resolved by with_patient_key, after the cheap checks
+    max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    bigquery_dataset: str | None = None
+    bigquery_location: str | None = None
+    manifest_sha256: tuple[str, ...] = ()
+    options_json: str = "{}"
+    blob_roots: tuple[str, ...] = ()
+    profile_uris: tuple[str, ...] = ()
+
+    @property
+    def manifests(self) -> tuple[str, ...]:
+        return tuple(manifest for _, manifest in self.sources)
+
+    def run_info(self) -> RunInfo:
+        return RunInfo(
+            run_id=self.run_id,
+            started_at=self.started_at,
+            migration_key=self.migration_key,
+            output_prefix=self.output,
+            manifests=self.manifests,
+            manifest_sha256=self.manifest_sha256,
+            options_json=self.options_json,
+            code_version=code_version(),
+        )
+
+
+def migration_key_for(manifests: tuple[str, ...], output: str) -> str:
+    """Same manifests into the same prefix → the same key, so a re-run replaces its own lineage."""
+    return hashlib.sha256("\n".join([output, *sorted(manifests)]).encode()).hexdigest()[:12]
+
+
+def _allowed_formats(text: str) -> frozenset[str]:
+    formats = frozenset(name.strip().upper() for name in text.split(",") if name.strip())
+    unknown = formats - KNOWN_FORMATS
+    if not formats or unknown:
+        raise UsageError(f"--allowed_formats takes some of {', '.join(sorted(KNOWN_FORMATS))}; got {text!r}")
+    return formats
+
+
+def load_document_types(uri: str | None) -> dict[str, frozenset[str]] | None:
+    """The per-source lists of document types, read once by the launcher; a bad file is misuse."""
+    if not uri:
+        return None
+    try:
+        with FileSystems.open(absolute(uri), compression_type="uncompressed") as handle:
+            lists = json.loads(handle.read())
+    except Exception as error:  # missing file, bad JSON: one line for the user
+        raise UsageError(f"cannot read --document_types {uri}: {type(error).__name__}: {error}") from error
+    if not isinstance(lists, dict) or not all(
+        isinstance(types, list) and all(isinstance(t, str) for t in types) for types in lists.values()
+    ):
+        raise UsageError(f"--document_types {uri} must be a JSON object of source system → list of type names")
+    return {source: frozenset(types) for source, types in lists.items()}
+
+
+def _check_values(migrate: MigrateOptions) -> None:
+    if not migrate.manifest and not migrate.source:
+        raise UsageError(
+            "--manifest is required (a canonical manifest CSV, local path or gs:// URI), or --source PROFILE.json"
+        )
+    if not migrate.output:
+        raise UsageError("--output is required (a local folder or gs:// prefix)")
+    for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds"):
+        if getattr(migrate, flag) <= 0:
+            raise UsageError(f"--{flag} must be a positive number")
+    if not 0 <= migrate.max_quarantine_rate <= 1:
+        raise UsageError("--max_quarantine_rate must be between 0 and 1")
+    if migrate.bigquery_dataset and not valid_dataset(migrate.bigquery_dataset):
+        raise UsageError(f"--bigquery_dataset must be PROJECT.DATASET, not {migrate.bigquery_dataset!r}")
+
+
+def plan_from(options: PipelineOptions) -> MigrationPlan:
+    migrate = options.view_as(MigrateOptions)
+    _check_values(migrate)
+    output = absolute(migrate.output).rstrip("/")
+    sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
+    profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
+    for profile in (load_profile(uri) for uri in profile_uris):
+        sources += [(profile, manifest) for manifest in expand_manifests(profile)]
+    manifests = tuple(manifest for _, manifest in sources)
+    if len(set(manifests)) != len(manifests):
+        raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
+    started_at = dt.datetime.now(dt.UTC)
+    run_id = migrate.run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    resolved = {
+        "manifest": list(manifests),
+        "source": list(profile_uris),
+        "blob_root": list(migrate.blob_root or ()),
+        "output": output,
+        "run_id": run_id,
+    }
+    settings = MigrationSettings(
+        output_prefix=output,
+        run_id=run_id,
+        limits=ImageLimits(migrate.max_page_pixels, migrate.max_pages, _allowed_formats(migrate.allowed_formats)),
+        decode_timeout_seconds=migrate.decode_timeout_seconds,
+        decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
+        isolation=migrate.decode_isolation,
+        document_types=load_document_types(migrate.document_types),
+    )
+    return MigrationPlan(
+        tuple(sources),
+        output,
+        run_id,
+        migration_key_for(manifests, output),
+        settings,
+        migrate.max_quarantine_rate,
+        started_at=started_at,
+        bigquery_dataset=migrate.bigquery_dataset,
+        bigquery_location=migrate.bigquery_location,
+        options_json=json.dumps(
+            recorded_options(migrate, resolved, options.get_all_options()["runner"]), sort_keys=True
+        ),
+        blob_roots=tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ()),
+        profile_uris=profile_uris,
+    )
+
+
+def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> MigrationPlan:
+    """Resolved after the cheap checks, so misuse is still one line (a new local key logs where it is)."""
+    migrate = options.view_as(MigrateOptions)
+    try:
+        key = resolve_patient_key(migrate.patient_key_file, options.get_all_options()["runner"])
+    except PatientKeyError as error:
+        raise UsageError(str(error)) from error
+    return replace(plan, settings=replace(plan.settings, patient_key=key.key))
+
+
+def check_sources(plan: MigrationPlan) -> None:
+    """Every index must be readable in its layout before the job starts: a bad one is one line, exit code 2."""
+    for profile, manifest in plan.sources:
+        layout_for(profile).check_header(manifest, profile)
