@@ -1,7 +1,9 @@
-"""Markdown for the README, derived from the code so the docs cannot drift from it.
+"""Markdown for the docs pages, derived from the code so the docs cannot drift from it.
 
-python -m pipelines.docs            # print the lineage column tables and the reason-code table
-python -m pipelines.docs --write    # rewrite the generated sections of README.md in place
+python -m pipelines.docs            # print every generated section (options, reason codes, lineage columns)
+python -m pipelines.docs --write    # rewrite the generated sections of every page in PAGES in place
+
+A page holds each of its sections between <!-- BEGIN generated:NAME --> and <!-- END generated:NAME -->.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from pipelines.options import options_markdown
 from schemas.reasons import OPERATOR_ACTIONS, Reason
 from schemas.tables import TABLES, Table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Each generated section → the one page (relative to ROOT) it lives in: one page per reader.
+PAGES: dict[str, str] = {
+    "options": "docs/running.md",
+    "reasons": "docs/governance.md",
+    **{table.name: "docs/lineage.md" for table in TABLES},
+}
+
+_MARKER = re.compile(r"<!-- (?:BEGIN|END) generated:([\w-]+) -->")
 
 
 def table_markdown(table: Table) -> str:
@@ -39,18 +50,45 @@ def generated_sections() -> dict[str, str]:
     }
 
 
-def rewrite(text: str) -> str:
-    """Replace each <!-- BEGIN generated:NAME --> … <!-- END generated:NAME --> block with fresh content."""
-    for name, body in generated_sections().items():
+def sections_of(page: str) -> dict[str, str]:
+    """The generated sections that live in page (a path relative to ROOT), fresh from the code."""
+    return {name: body for name, body in generated_sections().items() if PAGES[name] == page}
+
+
+def rewrite(text: str, page: str) -> str:
+    """Replace each of page's <!-- BEGIN generated:NAME --> … <!-- END generated:NAME --> blocks with fresh content.
+
+    A page that lacks one of its sections, or holds a section that lives elsewhere, is an error: every section is in
+    exactly one page.
+    """
+    sections = sections_of(page)
+    strays = sorted(set(_MARKER.findall(text)) - set(sections))
+    if strays:
+        raise SystemExit(f"{page} has generated sections that belong elsewhere: {strays} (see PAGES)")
+    for name, body in sections.items():
         pattern = re.compile(rf"(<!-- BEGIN generated:{name} -->\n).*?(\n<!-- END generated:{name} -->)", re.S)
         if not pattern.search(text):
-            raise SystemExit(f"README has no generated section {name!r}")
+            raise SystemExit(f"{page} has no generated section {name!r}")
         text = pattern.sub(lambda match, body=body: match.group(1) + body + match.group(2), text)
     return text
 
 
+def write_pages(root: Path = ROOT) -> list[str]:
+    """Rewrite every page's generated sections; returns the pages that changed."""
+    changed = []
+    for page in sorted(set(PAGES.values())):
+        path = root / page
+        text = path.read_text(encoding="utf-8")
+        fresh = rewrite(text, page)
+        if fresh != text:
+            path.write_text(fresh, encoding="utf-8")
+            changed.append(page)
+    return changed
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
-        README.write_text(rewrite(README.read_text(encoding="utf-8")), encoding="utf-8")
+        for page in write_pages():
+            print(f"rewrote {page}")
     else:
         print("\n\n".join(generated_sections().values()))

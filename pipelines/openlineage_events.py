@@ -49,7 +49,7 @@ class OutcomesRunFacet(RunFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return "https://github.com/edms-migrate/edms-migrate/blob/main/README.md#openlineage"
+        return "https://github.com/edms-migrate/edms-migrate/blob/main/docs/lineage.md#openlineage"
 
 
 def openlineage_configured(environ: dict[str, str] | None = None) -> bool:

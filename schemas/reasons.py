@@ -36,7 +36,7 @@ class Reason(enum.StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
-#: What an operator does about each reason; the README table is generated from this.
+#: What an operator does about each reason; the table in docs/governance.md is generated from this.
 OPERATOR_ACTIONS: dict[Reason, str] = {
     Reason.MANIFEST_ROW_INVALID: (
         "Fix the manifest row or index record (a required field is empty or a number is malformed) and re-run."

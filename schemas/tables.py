@@ -1,7 +1,7 @@
 """The lineage tables, defined once.
 
 Each table is a tuple of columns in a tiny type vocabulary; the Arrow schema for
-Parquet, the BigQuery schema and the README's column lists are all derived from it,
+Parquet, the BigQuery schema and the column lists in docs/lineage.md are all derived from it,
 so the engines can never disagree about a column.
 """
 
@@ -91,7 +91,7 @@ DOCUMENTS = Table(
             required=True,
         ),
         _c("status", "STRING", "migrated, duplicate or quarantined.", required=True),
-        _c("reasons", "STRING", "Quarantine reason codes (see README).", repeated=True),
+        _c("reasons", "STRING", "Quarantine reason codes (see docs/governance.md).", repeated=True),
         _c("reason_messages", "STRING", "A readable message per reason code, same order.", repeated=True),
         _c("duplicate_of", "STRING", "SOURCE_SYSTEM/DOCUMENT_ID of the canonical document, for duplicates."),
         _c("manifest_uri", "STRING", "Manifest the row was read from."),

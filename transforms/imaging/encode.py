@@ -3,7 +3,7 @@
 Bilevel pages go to CCITT Group 4 TIFF (the archive norm, and the smallest).
 Grey and colour pages go to Deflate TIFF: on A4 scans it was as small as PNG for
 grey and 11% smaller for colour, and encoded 1.7-2.3x faster (benchmarks/encodings.py,
-README). Palette pages go to PNG, which keeps palette transparency. A single-frame
+docs/running.md). Palette pages go to PNG, which keeps palette transparency. A single-frame
 JPEG source is kept byte for byte: its pixels are then identical by construction,
 and a second encode could only make it bigger (lossless) or worse (lossy).
 """
