@@ -41,7 +41,9 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date)
 
     tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
-    summary = (refs, final) | "Summary" >> SummariseRun(summary_uri(plan.output, plan.migration_key), plan.run_id)
+    summary = (refs, final) | "Summary" >> SummariseRun(
+        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id
+    )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     for name, review_rows in review.items():
         tables[name] = review_rows | f"Write_{name}" >> table_writer(TABLES_BY_NAME[name])

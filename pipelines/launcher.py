@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -16,7 +15,6 @@ from dataclasses import replace
 from typing import NoReturn
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
@@ -25,9 +23,12 @@ from pipelines.graph import build
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
 from pipelines.report import format_summary
+from schemas.reasons import Reason
 from schemas.tables import ORPHANS
+from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
-from transforms.lineage.tables import lineage_folder, summary_uri, superseded_lineage_files, table_prefix
+from transforms.lineage.tables import lineage_folder, summary_uri, superseded_lineage_files
+from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
@@ -81,16 +82,12 @@ def check_output_writable(output: str) -> None:
 
 def count_orphans(plan: MigrationPlan) -> int:
     """Rows of this run's orphans table: the number an operator decommissioning a store looks for first."""
-    pattern = table_prefix(plan.output, ORPHANS, plan.migration_key, plan.run_id) + "*.parquet"
-    total = 0
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        with FileSystems.open(metadata.path, compression_type="uncompressed") as handle:
-            total += pq.ParquetFile(io.BytesIO(handle.read())).metadata.num_rows
-    return total
+    return count_rows(plan.output, ORPHANS, plan.migration_key, plan.run_id)
 
 
 def read_summary(plan: MigrationPlan) -> dict:
-    with FileSystems.open(summary_uri(plan.output, plan.migration_key), compression_type="uncompressed") as handle:
+    uri = summary_uri(plan.output, plan.migration_key, plan.run_id)
+    with FileSystems.open(uri, compression_type="uncompressed") as handle:
         return json.loads(handle.read())
 
 
@@ -133,10 +130,6 @@ def migrate(argv: list[str]) -> int:
         with beam.Pipeline(options=options) as pipeline:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
-        stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
-        if stale:
-            FileSystems.delete(stale)
-            _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
         summary = read_summary(plan)
     except BaseException as error:  # the FAIL event, then the error as before
         events.fail(error)
@@ -146,13 +139,48 @@ def migrate(argv: list[str]) -> int:
     if plan.blob_roots:
         orphans = count_orphans(plan)
         print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
-    return verdict(summary, plan)
+    code = verdict(summary, plan)
+    if code == 0:  # only a run that passed every check changes anything an earlier run left
+        finish_passing_run(plan)
+    return code
+
+
+def finish_passing_run(plan: MigrationPlan) -> None:
+    """Replace this migration's earlier lineage, and retire the index records of documents now quarantined."""
+    stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
+    if stale:
+        FileSystems.delete(stale)
+        _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
+    retired = retire_index_records(
+        plan.output, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
+    )
+    if retired:
+        _LOGGER.info("retired %d index record(s) of documents quarantined by this run", retired)
 
 
 def verdict(summary: dict, plan: MigrationPlan) -> int:
-    """0, or 1 with one loud line: an unbalanced run, or one over --max_quarantine_rate."""
+    """0, or 1 with one loud line: an unbalanced run, an index not parsed to its end, a store that could not be
+    read, or a run over --max_quarantine_rate."""
     if not summary["balanced"]:
         print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
+        return 1
+    unparsable = [where for entry in summary["sources"].values() for where in entry.get("unparsable", ())]
+    if unparsable:
+        print(
+            f"ERROR: an index could not be parsed to its end at {unparsable[0]}"
+            + (f" and {len(unparsable) - 1} more place(s)" if len(unparsable) > 1 else "")
+            + ": the rows after it were read; fix the export there (lineage: MANIFEST_UNPARSABLE).",
+            file=sys.stderr,
+        )
+        return 1
+    unavailable = sum(entry["reasons"].get(Reason.SOURCE_UNAVAILABLE, 0) for entry in summary["sources"].values())
+    if unavailable:
+        print(
+            f"ERROR: {unavailable:,} document(s) could not be read from their store (SOURCE_UNAVAILABLE: permission, "
+            "credentials, network or an unmounted share). Nothing of an earlier run was changed; fix access and "
+            "re-run.",
+            file=sys.stderr,
+        )
         return 1
     totals = summary["totals"]
     rate = totals["quarantined"] / totals["manifest_documents"] if totals["manifest_documents"] else 0.0

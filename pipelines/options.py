@@ -15,6 +15,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.imaging.image_job import DEFAULT_ALLOWED_FORMATS, DEFAULT_MAX_PAGE_PIXELS, DEFAULT_MAX_PAGES
 from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
+from transforms.storage.blobs import DEFAULT_MAX_DOCUMENT_BYTES
 
 #: Past this share of quarantined documents the run still writes its lineage, then fails: a wrong export or
 #: profile (which quarantines nearly everything) must not quietly quarantine millions of documents. High enough
@@ -73,6 +74,12 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         repeatable=True,
     ),
     JobOption(
+        "allowed_roots",
+        "A further place documents may be read from, beside each index's folder, the profiles' path_map targets "
+        "and --blob_root; repeatable. A location outside them all is BLOB_OUTSIDE_ROOTS and is never read.",
+        repeatable=True,
+    ),
+    JobOption(
         "output",
         "Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
         table_default="required",
@@ -88,6 +95,12 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "max_pages",
         "Documents with more pages are quarantined as DECOMPRESSION_BOMB before decoding.",
         DEFAULT_MAX_PAGES,
+        int,
+    ),
+    JobOption(
+        "max_document_bytes",
+        "Documents larger than this are quarantined as DOCUMENT_TOO_LARGE without being read.",
+        DEFAULT_MAX_DOCUMENT_BYTES,
         int,
     ),
     JobOption(

@@ -24,8 +24,9 @@ from transforms.lineage.runs import RunInfo, code_version
 from transforms.migrate import MigrationSettings
 from transforms.privacy.patient_key import PatientKeyError, resolve_patient_key
 from transforms.sources.layouts.registry import layout_for
-from transforms.sources.paths import absolute
+from transforms.sources.paths import absolute, folder_of
 from transforms.sources.profiles import SourceProfile, canonical_profile, expand_manifests, load_profile
+from transforms.storage.blobs import ReadPolicy
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,16 @@ def load_document_types(uri: str | None) -> dict[str, frozenset[str]] | None:
     return {source: frozenset(types) for source, types in lists.items()}
 
 
+def declared_roots(
+    sources: list[tuple[SourceProfile, str]], blob_roots: tuple[str, ...], allowed_roots: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Where documents may be read from: each index's folder, each profile's path_map targets, the --blob_roots
+    and --allowed_roots. Anything else a row names is never read."""
+    roots = {folder_of(manifest) for _, manifest in sources}
+    roots |= {target for profile, _ in sources for _, target in profile.path_map}
+    return tuple(sorted(roots | set(blob_roots) | set(allowed_roots)))
+
+
 def _check_values(migrate: MigrateOptions) -> None:
     if not migrate.manifest and not migrate.source:
         raise UsageError(
@@ -99,7 +110,7 @@ def _check_values(migrate: MigrateOptions) -> None:
         )
     if not migrate.output:
         raise UsageError("--output is required (a local folder or gs:// prefix)")
-    for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds"):
+    for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds", "max_document_bytes"):
         if getattr(migrate, flag) <= 0:
             raise UsageError(f"--{flag} must be a positive number")
     if not 0 <= migrate.max_quarantine_rate <= 1:
@@ -128,6 +139,11 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         "output": output,
         "run_id": run_id,
     }
+    blob_roots = tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ())
+    reading = ReadPolicy(
+        roots=declared_roots(sources, blob_roots, tuple(absolute(root) for root in migrate.allowed_roots or ())),
+        max_document_bytes=migrate.max_document_bytes,
+    )
     settings = MigrationSettings(
         output_prefix=output,
         run_id=run_id,
@@ -136,6 +152,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
         isolation=migrate.decode_isolation,
         document_types=load_document_types(migrate.document_types),
+        reading=reading,
     )
     return MigrationPlan(
         tuple(sources),
@@ -150,7 +167,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         options_json=json.dumps(
             recorded_options(migrate, resolved, options.get_all_options()["runner"]), sort_keys=True
         ),
-        blob_roots=tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ()),
+        blob_roots=blob_roots,
         profile_uris=profile_uris,
     )
 

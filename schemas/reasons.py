@@ -13,10 +13,14 @@ class Reason(enum.StrEnum):
     """Why a document was quarantined. The value is what lineage stores."""
 
     MANIFEST_ROW_INVALID = "MANIFEST_ROW_INVALID"
+    MANIFEST_UNPARSABLE = "MANIFEST_UNPARSABLE"
     DUPLICATE_DOCUMENT_ID = "DUPLICATE_DOCUMENT_ID"
     PATH_UNMAPPED = "PATH_UNMAPPED"
     PAGE_SEQUENCE_INVALID = "PAGE_SEQUENCE_INVALID"
     BLOB_MISSING = "BLOB_MISSING"
+    BLOB_OUTSIDE_ROOTS = "BLOB_OUTSIDE_ROOTS"
+    SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
+    DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
     BYTE_RANGE_OUT_OF_BOUNDS = "BYTE_RANGE_OUT_OF_BOUNDS"
     EMPTY_BLOB = "EMPTY_BLOB"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
@@ -41,6 +45,10 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
     Reason.MANIFEST_ROW_INVALID: (
         "Fix the manifest row or index record (a required field is empty or a number is malformed) and re-run."
     ),
+    Reason.MANIFEST_UNPARSABLE: (
+        "The index cannot be parsed from this line (say, an unbalanced quote): the run fails after its lineage is "
+        "written. Fix the export at the line named; the rows after it were still read."
+    ),
     Reason.DUPLICATE_DOCUMENT_ID: (
         "Two manifest rows share source_system/document_id; correct the export so ids are unique."
     ),
@@ -51,6 +59,18 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
         "A page-per-row document has a missing or repeated page number: find the page; nothing is renumbered."
     ),
     Reason.BLOB_MISSING: "Locate the blob in the legacy store (or restore it from backup) and re-run.",
+    Reason.BLOB_OUTSIDE_ROOTS: (
+        "The blob's location lies outside every declared root (the index's folder, the profile's path_map "
+        "targets, --blob_root, --allowed_roots): its bytes were not read. Fix the path, or declare the store."
+    ),
+    Reason.SOURCE_UNAVAILABLE: (
+        "The legacy store could not be read (permission, credentials, network, an unmounted share), even after "
+        "retries: not a defect of the document. Fix access and re-run; the run that saw it fails."
+    ),
+    Reason.DOCUMENT_TOO_LARGE: (
+        "The document is larger than --max_document_bytes and was not read: check the offset and length (a row "
+        "naming a whole volume?), then raise the limit if it is genuine."
+    ),
     Reason.BYTE_RANGE_OUT_OF_BOUNDS: (
         "The offset/length runs past the end of the file: check the index against the volume."
     ),
@@ -113,3 +133,8 @@ class QuarantineError(Exception):
 
     def __reduce__(self) -> tuple:  # crosses the process boundary from the isolated decoder intact
         return (QuarantineError, (self.finding.reason, self.finding.message))
+
+
+#: Reasons that say nothing about the document itself: its store could not be read. The document is retried by
+#: the next run, and the run that met them fails, so no earlier evidence is retired on their account.
+INFRASTRUCTURE_REASONS = frozenset({Reason.SOURCE_UNAVAILABLE})

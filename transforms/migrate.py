@@ -11,28 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import traceback
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas.reasons import Finding, QuarantineError, Reason
+from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms.imaging.decode import sniff_format
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
 from transforms.imaging.pixels import content_digest
 from transforms.imaging.risk import looks_risky
-from transforms.lineage.outcomes import document_row, page_row, quarantine_record
+from transforms.lineage.outcomes import document_row, page_row
 from transforms.lineage.progress import ProgressLog
-from transforms.privacy.index_record import remove_stale_index_record, write_index_record
+from transforms.privacy.index_record import write_index_record
+from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.sources.validate import check_checksum, check_metadata
-from transforms.storage.blobs import read_document_bytes, read_range
+from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import ObjectStore, QuarantineArea, sha256_hex
+from transforms.storage.objects import ObjectStore, sha256_hex
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,53 +56,8 @@ class MigrationSettings:
     # runner it travels in the job graph: load it from a file or a Secret Manager-mounted variable.
     patient_key: bytes | None = None
     today: dt.date | None = None
-
-
-class _QuarantineWriter:
-    """Copies a document's original bytes and a JSON record to the quarantine area."""
-
-    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
-        self.output_prefix = output_prefix
-        self.area = QuarantineArea(output_prefix)
-        self.run_id = run_id
-        self.patient_key = patient_key
-
-    def outcome(
-        self,
-        ref: DocumentRef,
-        findings: Sequence[Finding],
-        data: bytes | None,
-        page_files: Sequence[bytes | None] = (),
-    ) -> DocumentOutcome:
-        """`page_files`: a page-per-row document's files, copied beside the record as .page-N.bin where readable."""
-        digest = sha256_hex(data) if data is not None else None
-        suffix = f"~row{ref.manifest_row}" if any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings) else ""
-        base = self.area.base_uri(ref.source_system, ref.document_id, suffix)
-        for number, page_data in enumerate(page_files, start=1):
-            if page_data is not None:
-                self.area.put_bytes(f"{base}.page-{number}.bin", page_data)
-        record = quarantine_record(
-            ref,
-            run_id=self.run_id,
-            findings=findings,
-            source_sha256=digest,
-            source_bytes=None if data is None else len(data),
-        )
-        record_uri = self.area.put(base, data, record)
-        if not suffix:  # a repeated id's record belongs to the id's first row, which may well be migrated
-            remove_stale_index_record(self.output_prefix, ref.source_system, ref.document_id)
-        row = document_row(
-            ref,
-            run_id=self.run_id,
-            status=Status.QUARANTINED,
-            findings=findings,
-            key=self.patient_key,
-            source_sha256=digest,
-            source_bytes=None if data is None else len(data),
-            source_format=sniff_format(data) if data else None,
-            quarantine_uri=base + ".bin" if data is not None else record_uri,
-        )
-        return DocumentOutcome(document=row)
+    # Where documents may be read from, how large they may be, how hard to retry a failing store.
+    reading: ReadPolicy = field(default_factory=ReadPolicy)
 
 
 class MigrateDocumentFn(StorageDoFn):
@@ -123,7 +77,7 @@ class MigrateDocumentFn(StorageDoFn):
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
-        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id, settings.patient_key)
+        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, settings.patient_key)
         self.progress = ProgressLog()
         memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
         self.isolated = IsolatedWorker(
@@ -163,7 +117,7 @@ class MigrateDocumentFn(StorageDoFn):
         # its bytes are not read, let alone copied to quarantine.
         if ref.blob_uri and not any(f.reason in _BROKEN_REFERENCE for f in ref.findings):
             try:
-                data = read_document_bytes(ref)
+                data = read_document_bytes(ref, self.settings.reading)
             except QuarantineError as error:
                 findings.append(error.finding)
         if data is not None:
@@ -186,7 +140,7 @@ class MigrateDocumentFn(StorageDoFn):
         pages: list[bytes | None] = []
         for page in ref.page_blobs:
             try:
-                pages.append(read_range(page.blob_uri, page.offset, page.length))
+                pages.append(read_range(page.blob_uri, page.offset, page.length, self.settings.reading))
             except QuarantineError as error:
                 pages.append(None)
                 findings.append(error.finding)
@@ -237,34 +191,6 @@ class MigrateDocumentFn(StorageDoFn):
         return outcome
 
 
-class QuarantineCrashedFn(StorageDoFn):
-    """Documents whose migration raised something unexpected: quarantined with the error, bytes kept."""
-
-    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
-        self.output_prefix = output_prefix
-        self.run_id = run_id
-        self.patient_key = patient_key
-
-    def setup(self) -> None:
-        super().setup()
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
-
-    def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
-        ref, (error_type, error_value, _trace) = failure
-        name = getattr(error_type, "__name__", str(error_type))
-        _LOGGER.error("unexpected error migrating %s: %s", ref.label, name)
-        Metrics.counter("edms", "documents_crashed").inc()
-        data = None
-        try:
-            data = read_document_bytes(ref) if ref.blob_uri and not ref.page_blobs else None
-        except QuarantineError:
-            data = None
-        except Exception:  # the bytes are a courtesy here; the record must still be written
-            _LOGGER.warning("could not copy bytes of %s to quarantine:\n%s", ref.label, traceback.format_exc(limit=3))
-        finding = Finding(Reason.INTERNAL_ERROR, f"{name}: {error_value}"[:1000])
-        yield self.quarantine.outcome(ref, [finding], data)
-
-
 class MigrateDocuments(beam.PTransform):
     """DocumentRefs → DocumentOutcomes, one each, whatever happens inside."""
 
@@ -278,6 +204,6 @@ class MigrateDocuments(beam.PTransform):
             main_tag="outcomes", dead_letter_tag="crashed"
         )
         quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
-            QuarantineCrashedFn(settings.output_prefix, settings.run_id, settings.patient_key)
+            QuarantineCrashedFn(settings.output_prefix, settings.run_id, settings.patient_key, settings.reading)
         )
         return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()

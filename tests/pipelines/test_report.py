@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -30,8 +31,13 @@ def report(sample_dump, tmp_path_factory) -> tuple[str, Path]:
 
 
 def chromium() -> str:
+    """The browser, or a skip with its reason on a machine without one; in CI (CI=true) its absence fails."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert binary, "Chromium is needed to render the report (.ci/run installs it: apt-get install -y chromium)"
+    if not binary:
+        reason = "Chromium is needed to render the report (.ci/run installs it: apt-get install -y chromium)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return binary
 
 

@@ -206,12 +206,42 @@ def test_an_unmapped_nhs_number_never_becomes_metadata(tmp_path):
     assert ref.nhs_number is None and "NHS Number" not in dict(ref.metadata) and "Ward" in dict(ref.metadata)
 
 
-def test_an_unclosed_quote_is_a_quarantined_record_not_a_crash(tmp_path):
-    body = 'DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT\nA1;a.tif;;;\nA2;"b.tif;;;\n' + "x" * 140_000 + "\n"
+def test_an_unclosed_quote_is_a_reported_stretch_and_reading_goes_on(tmp_path):
+    body = 'DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT\nA1;a.tif;;;\nA2;"b.tif;;;\n' + "x" * 140_000 + "\nA3;c.tif;;;\n"
     (tmp_path / "export.csv").write_text(body, encoding="cp1252")
     refs = list(iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path)))
-    assert [ref.document_id for ref in refs] == ["A1", "row-2"]
-    assert "the rest of the file was not read" in refs[1].findings[0].message
+    assert [ref.document_id for ref in refs] == ["A1", "line-3", "line-4", "A3"]
+    assert refs[1].findings[0].reason is Reason.MANIFEST_UNPARSABLE and "line 3" in refs[1].findings[0].message
+    assert refs[3].findings == () and refs[3].manifest_row == 4
+
+
+@pytest.mark.parametrize("layout", ["canonical", "csv"])
+def test_one_bad_quote_among_twenty_thousand_rows_loses_no_other_row(tmp_path, layout):
+    from transforms.sources.layouts.canonical import iter_manifest_refs
+
+    rows = [f"PAS,D{n},d{n}.tif" if n != 2 else f'PAS,D{n},"d{n}.tif' for n in range(1, 20_000)]
+    (tmp_path / "m.csv").write_text("source_system,document_id,blob_uri\n" + "\n".join(rows) + "\n")
+    if layout == "canonical":
+        refs = list(iter_manifest_refs(str(tmp_path / "m.csv")))
+    else:
+        profile = csv_profile(tmp_path, delimiter=",", fields={"document_id": "document_id", "blob_uri": "blob_uri"})
+        refs = list(iter_csv_refs(str(tmp_path / "m.csv"), profile))
+    assert len(refs) == 19_999
+    assert [ref.document_id for ref in refs if ref.findings] == ["line-3"]
+    assert {ref.document_id for ref in refs} >= {"D1", "D3", "D19999"}
+
+
+def test_a_file_read_short_is_a_reported_stretch(tmp_path, monkeypatch):
+    from transforms.sources import text_fields
+
+    (tmp_path / "m.csv").write_text("source_system,document_id,blob_uri\nPAS,D1,a.tif\n")
+    real_size = text_fields.file_size
+    monkeypatch.setattr(text_fields, "file_size", lambda uri: real_size(uri) + 100)  # as if the copy were cut
+    from transforms.sources.layouts.canonical import iter_manifest_refs
+
+    refs = list(iter_manifest_refs(str(tmp_path / "m.csv")))
+    assert [ref.document_id for ref in refs] == ["D1", "line-3"]
+    assert refs[1].findings[0].reason is Reason.MANIFEST_UNPARSABLE and "bytes" in refs[1].findings[0].message
 
 
 def test_dip_without_a_docdate_tag_may_map_a_date_keyword(tmp_path):

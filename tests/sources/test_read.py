@@ -36,7 +36,7 @@ def test_manifest_rows_stream_through_the_pipeline(tmp_path):
         )
 
 
-def test_an_unclosed_quote_ends_the_manifest_with_a_record_not_a_crash(tmp_path):
+def test_an_unclosed_quote_is_one_reported_stretch_and_every_later_row_is_read(tmp_path):
     import csv
 
     manifest = tmp_path / "manifest.csv"
@@ -46,6 +46,6 @@ def test_an_unclosed_quote_ends_the_manifest_with_a_record_not_a_crash(tmp_path)
         'PAS,D2,"b.tif\n' + "PAS,D3,c.tif\n" * 10 + "x" * (csv.field_size_limit() + 10) + "\n"
     )
     refs = list(iter_manifest_refs(str(manifest)))
-    assert [r.document_id for r in refs] == ["D1", "row-2"]
-    assert refs[1].findings[0].reason is Reason.MANIFEST_ROW_INVALID
-    assert "the rest of the file was not read" in refs[1].findings[0].message
+    assert [r.document_id for r in refs] == ["D1", "line-3", *["D3"] * 10, "line-14"]
+    assert refs[1].findings[0].reason is Reason.MANIFEST_UNPARSABLE and "line 3" in refs[1].findings[0].message
+    assert refs[-1].findings[0].reason is Reason.MANIFEST_UNPARSABLE  # a field over csv's size limit

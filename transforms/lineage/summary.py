@@ -13,11 +13,14 @@ from typing import Any
 
 import apache_beam as beam
 
+from schemas.reasons import Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_all
 
 Tally = tuple[str, Counter]
+#: The summary names at most this many unparsable stretches per source; lineage has every one.
+UNPARSABLE_LISTED = 20
 
 
 def tally_manifest_row(ref: DocumentRef) -> Tally:
@@ -32,6 +35,8 @@ def tally_outcome(outcome: DocumentOutcome) -> Tally:
     if row["status"] == Status.MIGRATED:
         counts.update(pages=len(outcome.pages), bytes_out=row["object_bytes"] or 0)
     counts.update(f"reason:{reason}" for reason in row["reasons"])
+    if Reason.MANIFEST_UNPARSABLE in row["reasons"]:  # the launcher names the file and line when it fails the run
+        counts[f"unparsable:{row['manifest_uri']} ({row['document_id']})"] = 1  # its id names the line
     return row["source_system"], counts
 
 
@@ -64,6 +69,9 @@ def summary_document(tallies: dict[str, Counter], run_id: str) -> dict[str, Any]
             for key in ("manifest_documents", *Status.ALL, "pages", "bytes_in", "bytes_out", "objects_written")
         }
         entry["reasons"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("reason:")}
+        entry["unparsable"] = sorted(key.split(":", 1)[1] for key in counts if key.startswith("unparsable:"))[
+            :UNPARSABLE_LISTED
+        ]
         entry["profiles"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("profile:")}
         entry["balanced"] = entry["manifest_documents"] == sum(entry[status] for status in Status.ALL)
         sources[source] = entry

@@ -24,18 +24,22 @@ def table_prefix(output_prefix: str, table: Table, migration_key: str, run_id: s
     return FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-{run_id}")
 
 
-def summary_uri(output_prefix: str, migration_key: str) -> str:
-    return FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}.json")
+def summary_uri(output_prefix: str, migration_key: str, run_id: str) -> str:
+    """One summary per run: a later run, failing or not, never overwrites an earlier run's."""
+    return FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-{run_id}.json")
 
 
 def superseded_lineage_files(output_prefix: str, migration_key: str, run_id: str) -> list[str]:
-    """Lineage files of earlier runs of the same migration: replaced once this run has succeeded."""
+    """Lineage files of earlier runs of the same migration: replaced once this run has passed every check."""
     stale = []
     for table in TABLES:
         pattern = FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-*.parquet")
         for metadata in FileSystems.match([pattern])[0].metadata_list:
             if f"-{run_id}-" not in metadata.path.rsplit("/", 1)[-1]:
                 stale.append(metadata.path)
+    own_summary = summary_uri(output_prefix, migration_key, run_id)
+    pattern = FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-*.json")
+    stale += [m.path for m in FileSystems.match([pattern])[0].metadata_list if m.path != own_summary]
     return sorted(stale)
 
 

@@ -11,16 +11,19 @@ keys, fixed separators), so the same inputs and run give the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.privacy import nhs_number
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import read_all, safe_name, write_all
 
+_LOGGER = logging.getLogger(__name__)
 FORMAT = "edms-migrate.index-record/1"
 
 
@@ -80,13 +83,22 @@ def write_index_record(output_prefix: str, ref: DocumentRef, outcome: DocumentOu
     return uri
 
 
-def remove_stale_index_record(output_prefix: str, source_system: str, document_id: str) -> bool:
-    """A document quarantined now may have been migrated by an earlier run: the EDMS must not ingest that record."""
-    uri = index_record_uri(output_prefix, source_system, document_id)
-    if FileSystems.exists(uri):
-        FileSystems.delete([uri])
-        return True
-    return False
+def retired_record_uri(output_prefix: str, run_id: str, source_system: str, document_id: str) -> str:
+    name = safe_name(document_id) + ".json"
+    return FileSystems.join(output_prefix, "retired", safe_name(run_id), "documents", safe_name(source_system), name)
+
+
+def retire_index_records(output_prefix: str, run_id: str, documents: Iterable[tuple[str, str]]) -> int:
+    """Documents quarantined by a run that passed every check may have been migrated by an earlier one: the EDMS
+    must not ingest that record any more, yet it is evidence. It moves to PREFIX/retired/<run>/documents/."""
+    retired = 0
+    for source_system, document_id in documents:
+        uri = index_record_uri(output_prefix, source_system, document_id)
+        if FileSystems.exists(uri):
+            write_all(retired_record_uri(output_prefix, run_id, source_system, document_id), read_all(uri))
+            FileSystems.delete([uri])
+            retired += 1
+    return retired
 
 
 class MarkDuplicateRecordsFn(StorageDoFn):
@@ -98,13 +110,25 @@ class MarkDuplicateRecordsFn(StorageDoFn):
     def process(self, outcome: DocumentOutcome) -> Iterator[DocumentOutcome]:
         row = outcome.document
         if row["status"] == Status.DUPLICATE:
-            uri = index_record_uri(self.output_prefix, row["source_system"], row["document_id"])
-            record = json.loads(read_all(uri))
-            source, document_id = row["duplicate_of"].split("/", 1)
-            record.update(
-                status=Status.DUPLICATE,
-                duplicate_of=row["duplicate_of"],
-                canonical_record=index_record_uri(self.output_prefix, source, document_id),
-            )
-            write_all(uri, canonical_json(record))
+            try:
+                self.mark(row)
+            except Exception as error:  # a full disk or a lost record: this record stays as it was, the job goes on
+                _LOGGER.error(
+                    "could not mark %s/%s's index record a duplicate: %s",
+                    row["source_system"],
+                    row["document_id"],
+                    type(error).__name__,
+                )
+                Metrics.counter("edms", "index_record_rewrite_failures").inc()
         yield outcome
+
+    def mark(self, row: dict) -> None:
+        uri = index_record_uri(self.output_prefix, row["source_system"], row["document_id"])
+        record = json.loads(read_all(uri))
+        source, document_id = row["duplicate_of"].split("/", 1)
+        record.update(
+            status=Status.DUPLICATE,
+            duplicate_of=row["duplicate_of"],
+            canonical_record=index_record_uri(self.output_prefix, source, document_id),
+        )
+        write_all(uri, canonical_json(record))

@@ -6,21 +6,59 @@ Kept free of other project imports, so any source module can use it without a cy
 from __future__ import annotations
 
 import io
-from typing import IO
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any
 
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
 from transforms.privacy import nhs_number
+from transforms.sources.csv_records import csv_rows, size_problem
+
+#: One CSV row (as csv.DictReader makes it) and its data record number → a ref.
+RowParser = Callable[[Mapping[str | None, Any], int], DocumentRef]
+
+
+class CountingReader(io.RawIOBase):
+    """A file handle that counts the bytes read through it, so a reader can prove it reached the end."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.handle.read(len(buffer))
+        buffer[: len(data)] = data
+        self.bytes_read += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
 
 
 def open_text(uri: str, encoding: str) -> IO[str]:
-    """Undecodable bytes become U+FFFD, so the record, not the job, is quarantined. Newlines are kept as written."""
-    raw = FileSystems.open(uri, compression_type="uncompressed")
+    """Undecodable bytes become U+FFFD, so the record, not the job, is quarantined. Newlines are kept as written.
+    `bytes_read(text)` says how many bytes of the file it has read so far."""
+    raw = CountingReader(FileSystems.open(uri, compression_type="uncompressed"))
     return io.TextIOWrapper(
-        raw, encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding, errors="replace", newline=""
+        io.BufferedReader(raw),
+        encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding,
+        errors="replace",
+        newline="",
     )
+
+
+def bytes_read(text: IO[str]) -> int:
+    return text.buffer.raw.bytes_read  # type: ignore[attr-defined]
+
+
+def file_size(uri: str) -> int:
+    return FileSystems.match([uri])[0].metadata_list[0].size_in_bytes
 
 
 def whole_number(name: str, value: str, findings: list[Finding]) -> int | None:
@@ -33,21 +71,16 @@ def whole_number(name: str, value: str, findings: list[Finding]) -> int | None:
     return int(value)
 
 
-def unparsable_rest(uri: str, source_system: str, rows_read: int, error: Exception, profile: str) -> DocumentRef:
-    """What a CSV that stops parsing (say, an unclosed quote swallowing the rest) leaves: one quarantined record
-    that says so, so the job goes on and the rest of the file is not silently lost."""
+def unparsable_stretch(uri: str, source_system: str, record: int, line: int, problem: str, profile: str) -> DocumentRef:
+    """A stretch of an index that does not parse (an unbalanced quote, a short read): one quarantined record that
+    names its line, so the run fails loudly after its lineage while every other row is still read. Its id names
+    the line, so the summary and the launcher's message can too."""
     return DocumentRef(
         source_system=source_system or "UNKNOWN",
-        document_id=f"row-{rows_read + 1}",
+        document_id=f"line-{line}",
         manifest_uri=uri,
-        manifest_row=rows_read + 1,
-        findings=(
-            Finding(
-                Reason.MANIFEST_ROW_INVALID,
-                f"CSV cannot be parsed from data row {rows_read + 1} on ({error}); the rest of the file "
-                "was not read: fix the quoting and re-run",
-            ),
-        ),
+        manifest_row=record,
+        findings=(Finding(Reason.MANIFEST_UNPARSABLE, f"line {line}: {problem}; the rows after it were read"),),
         source_profile=profile,
     )
 
@@ -58,3 +91,21 @@ def keep_as_metadata(name: str, value: str) -> bool:
     if not value or "nhs" in name.casefold():
         return False
     return not nhs_number.is_valid(nhs_number.normalise(value))
+
+
+def iter_index_rows(
+    uri: str, encoding: str, dialect: dict[str, Any], source_system: str, profile: str, parse: RowParser
+) -> Iterator[DocumentRef]:
+    """Every row of a CSV index as a ref, streamed: memory is one record, however long the file. An unparsable
+    stretch is one quarantined ref naming its line, and reading goes on after it; a file read short is another."""
+    number, line = 0, 0
+    with open_text(uri, encoding) as text:
+        for number, row, record in csv_rows(text, dialect):
+            line = record.line
+            if row is None:
+                yield unparsable_stretch(uri, source_system, number, record.line, record.problem or "", profile)
+            else:
+                yield parse(row, number)
+        problem = size_problem(bytes_read(text), file_size(uri))
+    if problem:
+        yield unparsable_stretch(uri, source_system, number + 1, line + 1, problem, profile)

@@ -41,11 +41,22 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: File systems cap a name at 255 bytes; an id quoted for a path can be three times its length, plus a suffix.
+MAX_NAME_BYTES = 160
+
+
 def safe_name(text: str) -> str:
-    """A path segment that cannot climb out of its folder or clash on case-insensitive stores."""
+    """A path segment that cannot climb out of its folder, clash on case-insensitive stores or pass a file
+    system's name limit: a long one keeps its start and ends in a hash of the whole, so it stays unique."""
     if text in ("", ".", ".."):
         return "%2E" * len(text) or "_"
-    return quote(text, safe="-_.")
+    quoted = quote(text, safe="-_.")
+    if len(quoted) <= MAX_NAME_BYTES:
+        return quoted
+    head = quoted[: MAX_NAME_BYTES - 18]
+    if "%" in head[-2:]:  # never cut a %XX escape in half
+        head = head[: head.rindex("%")]
+    return f"{head}~{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 class ObjectStore:

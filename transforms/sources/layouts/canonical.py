@@ -16,7 +16,7 @@ from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout
 from transforms.sources.paths import folder_of, resolve_blob_uri
 from transforms.sources.profiles import CANONICAL, SourceProfile
-from transforms.sources.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
+from transforms.sources.text_fields import iter_index_rows, keep_as_metadata, open_text, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
 KNOWN_COLUMNS = (
@@ -59,24 +59,14 @@ def check_header(manifest_uri: str) -> list[str]:
 
 
 def iter_manifest_refs(manifest_uri: str, profile_name: str = "canonical") -> Iterator[DocumentRef]:
-    """Stream the manifest's rows as refs: memory stays one row, however long the manifest; a stretch that no
-    longer parses as CSV ends the file with one quarantined record saying so, never a crashed job."""
+    """Stream the manifest's rows as refs: memory stays one row, however long the manifest; an unparsable stretch
+    is one quarantined record naming its line, and the rows after it are still read."""
     folder = folder_of(manifest_uri)
-    number = 0
-    with open_manifest_text(manifest_uri) as text:
-        reader = csv.DictReader(text, skipinitialspace=False)
-        if reader.fieldnames:
-            reader.fieldnames = [name.strip() for name in reader.fieldnames]
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                yield unparsable_rest(manifest_uri, "", number, error, profile_name)
-                return
-            number += 1
-            yield parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
+
+    def parse(row: Mapping[str | None, str | None], number: int) -> DocumentRef:
+        return parse_row(row, manifest_uri=manifest_uri, row_number=number, folder=folder)
+
+    return iter_index_rows(manifest_uri, "utf-8", {}, "", profile_name, parse)
 
 
 def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: int, folder: str) -> DocumentRef:

@@ -18,16 +18,9 @@ from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte, owned_lines
 from transforms.sources.layouts.common import blob_location, iso_date
 from transforms.sources.profiles import SourceProfile
-from transforms.sources.text_fields import keep_as_metadata, open_text, unparsable_rest, whole_number
+from transforms.sources.text_fields import iter_index_rows, keep_as_metadata, open_text, whole_number
 
 REQUIRED = ("document_id", "blob_uri")
-
-
-def _reader(text, profile: SourceProfile) -> csv.DictReader:
-    reader = csv.DictReader(text, **profile.csv_dialect)
-    if reader.fieldnames:
-        reader.fieldnames = [name.strip() for name in reader.fieldnames]
-    return reader
 
 
 def check_csv_header(uri: str, profile: SourceProfile) -> None:
@@ -48,19 +41,11 @@ def check_csv_header(uri: str, profile: SourceProfile) -> None:
 def iter_csv_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
     """Stream one CSV index into refs: memory is one row, however long the file."""
     folder = FileSystems.split(uri)[0]
-    number = 0
-    with open_text(uri, profile.encoding) as text:
-        rows = _reader(text, profile)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except csv.Error as error:  # e.g. an unclosed quote swallowing the rest of the file
-                yield unparsable_rest(uri, profile.source_system, number, error, profile.name)
-                return
-            number += 1
-            yield parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
+
+    def parse(row: Mapping[str | None, object], number: int) -> DocumentRef:
+        return parse_csv_row(row, profile=profile, manifest_uri=uri, row_number=number, folder=folder)
+
+    return iter_index_rows(uri, profile.encoding, profile.csv_dialect, profile.source_system or "", profile.name, parse)
 
 
 def parse_csv_row(
@@ -124,9 +109,9 @@ class CsvSplitter:
         for number, line in enumerate(owned_lines(handle, start, end), start=first_number):
             text = line.decode(profile.encoding, errors="replace").rstrip("\r\n")
             try:
-                values = next(csv.reader([text], **profile.csv_dialect), [])
-            except csv.Error as error:  # one bad line is one quarantined row: lines are independent here
-                values, problem = [], Finding(Reason.MANIFEST_ROW_INVALID, f"line cannot be parsed as CSV: {error}")
+                values = next(csv.reader([text], strict=True, **profile.csv_dialect), [])
+            except csv.Error:  # one bad line is one stretch: lines are independent here, the next one is read
+                values, problem = [], Finding(Reason.MANIFEST_UNPARSABLE, "the line does not parse as CSV")
             else:
                 problem = None
             row: dict[str | None, object] = dict(zip(header, values, strict=False))

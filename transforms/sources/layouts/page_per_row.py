@@ -13,17 +13,43 @@ from dataclasses import replace
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef, PageBlob
 
+#: How many missing page numbers a finding lists; the count is always exact.
+LISTED_PAGES = 20
+#: No scanned document has more pages than this: a larger page number is a wrong value, not a long document.
+PLAUSIBLE_PAGES = 100_000
+
+
+def _missing_pages(distinct: Sequence[int]) -> tuple[int, list[int]]:
+    """(how many of 1..max are absent, the first few of them), in time and memory of the rows, not of the largest
+    number: a page number like 9434765919 (an NHS number in the wrong column) must not build a ten-billion set."""
+    missing, listed, expected = 0, [], 1
+    for number in distinct:
+        if number > expected:
+            missing += number - expected
+            listed += range(expected, min(number, expected + LISTED_PAGES - len(listed)))
+        expected = number + 1
+    return missing, listed[:LISTED_PAGES]
+
 
 def _sequence_findings(numbers: Sequence[int]) -> list[Finding]:
+    findings = []
+    implausible = [n for n in numbers if n > PLAUSIBLE_PAGES]
+    if implausible:  # a shifted column, say: its value is never repeated in a message (it may be an identifier)
+        digits = sorted({len(str(n)) for n in implausible})
+        findings.append(
+            Finding(Reason.PAGE_SEQUENCE_INVALID, f"a page number of {digits[-1]} digits is beyond {PLAUSIBLE_PAGES}")
+        )
+        numbers = [n for n in numbers if n <= PLAUSIBLE_PAGES]
     counts = Counter(numbers)
     repeated = sorted(n for n, c in counts.items() if c > 1)
-    expected = set(range(1, max(numbers) + 1)) if numbers else set()
-    missing = sorted(expected - set(numbers))
-    findings = []
+    missing, listed = _missing_pages(sorted(n for n in counts if n > 0))
     if repeated:
-        findings.append(Finding(Reason.PAGE_SEQUENCE_INVALID, f"page number(s) {repeated} appear more than once"))
+        findings.append(
+            Finding(Reason.PAGE_SEQUENCE_INVALID, f"page number(s) {repeated[:LISTED_PAGES]} appear more than once")
+        )
     if missing:
-        findings.append(Finding(Reason.PAGE_SEQUENCE_INVALID, f"page(s) {missing} missing of {max(numbers)}"))
+        more = f" and {missing - len(listed)} more" if missing > len(listed) else ""
+        findings.append(Finding(Reason.PAGE_SEQUENCE_INVALID, f"page(s) {listed}{more} missing of {max(numbers)}"))
     return findings
 
 

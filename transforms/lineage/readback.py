@@ -1,0 +1,42 @@
+"""Reading a finished run's own lineage back, for the launcher's checks and clean-up after the graph has run.
+
+Only the columns asked for are read, file by file, so the launcher's memory is one file's columns, not the run.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.reasons import INFRASTRUCTURE_REASONS, Reason
+from schemas.records import Status
+from schemas.tables import DOCUMENTS, Table
+from transforms.lineage.tables import table_prefix
+from transforms.storage.objects import read_all
+
+
+def table_files(output_prefix: str, table: Table, migration_key: str, run_id: str) -> list[str]:
+    pattern = table_prefix(output_prefix, table, migration_key, run_id) + "*.parquet"
+    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+
+
+def count_rows(output_prefix: str, table: Table, migration_key: str, run_id: str) -> int:
+    """Rows of one run's table, from the Parquet footers alone."""
+    return sum(
+        pq.ParquetFile(io.BytesIO(read_all(uri))).metadata.num_rows
+        for uri in table_files(output_prefix, table, migration_key, run_id)
+    )
+
+
+def quarantined_documents(output_prefix: str, migration_key: str, run_id: str) -> Iterator[tuple[str, str]]:
+    """(source_system, document_id) of each document this run quarantined for a defect of its own: not for a store
+    it could not read, and not a repeated id's later row (the id's record belongs to its first row)."""
+    columns = ["source_system", "document_id", "status", "reasons"]
+    keep_out = {*INFRASTRUCTURE_REASONS, Reason.DUPLICATE_DOCUMENT_ID}
+    for uri in table_files(output_prefix, DOCUMENTS, migration_key, run_id):
+        for row in pq.read_table(io.BytesIO(read_all(uri)), columns=columns).to_pylist():
+            if row["status"] == Status.QUARANTINED and not keep_out & set(row["reasons"] or ()):
+                yield row["source_system"], row["document_id"]
