@@ -43,7 +43,8 @@ def test_a_quirky_export_is_read_as_meant(tmp_path, storage_emulator):
     remote = upload_folder(write_quirky_dump(tmp_path / "remote-src").parent / "scans", "quirky", "far")
     manifest = write_quirky_dump(tmp_path / "dump", remote_blob=f"{remote}/page.png")
     output = str(tmp_path / "out")
-    assert migrate(["--manifest", str(manifest), "--output", output]) == 0
+    # the remote store is declared: a blob outside every root is never read (BLOB_OUTSIDE_ROOTS)
+    assert migrate(["--manifest", str(manifest), "--output", output, "--allowed_roots", remote]) == 0
     documents = {(d["source_system"], d["document_id"]): d for d in read_table(output, "documents")}
     assert {key: d["status"] for key, d in documents.items()} == {
         ("PAS", "DOC/1 (a)"): "migrated",

@@ -262,3 +262,13 @@ def test_quoting_none_keeps_quote_characters_as_text(tmp_path):
     (tmp_path / "export.csv").write_text('DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT\nA1;a.tif;;X-ray 14" film;\n')
     [ref] = iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path, quoting="none"))
     assert ref.document_type == 'X-ray 14" film' and ref.findings == ()
+
+
+def test_a_page_number_that_is_really_an_nhs_number_is_a_finding_not_an_out_of_memory():
+    rows = [
+        DocumentRef("RAD", "R1", "/dump/p.csv", n, blob_uri=f"/dump/{n}.tif", page_number=page)
+        for n, page in ((1, 1), (2, 9434765919))
+    ]
+    document = assemble_pages(rows)
+    assert [f.reason for f in document.findings] == [Reason.PAGE_SEQUENCE_INVALID]
+    assert "9434765919" not in document.findings[0].message and "10 digits" in document.findings[0].message
