@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,6 +56,14 @@ class DocumentRef:
     @property
     def label(self) -> str:
         return f"{self.source_system}/{self.document_id}"
+
+    @property
+    def reference_sha256(self) -> str:
+        """Where the document's bytes are and what the legacy system said they are: a re-run redoes a finished
+        document only when this changes."""
+        parts = [self.blob_uri, self.offset, self.length, self.checksum_md5]
+        parts += [(page.blob_uri, page.offset, page.length) for page in self.page_blobs]
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
     def with_finding(self, finding: Finding) -> DocumentRef:
         return replace(self, findings=(*self.findings, finding))

@@ -7,135 +7,78 @@ so the engines can never disagree about a column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-import pyarrow as pa
-
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "STRING": pa.string(),
-    "INT64": pa.int64(),
-    "FLOAT64": pa.float64(),
-    "BOOL": pa.bool_(),
-    "DATE": pa.date32(),
-    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    description: str
-    required: bool = False
-    repeated: bool = False
-
-    def arrow_field(self) -> pa.Field:
-        value_type = _ARROW_TYPES[self.type]
-        if self.repeated:
-            return pa.field(self.name, pa.list_(value_type), nullable=False)
-        return pa.field(self.name, value_type, nullable=not self.required)
-
-    def bigquery_field(self) -> dict[str, str]:
-        mode = "REPEATED" if self.repeated else ("REQUIRED" if self.required else "NULLABLE")
-        return {"name": self.name, "type": self.type, "mode": mode, "description": self.description}
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    description: str
-    columns: tuple[Column, ...]
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
-
-    def arrow_schema(self) -> pa.Schema:
-        return pa.schema([column.arrow_field() for column in self.columns])
-
-    def bigquery_schema(self) -> list[dict[str, str]]:
-        return [column.bigquery_field() for column in self.columns]
-
-    #: BigQuery layout: partitioned by the run's date, clustered for the common questions.
-    partition_column: str = "run_date"
-    cluster_columns: tuple[str, ...] = ()
-
-    def row(self, **values: Any) -> dict[str, Any]:
-        """A row with every column present; unknown names are a programming error, caught here."""
-        unknown = set(values) - set(self.column_names)
-        if unknown:
-            raise KeyError(f"{self.name} has no columns {sorted(unknown)}")
-        row = {column.name: values.get(column.name, [] if column.repeated else None) for column in self.columns}
-        missing = [column.name for column in self.columns if column.required and row[column.name] is None]
-        if missing:
-            raise ValueError(f"{self.name} row lacks required {missing}")
-        return row
-
-
-def _c(name: str, type_: str, description: str, **flags: bool) -> Column:
-    return Column(name, type_, description, **flags)
-
+from schemas.table_model import Table
 
 DOCUMENTS = Table(
     name="documents",
     description="One row per manifest document and its single outcome: migrated, duplicate or quarantined.",
     columns=(
-        _c("run_id", "STRING", "The run that produced this row.", required=True),
-        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        _c("source_system", "STRING", "Legacy system the document came from.", required=True),
-        _c(
+        col("run_id", "STRING", "The run that produced this row.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        col("source_system", "STRING", "Legacy system the document came from.", required=True),
+        col(
             "document_id",
             "STRING",
             "Id within its source system (row-N when the manifest row had none).",
             required=True,
         ),
-        _c("status", "STRING", "migrated, duplicate or quarantined.", required=True),
-        _c("reasons", "STRING", "Quarantine reason codes (see docs/governance.md).", repeated=True),
-        _c("reason_messages", "STRING", "A readable message per reason code, same order.", repeated=True),
-        _c("duplicate_of", "STRING", "SOURCE_SYSTEM/DOCUMENT_ID of the canonical document, for duplicates."),
-        _c("manifest_uri", "STRING", "Manifest the row was read from."),
-        _c(
+        col("status", "STRING", "migrated, duplicate or quarantined.", required=True),
+        col("reasons", "STRING", "Quarantine reason codes (see docs/governance.md).", repeated=True),
+        col("reason_messages", "STRING", "A readable message per reason code, same order.", repeated=True),
+        col("duplicate_of", "STRING", "SOURCE_SYSTEM/DOCUMENT_ID of the canonical document, for duplicates."),
+        col("manifest_uri", "STRING", "Manifest the row was read from."),
+        col(
             "manifest_row",
             "INT64",
             "1-based data row (or DIP record) in the manifest; page-per-row: the document's first row.",
         ),
-        _c("nhs_number_status", "STRING", "valid, invalid or missing. The number itself is never stored here."),
-        _c(
+        col("nhs_number_status", "STRING", "valid, invalid or missing. The number itself is never stored here."),
+        col(
             "nhs_number_scheme",
             "STRING",
             "For valid numbers: nhs (England/Wales), chi (Scotland), hc (N. Ireland), test, other.",
         ),
-        _c(
+        col(
             "patient_key",
             "STRING",
             "Pseudonym of a valid NHS number: hex HMAC-SHA256 under the run's patient key (see Privacy).",
         ),
-        _c("document_type", "STRING", "Document type recorded by the legacy system."),
-        _c("document_date", "DATE", "Document date recorded by the legacy system."),
-        _c("recorded_page_count", "INT64", "Page count the legacy system recorded."),
-        _c("page_count", "INT64", "Pages decoded from the image."),
-        _c("source_format", "STRING", "Image format sniffed from the bytes (TIFF, JPEG, PNG, BMP, GIF, …)."),
-        _c("source_compression", "STRING", "Compression of the first page as decoded (group4, tiff_lzw, jpeg, …)."),
-        _c("blob_uri", "STRING", "Resolved location of the legacy blob."),
-        _c("byte_offset", "INT64", "Start of the document's byte range in the blob."),
-        _c("byte_length", "INT64", "Length of the document's byte range."),
-        _c("source_bytes", "INT64", "Bytes read from the legacy store."),
-        _c(
+        col("document_type", "STRING", "Document type recorded by the legacy system."),
+        col("document_date", "DATE", "Document date recorded by the legacy system."),
+        col("recorded_page_count", "INT64", "Page count the legacy system recorded."),
+        col("page_count", "INT64", "Pages decoded from the image."),
+        col("source_format", "STRING", "Image format sniffed from the bytes (TIFF, JPEG, PNG, BMP, GIF, …)."),
+        col("source_compression", "STRING", "Compression of the first page as decoded (group4, tiff_lzw, jpeg, …)."),
+        col("blob_uri", "STRING", "Resolved location of the legacy blob."),
+        col("byte_offset", "INT64", "Start of the document's byte range in the blob."),
+        col("byte_length", "INT64", "Length of the document's byte range."),
+        col("source_bytes", "INT64", "Bytes read from the legacy store."),
+        col(
             "source_sha256",
             "STRING",
             "SHA-256 of the document's exact legacy bytes (page-per-row: its page files concatenated in page order).",
         ),
-        _c("content_sha256", "STRING", "SHA-256 over the pages' pixel hashes in order: equal content, equal value."),
-        _c("object_bytes", "INT64", "Bytes of the stored page objects."),
-        _c("quarantine_uri", "STRING", "Where the original bytes were copied, for quarantined documents."),
-        _c("metadata_json", "STRING", "Other manifest columns, as a JSON object."),
-        _c("source_profile", "STRING", "Source profile the document was read through (canonical for --manifest)."),
-        _c("page_files", "INT64", "Page-per-row sources: how many page files (rows) the document was assembled from."),
-        _c(
+        col("content_sha256", "STRING", "SHA-256 over the pages' pixel hashes in order: equal content, equal value."),
+        col("object_bytes", "INT64", "Bytes of the stored page objects."),
+        col("quarantine_uri", "STRING", "Where the original bytes were copied, for quarantined documents."),
+        col("metadata_json", "STRING", "Other manifest columns, as a JSON object."),
+        col("source_profile", "STRING", "Source profile the document was read through (canonical for --manifest)."),
+        col("page_files", "INT64", "Page-per-row sources: how many page files (rows) the document was assembled from."),
+        col(
             "legacy_header_bytes",
             "INT64",
             "Bytes of proprietary header (FileNet-style) skipped before the image signature, summed over page files.",
+        ),
+        col(
+            "recorded_at",
+            "TIMESTAMP",
+            "When this row was recorded. Lineage is append-only: a document's current outcome is its latest row.",
+        ),
+        col(
+            "reference_sha256",
+            "STRING",
+            "SHA-256 of the document's reference (blob, offset, length, legacy checksum, page files): a re-run "
+            "migrates it again only when this changed.",
         ),
     ),
     cluster_columns=("source_system", "status", "patient_key"),
@@ -145,41 +88,41 @@ PAGES = Table(
     name="pages",
     description="One row per stored page of a migrated document.",
     columns=(
-        _c("run_id", "STRING", "The run that produced this row.", required=True),
-        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        _c("source_system", "STRING", "Legacy system the document came from.", required=True),
-        _c("document_id", "STRING", "Id within its source system.", required=True),
-        _c("page_number", "INT64", "1-based page number within the document.", required=True),
-        _c("object_uri", "STRING", "Absolute URI of the stored page object.", required=True),
-        _c("object_sha256", "STRING", "SHA-256 of the stored object's bytes (its name).", required=True),
-        _c(
+        col("run_id", "STRING", "The run that produced this row.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        col("source_system", "STRING", "Legacy system the document came from.", required=True),
+        col("document_id", "STRING", "Id within its source system.", required=True),
+        col("page_number", "INT64", "1-based page number within the document.", required=True),
+        col("object_uri", "STRING", "Absolute URI of the stored page object.", required=True),
+        col("object_sha256", "STRING", "SHA-256 of the stored object's bytes (its name).", required=True),
+        col(
             "object_format",
             "STRING",
             "Encoding of the stored object (TIFF/CCITT-G4, PNG, JPEG/original, …).",
             required=True,
         ),
-        _c("object_bytes", "INT64", "Size of the stored object.", required=True),
-        _c("pixel_sha256", "STRING", "SHA-256 of the page's decoded pixels in canonical form.", required=True),
-        _c("width", "INT64", "Width in pixels.", required=True),
-        _c("height", "INT64", "Height in pixels.", required=True),
-        _c("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …).", required=True),
-        _c("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
-        _c("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
-        _c(
+        col("object_bytes", "INT64", "Size of the stored object.", required=True),
+        col("pixel_sha256", "STRING", "SHA-256 of the page's decoded pixels in canonical form.", required=True),
+        col("width", "INT64", "Width in pixels.", required=True),
+        col("height", "INT64", "Height in pixels.", required=True),
+        col("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …).", required=True),
+        col("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
+        col("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
+        col(
             "orientation",
             "INT64",
             "Source EXIF/TIFF orientation 1-8: TIFF pages are stored upright, others carry it.",
         ),
-        _c("icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."),
-        _c("source_compression", "STRING", "Compression of the page in the legacy file."),
-        _c("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey.", required=True),
-        _c(
+        col("icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."),
+        col("source_compression", "STRING", "Compression of the page in the legacy file."),
+        col("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey.", required=True),
+        col(
             "flags",
             "STRING",
             "Checks for a reviewer, never a reason to drop a page: blank, inverted, low_dpi.",
             repeated=True,
         ),
-        _c("perceptual_hash", "STRING", "256-bit pHash of the page (64 hex digits): near for rescans and re-saves."),
+        col("perceptual_hash", "STRING", "256-bit pHash of the page (64 hex digits): near for rescans and re-saves."),
     ),
     cluster_columns=("source_system", "object_format"),
 )
@@ -188,35 +131,43 @@ RUNS = Table(
     name="runs",
     description="One row per run: when, with what code, options and inputs, and how many of each outcome.",
     columns=(
-        _c("run_id", "STRING", "The run this row describes.", required=True),
-        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column.", required=True),
-        _c("started_at", "TIMESTAMP", "When the launcher started the run (UTC).", required=True),
-        _c("finished_at", "TIMESTAMP", "When the run's outcomes were all counted (UTC).", required=True),
-        _c("migration_key", "STRING", "Identifies the migration: the manifests and the output prefix.", required=True),
-        _c(
+        col("run_id", "STRING", "The run this row describes.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column.", required=True),
+        col("started_at", "TIMESTAMP", "When the launcher started the run (UTC).", required=True),
+        col("finished_at", "TIMESTAMP", "When the run's outcomes were all counted (UTC).", required=True),
+        col("migration_key", "STRING", "Identifies the migration: the manifests and the output prefix.", required=True),
+        col(
             "output_prefix",
             "STRING",
             "Where objects, index records and lineage went.",
             required=True,
         ),
-        _c("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
-        _c(
+        col("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
+        col(
             "manifest_sha256",
             "STRING",
             "SHA-256 of each manifest at the start, same order.",
             repeated=True,
         ),
-        _c("options_json", "STRING", "The job's own options, as JSON (no secrets: the patient key is never here)."),
-        _c("code_version", "STRING", "edms-migrate version (and git commit when run from a checkout)."),
-        _c("manifest_documents", "INT64", "Manifest rows read.", required=True),
-        _c("migrated", "INT64", "Documents migrated.", required=True),
-        _c("duplicate", "INT64", "Documents found to duplicate another.", required=True),
-        _c("quarantined", "INT64", "Documents quarantined.", required=True),
-        _c("pages", "INT64", "Pages stored for migrated documents.", required=True),
-        _c("bytes_in", "INT64", "Bytes read from the legacy store.", required=True),
-        _c("bytes_out", "INT64", "Bytes of page objects of migrated documents.", required=True),
-        _c("objects_written", "INT64", "Page objects newly written (0 on a re-run).", required=True),
-        _c("balanced", "BOOL", "True when every source system's documents in equal its outcomes.", required=True),
+        col("options_json", "STRING", "The job's own options, as JSON (no secrets: the patient key is never here)."),
+        col("code_version", "STRING", "edms-migrate version (and git commit when run from a checkout)."),
+        col("manifest_documents", "INT64", "Manifest rows read.", required=True),
+        col("migrated", "INT64", "Documents migrated.", required=True),
+        col("duplicate", "INT64", "Documents found to duplicate another.", required=True),
+        col("quarantined", "INT64", "Documents quarantined.", required=True),
+        col("already_done", "INT64", "Documents skipped unread: migrated or duplicate already, reference unchanged."),
+        col("deferred", "INT64", "Outstanding documents left for a later wave (--max_documents)."),
+        col("source_gone", "INT64", "Documents already migrated whose legacy source can no longer be found."),
+        col("pages", "INT64", "Pages stored for migrated documents.", required=True),
+        col("bytes_in", "INT64", "Bytes read from the legacy store.", required=True),
+        col("bytes_out", "INT64", "Bytes of page objects of migrated documents.", required=True),
+        col("objects_written", "INT64", "Page objects newly written (0 on a re-run).", required=True),
+        col(
+            "balanced",
+            "BOOL",
+            "True when every source system's documents in equal its outcomes, already-done and deferred ones.",
+            required=True,
+        ),
     ),
     cluster_columns=("migration_key",),
 )
@@ -228,17 +179,17 @@ REVIEW_MISFILING = Table(
         "for information governance to look at. One row per document of such a group."
     ),
     columns=(
-        _c("run_id", "STRING", "The run that produced this row.", required=True),
-        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        _c("content_sha256", "STRING", "The content the documents share (documents.content_sha256).", required=True),
-        _c("patients", "INT64", "Different patient keys with this content.", required=True),
-        _c("documents", "INT64", "Documents with this content.", required=True),
-        _c("source_system", "STRING", "Legacy system of this document.", required=True),
-        _c("document_id", "STRING", "Id of this document within its source system.", required=True),
-        _c("status", "STRING", "migrated or duplicate (of the same patient's copy).", required=True),
-        _c("patient_key", "STRING", "This document's patient key.", required=True),
-        _c("document_type", "STRING", "Document type recorded by the legacy system."),
-        _c("document_date", "DATE", "Document date recorded by the legacy system."),
+        col("run_id", "STRING", "The run that produced this row.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        col("content_sha256", "STRING", "The content the documents share (documents.content_sha256).", required=True),
+        col("patients", "INT64", "Different patient keys with this content.", required=True),
+        col("documents", "INT64", "Documents with this content.", required=True),
+        col("source_system", "STRING", "Legacy system of this document.", required=True),
+        col("document_id", "STRING", "Id of this document within its source system.", required=True),
+        col("status", "STRING", "migrated or duplicate (of the same patient's copy).", required=True),
+        col("patient_key", "STRING", "This document's patient key.", required=True),
+        col("document_type", "STRING", "Document type recorded by the legacy system."),
+        col("document_date", "DATE", "Document date recorded by the legacy system."),
     ),
     cluster_columns=("content_sha256",),
 )
@@ -250,17 +201,17 @@ REVIEW_NEAR_DUPLICATES = Table(
         "a re-saved page): candidates for a person to review, never merged automatically."
     ),
     columns=(
-        _c("run_id", "STRING", "The run that produced this row.", required=True),
-        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        _c("patient_key", "STRING", "The patient both documents belong to.", required=True),
-        _c("source_system_a", "STRING", "First document (the smaller source_system/document_id).", required=True),
-        _c("document_id_a", "STRING", "First document's id.", required=True),
-        _c("source_system_b", "STRING", "Second document's source system.", required=True),
-        _c("document_id_b", "STRING", "Second document's id.", required=True),
-        _c("page_count_a", "INT64", "Pages of the first document.", required=True),
-        _c("page_count_b", "INT64", "Pages of the second document.", required=True),
-        _c("similar_pages", "INT64", "Non-blank pages of the first with a near page in the second.", required=True),
-        _c("min_distance", "INT64", "Smallest pHash Hamming distance between their pages (0–256).", required=True),
+        col("run_id", "STRING", "The run that produced this row.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        col("patient_key", "STRING", "The patient both documents belong to.", required=True),
+        col("source_system_a", "STRING", "First document (the smaller source_system/document_id).", required=True),
+        col("document_id_a", "STRING", "First document's id.", required=True),
+        col("source_system_b", "STRING", "Second document's source system.", required=True),
+        col("document_id_b", "STRING", "Second document's id.", required=True),
+        col("page_count_a", "INT64", "Pages of the first document.", required=True),
+        col("page_count_b", "INT64", "Pages of the second document.", required=True),
+        col("similar_pages", "INT64", "Non-blank pages of the first with a near page in the second.", required=True),
+        col("min_distance", "INT64", "Smallest pHash Hamming distance between their pages (0–256).", required=True),
     ),
     cluster_columns=("patient_key",),
 )
@@ -269,11 +220,11 @@ ORPHANS = Table(
     name="orphans",
     description="Files under a --blob_root that no manifest row or index record of the run references.",
     columns=(
-        _c("run_id", "STRING", "The run that produced this row.", required=True),
-        _c("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        _c("blob_root", "STRING", "The --blob_root the file was found under.", required=True),
-        _c("uri", "STRING", "Absolute URI of the unreferenced file.", required=True),
-        _c("size_bytes", "INT64", "Size of the file."),
+        col("run_id", "STRING", "The run that produced this row.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        col("blob_root", "STRING", "The --blob_root the file was found under.", required=True),
+        col("uri", "STRING", "Absolute URI of the unreferenced file.", required=True),
+        col("size_bytes", "INT64", "Size of the file."),
     ),
     cluster_columns=("blob_root",),
 )

@@ -22,7 +22,7 @@ def resolve_duplicates(
     canonical, *others = sorted(outcomes, key=lambda outcome: outcome.key)
     yield canonical
     for outcome in others:
-        yield as_duplicate(outcome, canonical)
+        yield as_duplicate(outcome, canonical.label)
 
 
 class DeduplicateDocuments(beam.PTransform):

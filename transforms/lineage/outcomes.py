@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -50,6 +51,8 @@ def document_row(
         metadata_json=json.dumps(dict(ref.metadata), sort_keys=True) if ref.metadata else None,
         source_profile=ref.source_profile,
         page_files=len(ref.page_blobs) or None,
+        recorded_at=dt.datetime.now(dt.UTC),
+        reference_sha256=ref.reference_sha256,
         **measured,
     )
 
@@ -108,9 +111,12 @@ def quarantine_record(
     }
 
 
-def as_duplicate(outcome: DocumentOutcome, canonical: DocumentOutcome) -> DocumentOutcome:
-    """The same document, now pointing at its canonical twin; its pages are the canonical's."""
-    row = dict(outcome.document, status=Status.DUPLICATE, duplicate_of=canonical.label)
+def as_duplicate(outcome: DocumentOutcome, canonical_label: str) -> DocumentOutcome:
+    """The same document, now pointing at its canonical twin; its pages are the canonical's. Recorded now, after
+    the migrated row the per-document step recorded, so it is the document's current row."""
+    row = dict(
+        outcome.document, status=Status.DUPLICATE, duplicate_of=canonical_label, recorded_at=dt.datetime.now(dt.UTC)
+    )
     return DocumentOutcome(
         document=row, pages=(), dedupe_key=outcome.dedupe_key, objects_written=outcome.objects_written
     )

@@ -1,20 +1,22 @@
 """The analyst queries (schemas/queries/*.sql), runnable unchanged on DuckDB over the Parquet and on BigQuery.
 
-A query names its tables as {documents}, {pages} or {runs}; that placeholder is the only
-thing that differs between engines. On DuckDB it reads the Parquet files of PREFIX/lineage
-(which hold the latest run of each migration, earlier ones being replaced); on BigQuery,
-where every run appends, it is the table limited to the latest run of each migration.
+Lineage is append-only history. A query names the current views as {documents} and {pages} (one row per
+document: its latest outcome; the pages of documents currently migrated), and the history as {runs},
+{documents_history} or {pages_history}. The views are SQL too (schemas/queries/views/), so both engines run the
+same definition; the only thing that differs is where a table's rows come from.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from schemas import SCHEMAS_FOLDER
 
 FOLDER = SCHEMAS_FOLDER / "queries"
+VIEWS = FOLDER / "views"
 TABLE_NAMES = ("documents", "pages", "runs")
-_PLACEHOLDER = re.compile(r"\{(" + "|".join(TABLE_NAMES) + r")\}")
+_PLACEHOLDER = re.compile(r"\{(documents|pages|runs|documents_history|pages_history)\}")
 
 
 def names() -> list[str]:
@@ -25,22 +27,35 @@ def text(name: str) -> str:
     return (FOLDER / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def for_duckdb(sql: str, lineage_folder: str) -> str:
-    def table(match: re.Match) -> str:
-        pattern = f"{lineage_folder.rstrip('/')}/{match.group(1)}-*.parquet".replace("'", "''")
-        return f"read_parquet('{pattern}')"
+def view_text(name: str) -> str:
+    return (VIEWS / f"{name}.sql").read_text(encoding="utf-8")
 
-    return _PLACEHOLDER.sub(table, sql)
+
+def expand(sql: str, table: Callable[[str], str]) -> str:
+    """Every placeholder replaced: history names by `table(name)` (a table, file scan or view), current views by
+    their definitions over that history, recursively."""
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name in ("documents", "pages"):
+            return "(" + expand(_strip_comments(view_text(f"current_{name}")), table) + ")"
+        return table(name.removesuffix("_history"))
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+def _strip_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+
+
+def for_duckdb(sql: str, lineage_folder: str) -> str:
+    def table(name: str) -> str:
+        pattern = f"{lineage_folder.rstrip('/')}/{name}-*.parquet".replace("'", "''")
+        return f"read_parquet('{pattern}', union_by_name = true)"
+
+    return expand(sql, table)
 
 
 def for_bigquery(sql: str, dataset: str) -> str:
-    """dataset is PROJECT.DATASET; rows of earlier runs of the same migration are left out."""
-    latest = (
-        f"SELECT run_id FROM (SELECT run_id, ROW_NUMBER() OVER (PARTITION BY migration_key ORDER BY finished_at DESC)"
-        f" AS newest FROM `{dataset}.runs`) WHERE newest = 1"
-    )
-
-    def table(match: re.Match) -> str:
-        return f"(SELECT * FROM `{dataset}.{match.group(1)}` WHERE run_id IN ({latest}))"
-
-    return _PLACEHOLDER.sub(table, sql)
+    """dataset is PROJECT.DATASET, whose tables hold every run's rows: the views choose the current ones."""
+    return expand(sql, lambda name: f"`{dataset}.{name}`")

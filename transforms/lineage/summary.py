@@ -19,6 +19,18 @@ from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_all
 
 Tally = tuple[str, Counter]
+#: What the summary counts per source system; a run's documents = its outcomes + already done + deferred.
+COUNTED = (
+    "manifest_documents",
+    *Status.ALL,
+    "already_done",
+    "deferred",
+    "source_gone",
+    "pages",
+    "bytes_in",
+    "bytes_out",
+    "objects_written",
+)
 #: The summary names at most this many unparsable stretches per source; lineage has every one.
 UNPARSABLE_LISTED = 20
 
@@ -64,21 +76,16 @@ def summary_document(tallies: dict[str, Counter], run_id: str) -> dict[str, Any]
     sources = {}
     for source in sorted(tallies):
         counts = tallies[source]
-        entry = {
-            key: counts.get(key, 0)
-            for key in ("manifest_documents", *Status.ALL, "pages", "bytes_in", "bytes_out", "objects_written")
-        }
+        entry = {key: counts.get(key, 0) for key in COUNTED}
         entry["reasons"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("reason:")}
         entry["unparsable"] = sorted(key.split(":", 1)[1] for key in counts if key.startswith("unparsable:"))[
             :UNPARSABLE_LISTED
         ]
         entry["profiles"] = {key.split(":", 1)[1]: n for key, n in sorted(counts.items()) if key.startswith("profile:")}
-        entry["balanced"] = entry["manifest_documents"] == sum(entry[status] for status in Status.ALL)
+        accounted = sum(entry[status] for status in Status.ALL) + entry["already_done"] + entry["deferred"]
+        entry["balanced"] = entry["manifest_documents"] == accounted
         sources[source] = entry
-    totals = {
-        key: sum(entry[key] for entry in sources.values())
-        for key in ("manifest_documents", *Status.ALL, "pages", "bytes_in", "bytes_out", "objects_written")
-    }
+    totals = {key: sum(entry[key] for entry in sources.values()) for key in COUNTED}
     return {
         "run_id": run_id,
         "sources": sources,
