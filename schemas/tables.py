@@ -7,7 +7,7 @@ so the engines can never disagree about a column.
 
 from __future__ import annotations
 
-from schemas.table_model import Table
+from schemas.table_model import Table, col
 
 DOCUMENTS = Table(
     name="documents",
@@ -113,7 +113,9 @@ PAGES = Table(
             "INT64",
             "Source EXIF/TIFF orientation 1-8: TIFF pages are stored upright, others carry it.",
         ),
-        col("icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."),
+        col(
+            "icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."
+        ),
         col("source_compression", "STRING", "Compression of the page in the legacy file."),
         col("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey.", required=True),
         col(
