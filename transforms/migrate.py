@@ -29,6 +29,7 @@ from transforms.imaging.risk import looks_risky
 from transforms.lineage.outcomes import document_row, page_row, quarantine_record
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import remove_stale_index_record, write_index_record
+from transforms.privacy.redact import redact
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
@@ -261,7 +262,8 @@ class QuarantineCrashedFn(StorageDoFn):
             data = None
         except Exception:  # the bytes are a courtesy here; the record must still be written
             _LOGGER.warning("could not copy bytes of %s to quarantine:\n%s", ref.label, traceback.format_exc(limit=3))
-        finding = Finding(Reason.INTERNAL_ERROR, f"{name}: {error_value}"[:1000])
+        # An unexpected error's text may quote anything it was handed (int() quotes its argument): redacted.
+        finding = Finding(Reason.INTERNAL_ERROR, redact(f"{name}: {error_value}"[:1000]))
         yield self.quarantine.outcome(ref, [finding], data)
 
 

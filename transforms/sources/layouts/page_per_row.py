@@ -13,17 +13,27 @@ from dataclasses import replace
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef, PageBlob
 
+_LISTED = 10  # a message names at most this many page numbers, so a wild page number cannot swell a row
+
+
+def _listed(numbers: Sequence[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:_LISTED])
+    return f"[{shown}, … {len(numbers) - _LISTED} more]" if len(numbers) > _LISTED else f"[{shown}]"
+
 
 def _sequence_findings(numbers: Sequence[int]) -> list[Finding]:
     counts = Counter(numbers)
     repeated = sorted(n for n, c in counts.items() if c > 1)
-    expected = set(range(1, max(numbers) + 1)) if numbers else set()
-    missing = sorted(expected - set(numbers))
+    present = set(numbers)
+    last = max(numbers) if numbers else 0
+    missing = [n for n in range(1, last + 1) if n not in present]
     findings = []
     if repeated:
-        findings.append(Finding(Reason.PAGE_SEQUENCE_INVALID, f"page number(s) {repeated} appear more than once"))
+        findings.append(
+            Finding(Reason.PAGE_SEQUENCE_INVALID, f"page number(s) {_listed(repeated)} appear more than once")
+        )
     if missing:
-        findings.append(Finding(Reason.PAGE_SEQUENCE_INVALID, f"page(s) {missing} missing of {max(numbers)}"))
+        findings.append(Finding(Reason.PAGE_SEQUENCE_INVALID, f"page(s) {_listed(missing)} missing of {last}"))
     return findings
 
 
