@@ -32,7 +32,7 @@ from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
-from transforms.storage.objects import write_all
+from transforms.storage.objects import owner_only_umask, write_all
 
 _LOGGER = logging.getLogger("edms_migrate")
 
@@ -115,7 +115,16 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
 
 
 def migrate(argv: list[str]) -> int:
-    """Launch, wait, print the summary. Returns the process exit code."""
+    """Launch, wait, print the summary. Returns the process exit code.
+
+    Under an owner-only umask: every local output holds patient data, and Beam writes the lineage Parquet itself,
+    so the umask is what makes its files 0600 too (write_all sets its own modes whatever the umask).
+    """
+    with owner_only_umask():
+        return _migrate(argv)
+
+
+def _migrate(argv: list[str]) -> int:
     options, plan = prepare(argv)
     events = RunLineage(
         run_id=plan.run_id,

@@ -161,6 +161,7 @@ def write_profiled_sources(root: Path, *, seed: int, page_size: tuple[int, int],
             "manifest": "dip_index.txt",
             "encoding": "cp1252",
             "fields": {"document_id": "ItemNum", "nhs_number": "NHS Number"},
+            "keep_metadata": [">>DiskgroupNum", "Ward"],
             "path_map": {UNC_ROOT: "diskgroups"},
         },
     )

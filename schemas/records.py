@@ -29,7 +29,14 @@ class PageBlob:
 
 @dataclass(frozen=True)
 class DocumentRef:
-    """One manifest document: where its bytes are and what the legacy system said about it."""
+    """One manifest document: where its bytes are and what the legacy system said about it.
+
+    Metadata comes in two sets, because two readers with different rights read it: `metadata` is every field the
+    export carried beyond the canonical ones (names, dates of birth, hospital and NHS numbers included), for the
+    EDMS index record only, which names the patient anyway; `lineage_metadata` is the subset the source profile's
+    `keep_metadata` allows into analyst tables, where lineage writes it redacted (transforms/privacy/redact.py).
+    Neither is in a repr, so neither reaches a log line.
+    """
 
     source_system: str
     document_id: str
@@ -43,7 +50,8 @@ class DocumentRef:
     document_date: str | None = None
     page_count: int | None = None
     checksum_md5: str | None = None
-    metadata: tuple[tuple[str, str], ...] = ()
+    metadata: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # for the EDMS index record only
+    lineage_metadata: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # allow-listed, for lineage
     findings: tuple[Finding, ...] = ()
     source_profile: str = "canonical"  # the profile (file name) the document was read through
     page_number: int | None = None  # page-per-row: this row's page, before the rows are assembled

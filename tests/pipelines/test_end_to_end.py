@@ -97,6 +97,16 @@ def test_no_nhs_number_anywhere_in_the_output_but_the_edms_index_records(migrati
     assert found_in_records, "the EDMS index records must carry the patient's NHS number"
 
 
+def test_lineage_keeps_only_the_metadata_a_profile_allows(migration):
+    """The sample DIP profile keeps >>DiskgroupNum and Ward; --manifest and the page-per-row profile keep none."""
+    kept = {(row["source_system"], row["metadata_json"]) for row in read_table(migration, "documents")}
+    dip = json.dumps({">>DiskgroupNum": "1", "Ward": "Rheumatology – Café Wing"}, sort_keys=True)
+    assert {metadata for source, metadata in kept if source == "ONBASE-DIP"} == {dip, None}  # None: no such fields
+    assert {metadata for source, metadata in kept if source != "ONBASE-DIP"} == {None}
+    record = json.loads(next(Path(migration, "documents", "ONBASE-DIP").glob("*.json")).read_text())
+    assert {">>DiskgroupNum", ">>FileTypeNum", ">>FileOffset", "Ward"} <= set(record["metadata"])
+
+
 def test_edms_index_records_for_migrated_and_duplicate_documents(migration):
     documents = read_table(migration, "documents")
     pages = read_table(migration, "pages")

@@ -26,6 +26,7 @@ def test_the_pseudonym_is_a_keyed_hash_that_changes_with_the_key():
 def test_a_key_file_wins_over_the_environment(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_bytes(b"from-the-file-0123456789\n")
+    key_file.chmod(0o600)
     source = resolve_patient_key(str(key_file), "DataflowRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
     assert source.key == b"from-the-file-0123456789" and source.origin == str(key_file)
     assert "from-the-file" not in repr(source)
@@ -48,6 +49,25 @@ def test_short_or_unreadable_keys_are_refused(tmp_path):
         resolve_patient_key(None, None, {"EDMS_PATIENT_KEY": "short"})
     with pytest.raises(PatientKeyError, match="cannot read"):
         resolve_patient_key(str(tmp_path / "missing"), None, {})
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
+def test_a_key_file_others_can_open_is_refused(tmp_path, mode):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"a-secret-of-enough-bytes\n")
+    key_file.chmod(mode)
+    with pytest.raises(PatientKeyError, match=rf"open to other users \(mode 0{mode:o}\): run chmod 600 "):
+        resolve_patient_key(str(key_file), None, {})
+    key_file.chmod(0o400)
+    assert resolve_patient_key(str(key_file), None, {}).key == b"a-secret-of-enough-bytes"
+
+
+def test_the_default_key_is_refused_too_once_others_can_read_it(tmp_path):
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    resolve_patient_key(None, None, environ)
+    default_key_path(environ).chmod(0o644)
+    with pytest.raises(PatientKeyError, match="open to other users"):
+        resolve_patient_key(None, None, environ)
 
 
 def test_a_local_run_creates_a_private_key_once_and_reuses_it(tmp_path):
@@ -77,3 +97,25 @@ def test_dataflow_without_a_key_is_one_line_and_exit_code_2(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1 and "needs a patient key" in lines[0], result.stderr
+
+
+@pytest.mark.slow
+def test_a_key_file_others_can_read_is_one_line_and_exit_code_2(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("source_system,document_id,blob_uri\nPAS,1,a.tif\n")
+    key_file = tmp_path / "patient.key"
+    key_file.write_bytes(b"a-secret-of-enough-bytes\n")
+    key_file.chmod(0o644)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--manifest", str(manifest), "--output", str(tmp_path / "o")]
+        + ["--patient_key_file", str(key_file)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and f"chmod 600 {key_file}" in lines[0] and "0644" in lines[0], result.stderr
+    assert not (tmp_path / "o" / "objects").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -199,11 +200,28 @@ def test_a_file_that_is_not_a_tagged_dip_stops_the_job(tmp_path):
         check_dip_header(str(tmp_path / "index.txt"), dip_profile(tmp_path))
 
 
-def test_an_unmapped_nhs_number_never_becomes_metadata(tmp_path):
+def test_an_unmapped_nhs_number_goes_to_the_edms_record_only(tmp_path):
     profile = dip_profile(tmp_path)
-    profile = type(profile)(**{**profile.__dict__, "fields": (("document_id", "ItemNum"),)})
+    profile = replace(profile, fields=(("document_id", "ItemNum"),))
     [ref] = iter_dip_refs(write_dip(tmp_path, GOOD_BLOCK), profile)
-    assert ref.nhs_number is None and "NHS Number" not in dict(ref.metadata) and "Ward" in dict(ref.metadata)
+    assert ref.nhs_number is None and dict(ref.metadata)["NHS Number"] == "943 476 5919"
+    assert ref.lineage_metadata == ()  # no keep_metadata: nothing for lineage
+    assert "943" not in repr(ref) and "Café" not in repr(ref)
+
+
+def test_only_the_fields_keep_metadata_names_are_for_lineage(tmp_path):
+    profile = replace(dip_profile(tmp_path), keep_metadata=frozenset({"Ward", ">>DiskgroupNum", "NHS Number"}))
+    [ref] = iter_dip_refs(write_dip(tmp_path, GOOD_BLOCK), profile)
+    # "NHS Number" is mapped to nhs_number, so it is no metadata at all; the others are kept as exported
+    assert ref.lineage_metadata == ((">>DiskgroupNum", "1"), ("Ward", "Café"))
+    assert len(ref.metadata) == 5
+
+
+def test_csv_keep_metadata_picks_columns_for_lineage(tmp_path):
+    text = "DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT;WARD;SURNAME\r\nA1;a.tif;;;;Ward 7;Smith\r\n"
+    (tmp_path / "export.csv").write_bytes(text.encode("cp1252"))
+    [ref] = iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path, keep_metadata=["WARD"]))
+    assert ref.metadata == (("SURNAME", "Smith"), ("WARD", "Ward 7")) and ref.lineage_metadata == (("WARD", "Ward 7"),)
 
 
 def test_an_unclosed_quote_is_a_reported_stretch_and_reading_goes_on(tmp_path):
@@ -272,3 +290,11 @@ def test_a_page_number_that_is_really_an_nhs_number_is_a_finding_not_an_out_of_m
     document = assemble_pages(rows)
     assert [f.reason for f in document.findings] == [Reason.PAGE_SEQUENCE_INVALID]
     assert "9434765919" not in document.findings[0].message and "10 digits" in document.findings[0].message
+
+
+def test_a_keep_metadata_column_missing_from_the_header_is_a_warning(tmp_path, caplog):
+    (tmp_path / "export.csv").write_text("DOC_REF;FILE;PATIENT_NHS;DOC_TYPE;DOC_DT;WARD\n")
+    check_csv_header(str(tmp_path / "export.csv"), csv_profile(tmp_path, keep_metadata=["WARD", "WRAD"]))
+    assert [record.getMessage() for record in caplog.records if "keep_metadata" in record.getMessage()] == [
+        f"profile pas-scan: keep_metadata column(s) WRAD are not in {tmp_path / 'export.csv'}"
+    ]

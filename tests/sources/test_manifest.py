@@ -79,6 +79,13 @@ def test_relative_paths_are_normalised_for_object_stores():
     assert resolve("./blobs/../a.tif", "/dump") == "/dump/a.tif"
 
 
-def test_an_nhs_number_in_an_extra_column_is_never_kept_as_metadata():
+def test_extra_columns_go_to_the_edms_record_and_never_to_lineage():
+    """--manifest has no profile, so no keep_metadata: every extra column is the EDMS record's, none lineage's."""
     ref = parse(**{"Patient ID": "943 476 5919", "NHS_No_Old": "1234", "scan_batch": "B7", "hospital_no": "1234567890"})
-    assert ref.metadata == (("hospital_no", "1234567890"), ("scan_batch", "B7"))  # 1234567890 fails Modulus 11
+    assert dict(ref.metadata) == {
+        "NHS_No_Old": "1234",
+        "Patient ID": "943 476 5919",
+        "hospital_no": "1234567890",
+        "scan_batch": "B7",
+    }
+    assert ref.lineage_metadata == ()

@@ -30,6 +30,9 @@ def test_shipped_example_profiles_are_valid(name):
         ({"format": "xml"}, "format"),
         ({"delimiter": ";;"}, "delimiter"),
         ({"encoding": "klingon-8"}, "'klingon-8' is not a known text encoding"),
+        ({"keep_metadata": "WARD"}, "keep_metadata: 'WARD' is not of type 'array'"),
+        ({"keep_metadata": ["WARD", "WARD"]}, "keep_metadata"),
+        ({"keep_metadata": ["B"]}, "keep_metadata names 'B', which fields maps to a canonical field"),
     ],
 )
 def test_a_bad_profile_is_one_error_naming_the_key(change, message):
@@ -45,6 +48,12 @@ def test_manifest_and_path_map_targets_are_relative_to_the_profile_folder(tmp_pa
     profile = load_profile(str(tmp_path / "pas.json"))
     assert profile.manifest == f"{tmp_path}/exports/*.csv"
     assert dict(profile.path_map) == {"\\\\SRV\\Share": f"{tmp_path}/mounted", "D:\\": "gs://b/d"}
+
+
+def test_keep_metadata_is_an_allow_list_and_empty_by_default():
+    assert parse_profile(BASE, "/p/pas.json").keep_metadata == frozenset()
+    kept = parse_profile({**BASE, "keep_metadata": ["WARD", ">>DocumentHandle"]}, "/p/pas.json").keep_metadata
+    assert kept == {"WARD", ">>DocumentHandle"}
 
 
 def test_a_profile_that_is_not_json_is_one_error(tmp_path):
@@ -71,7 +80,17 @@ def test_legacy_paths_are_mapped(raw, expected):
     assert map_path(raw, PATH_MAP, "/dump") == (expected, None)
 
 
-@pytest.mark.parametrize("raw", ["\\\\OTHERSRV\\OnBase\\v1.dat", "Q:\\scans\\a.tif", "\\\\FILESRV01\\OnBaseOld\\v.dat"])
-def test_an_unmapped_windows_path_is_a_finding_not_a_guess(raw):
+@pytest.mark.parametrize(
+    ("raw", "root", "hidden"),
+    [
+        ("\\\\OTHERSRV\\OnBase\\v1.dat", "under \\\\OTHERSRV\\OnBase with 1 more segment", "v1.dat"),
+        ("Q:\\scans\\Smith John\\a.tif", "on drive Q: with 3 more segments", "Smith"),
+        ("\\\\FILESRV01\\OnBaseOld\\Jones\\v.dat", "under \\\\FILESRV01\\OnBaseOld with 2 more", "Jones"),
+    ],
+)
+def test_an_unmapped_windows_path_is_a_finding_not_a_guess(raw, root, hidden):
+    """The message names the path's root (what a path_map prefix needs), never the folders under it: legacy stores
+    file scans under folders named for the patient."""
     uri, finding = map_path(raw, PATH_MAP, "/dump")
-    assert uri is None and finding.reason is Reason.PATH_UNMAPPED and raw in finding.message
+    assert uri is None and finding.reason is Reason.PATH_UNMAPPED and root in finding.message
+    assert hidden not in finding.message

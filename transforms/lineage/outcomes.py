@@ -13,6 +13,7 @@ from schemas.tables import DOCUMENTS, PAGES
 from transforms.imaging.image_job import ConvertedPage
 from transforms.privacy import nhs_number
 from transforms.privacy.patient_key import patient_key
+from transforms.privacy.redact import redact
 from transforms.sources.validate import parse_document_date
 
 
@@ -28,6 +29,8 @@ def document_row(
     """The documents-table row; `measured` carries what reading and decoding found out.
 
     With the run's patient key, a valid NHS number becomes its pseudonym; the number itself is never in a row.
+    Free text from the export reaches the row only redacted: the profile's keep_metadata fields (nothing else of
+    ref.metadata, which is the EDMS record's) and the document type, which a shifted column can fill with anything.
     """
     nhs_status, normalised = nhs_number.classify(ref.nhs_number)
     return DOCUMENTS.row(
@@ -42,19 +45,26 @@ def document_row(
         nhs_number_status=nhs_status.value,
         nhs_number_scheme=nhs_number.scheme(normalised) if normalised else None,
         patient_key=patient_key(key, normalised) if key and normalised else None,
-        document_type=ref.document_type,
+        document_type=redact(ref.document_type) if ref.document_type else None,
         document_date=parse_document_date(ref.document_date),
         recorded_page_count=ref.page_count,
         blob_uri=ref.blob_uri,
         byte_offset=ref.offset,
         byte_length=ref.length,
-        metadata_json=json.dumps(dict(ref.metadata), sort_keys=True) if ref.metadata else None,
+        metadata_json=lineage_metadata_json(ref),
         source_profile=ref.source_profile,
         page_files=len(ref.page_blobs) or None,
         recorded_at=dt.datetime.now(dt.UTC),
         reference_sha256=ref.reference_sha256,
         **measured,
     )
+
+
+def lineage_metadata_json(ref: DocumentRef) -> str | None:
+    """The allow-listed metadata as a JSON object, each value redacted of any 10-digit run; None when there is none."""
+    if not ref.lineage_metadata:
+        return None
+    return json.dumps({name: redact(value) for name, value in ref.lineage_metadata}, sort_keys=True)
 
 
 def page_row(

@@ -51,12 +51,22 @@ def _checked(key: bytes, origin: str) -> bytes:
     return key
 
 
+def _private(path: Path) -> Path:
+    """A key others can read is no secret: refuse it, as ssh refuses a private key with an open mode."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PatientKeyError(
+            f"the patient key file {path} is open to other users (mode {mode:04o}): run chmod 600 {path}"
+        )
+    return path
+
+
 def _create_or_read_local_key(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:  # O_EXCL: two runs starting together agree on one key
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes()
+        return _private(path).read_bytes()
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(secrets.token_hex(32).encode() + b"\n")
     _LOGGER.warning("created a new patient key at %s (keep it; the same key keeps patient keys stable)", path)
@@ -70,7 +80,7 @@ def resolve_patient_key(
     environ = os.environ if environ is None else environ
     if key_file:
         try:
-            return PatientKeySource(_checked(Path(key_file).read_bytes(), key_file), key_file)
+            return PatientKeySource(_checked(_private(Path(key_file)).read_bytes(), key_file), key_file)
         except OSError as error:
             raise PatientKeyError(f"cannot read --patient_key_file {key_file}: {error.strerror}") from error
     if environ.get(ENV_VAR):

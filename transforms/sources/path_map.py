@@ -23,6 +23,20 @@ def is_windows_path(path: str) -> bool:
     return path.startswith("\\\\") or bool(_DRIVE.match(path))
 
 
+def describe_path(path: str) -> str:
+    """A Windows path's shape: its root, which names infrastructure (`\\\\FILESRV01\\Scans`, `R:`) and is what a
+    path_map prefix needs, and how many folders and file follow it, never their names: legacy stores file scans
+    under folders named for the patient."""
+    segments = [segment for segment in path.replace("\\", "/").split("/") if segment]
+    if path.startswith("\\\\"):
+        root, rest = segments[:2], segments[2:]
+        where = "a UNC path under \\\\" + "\\".join(root)
+    else:
+        root, rest = segments[:1], segments[1:]
+        where = f"a path on drive {root[0]}" if root else "a path"
+    return f"{where} with {len(rest)} more segment{'s' if len(rest) != 1 else ''}"
+
+
 def map_path(raw: str, path_map: tuple[tuple[str, str], ...], folder: str) -> tuple[str | None, Finding | None]:
     """(resolved URI, None) or (None, finding). Targets in path_map are already absolute URIs or paths."""
     slashed = raw.replace("\\", "/")
@@ -32,5 +46,5 @@ def map_path(raw: str, path_map: tuple[tuple[str, str], ...], folder: str) -> tu
             rest = slashed[len(normal) :].lstrip("/")
             return (target.rstrip("/") + "/" + rest if rest else target), None
     if is_windows_path(raw):
-        return None, Finding(Reason.PATH_UNMAPPED, f"legacy path {raw} matches no path_map prefix")
+        return None, Finding(Reason.PATH_UNMAPPED, f"legacy path ({describe_path(raw)}) matches no path_map prefix")
     return resolve_blob_uri(raw, folder), None

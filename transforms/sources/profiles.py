@@ -43,6 +43,9 @@ class SourceProfile:
     embedded_newlines: bool = True
     date_format: str = "%Y-%m-%d"
     path_map: tuple[tuple[str, str], ...] = ()
+    #: Unmapped columns (csv) or keywords and `>>` system tags (onbase-dip) allowed into lineage, redacted there;
+    #: every other field goes to the EDMS index record only. Empty by default, and always for --manifest.
+    keep_metadata: frozenset[str] = frozenset()
 
     def field(self, canonical: str) -> str | None:
         return dict(self.fields).get(canonical)
@@ -102,13 +105,20 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
     path_map = tuple(
         (prefix, resolve_blob_uri(target, folder)) for prefix, target in document.get("path_map", {}).items()
     )
+    fields = document.get("fields", {})
+    mapped = sorted(name for name in document.get("keep_metadata", ()) if name in fields.values())
+    if mapped:
+        raise ProfileError(
+            f"source profile {uri}: keep_metadata names {mapped[0]!r}, which fields maps to a canonical field: "
+            "a mapped field is never metadata"
+        )
     return SourceProfile(
         name=Path(uri.rsplit("/", 1)[-1]).stem,
         source_system=document["source_system"],
         format=document["format"],
         manifest=resolve_blob_uri(document["manifest"], folder),
         folder=folder,
-        fields=tuple(sorted(document.get("fields", {}).items())),
+        fields=tuple(sorted(fields.items())),
         delimiter=document.get("delimiter", ","),
         quotechar=document.get("quotechar", '"'),
         quoting=document.get("quoting", "minimal"),
@@ -116,6 +126,7 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
         embedded_newlines=document.get("embedded_newlines", True),
         date_format=document.get("date_format", "%Y-%m-%d"),
         path_map=path_map,
+        keep_metadata=frozenset(document.get("keep_metadata", ())),
     )
 
 

@@ -6,15 +6,20 @@ Kept free of other project imports, so any source module can use it without a cy
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import IO, Any
 
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
-from transforms.privacy import nhs_number
+from transforms.privacy.redact import describe_value
 from transforms.sources.csv_records import csv_rows, size_problem
+
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+#: A page number or page count longer than this is no page count at all (a shifted column, say an NHS number).
+PAGE_DIGITS = 6
 
 #: One CSV row (as csv.DictReader makes it) and its data record number → a ref.
 RowParser = Callable[[Mapping[str | None, Any], int], DocumentRef]
@@ -61,12 +66,18 @@ def file_size(uri: str) -> int:
     return FileSystems.match([uri])[0].metadata_list[0].size_in_bytes
 
 
-def whole_number(name: str, value: str, findings: list[Finding]) -> int | None:
+def whole_number(name: str, value: str, findings: list[Finding], *, max_digits: int | None = None) -> int | None:
+    """A field of ASCII digits as an int; anything else is a finding that describes the value, never quotes it."""
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit():
-        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{name} must be a whole number ≥ 0, got {value!r}"))
+    if not _WHOLE_NUMBER.fullmatch(value):
+        findings.append(
+            Finding(Reason.MANIFEST_ROW_INVALID, f"{name} must be a whole number ≥ 0, got {describe_value(value)}")
+        )
+        return None
+    if max_digits is not None and len(value) > max_digits:
+        findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{name} has {len(value)} digits: too many for a {name}"))
         return None
     return int(value)
 
@@ -85,12 +96,14 @@ def unparsable_stretch(uri: str, source_system: str, record: int, line: int, pro
     )
 
 
-def keep_as_metadata(name: str, value: str) -> bool:
-    """Unmapped fields become metadata in lineage, except an NHS number: a field named like one, or any value that
-    is a valid one (a "Patient ID" column often holds it). Never stored; a false positive only drops metadata."""
-    if not value or "nhs" in name.casefold():
-        return False
-    return not nhs_number.is_valid(nhs_number.normalise(value))
+def split_metadata(
+    fields: Mapping[str, str], *, used: Collection[str], keep: Collection[str]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """(every non-empty field not `used` for a canonical field, for the EDMS record; those named in `keep`, the
+    profile's keep_metadata, for lineage). An allow-list, because a deny-list misses the column nobody thought of:
+    names, dates of birth, hospital numbers, an NHS number under any heading."""
+    everything = tuple(sorted((name, value) for name, value in fields.items() if name not in used and value))
+    return everything, tuple((name, value) for name, value in everything if name in keep)
 
 
 def iter_index_rows(

@@ -1,7 +1,10 @@
 """Checks of what the legacy system said about a document against the document itself.
 
 Each check returns findings rather than raising, so one document can carry every
-problem it has and an operator fixes them in one pass.
+problem it has and an operator fixes them in one pass. A message describes a bad value's
+shape, never the value: a shifted column puts an NHS number or a name into any field, and
+messages reach lineage, BigQuery and the quarantine records. The value itself stays in the
+manifest row the message points to.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
 from transforms.privacy import nhs_number
+from transforms.privacy.redact import describe_value
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST_DOCUMENT_DATE = dt.date(1900, 1, 1)
@@ -35,9 +39,8 @@ def check_metadata(
     findings = []
     allowed_types = (document_types or {}).get(ref.source_system, (document_types or {}).get("*"))
     if allowed_types is not None and ref.document_type not in allowed_types:
-        findings.append(
-            Finding(Reason.DOCUMENT_TYPE_UNKNOWN, f"document_type {ref.document_type!r} is not on this source's list")
-        )
+        shape = describe_value(ref.document_type) if ref.document_type else "missing"
+        findings.append(Finding(Reason.DOCUMENT_TYPE_UNKNOWN, f"document_type ({shape}) is not on this source's list"))
     status, _ = nhs_number.classify(ref.nhs_number)
     if status is nhs_number.NhsNumberStatus.INVALID:
         # Never put the number itself in a message: messages reach logs and lineage.
@@ -46,12 +49,14 @@ def check_metadata(
         date = parse_document_date(ref.document_date)
         if date is None:
             findings.append(
-                Finding(Reason.DATE_INVALID, f"document_date {ref.document_date!r} is not a YYYY-MM-DD date")
+                Finding(
+                    Reason.DATE_INVALID, f"document_date ({describe_value(ref.document_date)}) is not a YYYY-MM-DD date"
+                )
             )
         elif date > today:
-            findings.append(Finding(Reason.DATE_INVALID, f"document_date {ref.document_date} is in the future"))
+            findings.append(Finding(Reason.DATE_INVALID, "document_date is a date in the future"))
         elif date < EARLIEST_DOCUMENT_DATE:
-            findings.append(Finding(Reason.DATE_INVALID, f"document_date {ref.document_date} is before 1900"))
+            findings.append(Finding(Reason.DATE_INVALID, "document_date is a date before 1900"))
     return findings
 
 
@@ -60,5 +65,6 @@ def check_checksum(ref: DocumentRef, data: bytes) -> list[Finding]:
         return []
     actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
     if actual != ref.checksum_md5:
-        return [Finding(Reason.CHECKSUM_MISMATCH, f"MD5 is {actual}, legacy system recorded {ref.checksum_md5}")]
+        recorded = describe_value(ref.checksum_md5)
+        return [Finding(Reason.CHECKSUM_MISMATCH, f"MD5 is {actual}; the legacy system recorded another ({recorded})")]
     return []

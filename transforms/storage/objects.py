@@ -3,6 +3,12 @@
 A page object's name is the SHA-256 of its bytes, so a retried bundle or a re-run
 finds the object already there (verified by hash) and writes nothing; a partial
 object from a crashed write fails its hash and is rewritten.
+
+Everything written here is patient data (scans, quarantined originals, EDMS index
+records with NHS numbers, lineage with patient keys), so a local file is created
+owner-only (0600) and the folders made for it 0700, whatever the umask: on a shared
+host, other users must not be able to read it. Object stores have no file modes;
+there, access is the bucket's IAM.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import quote
 
@@ -24,16 +32,57 @@ def read_all(uri: str) -> bytes:
         return handle.read()
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+#: The umask that makes every file a process creates owner-only, Beam's own (WriteToParquet) included.
+OWNER_ONLY_UMASK = 0o077
+
+
+@contextmanager
+def owner_only_umask() -> Iterator[None]:
+    """For the launcher: while it runs, every local file and folder the process (and the worker processes and
+    isolated children it starts, which inherit the umask) creates is owner-only; the old umask comes back after."""
+    previous = os.umask(OWNER_ONLY_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_private_folders(folder: str) -> None:
+    """Create folder and its missing parents as 0700. os.makedirs would leave the parents to the umask; folders
+    that already exist are not ours to change and are left as they are."""
+    missing = []
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, PRIVATE_FOLDER)
+        except FileExistsError:  # another worker made it a moment ago, with the same mode
+            continue
+        os.chmod(path, PRIVATE_FOLDER)  # mkdir's mode passes through the umask
+
+
 def write_all(uri: str, data: bytes) -> None:
-    """Whole-object write. Local files go through a temporary name, so no reader sees half an object."""
+    """Whole-object write. Local files go through a temporary name, so no reader sees half an object; the
+    temporary file is created 0600 before a byte is written, so there is no moment when others could read it."""
     if "://" in uri:  # object stores make an object visible only once complete
         with FileSystems.create(uri, mime_type="application/octet-stream", compression_type="uncompressed") as out:
             out.write(data)
         return
     temporary = f"{uri}.{uuid.uuid4().hex}.partial"
-    os.makedirs(os.path.dirname(uri), exist_ok=True)
-    with open(temporary, "wb") as out:
-        out.write(data)
+    make_private_folders(os.path.dirname(uri))
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            os.fchmod(out.fileno(), PRIVATE_FILE)  # the creation mode passes through the umask too
+            out.write(data)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
     os.replace(temporary, uri)
 
 

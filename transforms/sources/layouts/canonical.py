@@ -16,7 +16,7 @@ from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout
 from transforms.sources.paths import folder_of, resolve_blob_uri
 from transforms.sources.profiles import CANONICAL, SourceProfile
-from transforms.sources.text_fields import iter_index_rows, keep_as_metadata, open_text, whole_number
+from transforms.sources.text_fields import PAGE_DIGITS, iter_index_rows, open_text, split_metadata, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
 KNOWN_COLUMNS = (
@@ -82,13 +82,10 @@ def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: i
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"required column {column} is empty"))
     offset = whole_number("offset", values.get("offset") or "", findings)
     length = whole_number("length", values.get("length") or "", findings)
-    page_count = whole_number("page_count", values.get("page_count") or "", findings)
+    page_count = whole_number("page_count", values.get("page_count") or "", findings, max_digits=PAGE_DIGITS)
     blob = values.get("blob_uri")
-    metadata = tuple(
-        sorted(
-            (key, value) for key, value in values.items() if key not in KNOWN_COLUMNS and keep_as_metadata(key, value)
-        )
-    )
+    # No profile, no allow-list: a --manifest run keeps its extra columns in the EDMS record only.
+    metadata, _ = split_metadata(values, used=KNOWN_COLUMNS, keep=())
     return DocumentRef(
         source_system=values.get("source_system") or "UNKNOWN",
         document_id=values.get("document_id") or f"row-{row_number}",

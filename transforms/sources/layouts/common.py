@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from schemas.reasons import Finding, Reason
+from transforms.privacy.redact import describe_value
 from transforms.sources.path_map import map_path
 from transforms.sources.profiles import SourceProfile
 
@@ -17,7 +18,9 @@ def iso_date(value: str, date_format: str, findings: list[Finding]) -> str | Non
     try:
         return dt.datetime.strptime(value, date_format).date().isoformat()
     except ValueError:
-        findings.append(Finding(Reason.DATE_INVALID, f"document date {value!r} does not match {date_format!r}"))
+        findings.append(
+            Finding(Reason.DATE_INVALID, f"document date ({describe_value(value)}) does not match {date_format!r}")
+        )
         return None
 
 

@@ -7,6 +7,7 @@ shuffle that already groups refs by (source_system, document_id) (see transforms
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Iterator, Mapping
 from typing import IO
 
@@ -18,7 +19,9 @@ from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte, owned_lines
 from transforms.sources.layouts.common import blob_location, iso_date
 from transforms.sources.profiles import SourceProfile
-from transforms.sources.text_fields import iter_index_rows, keep_as_metadata, open_text, whole_number
+from transforms.sources.text_fields import PAGE_DIGITS, iter_index_rows, open_text, split_metadata, whole_number
+
+_LOGGER = logging.getLogger(__name__)
 
 REQUIRED = ("document_id", "blob_uri")
 
@@ -36,6 +39,9 @@ def check_csv_header(uri: str, profile: SourceProfile) -> None:
     missing = [f"{column} (for {field})" for field, column in profile.fields if column not in columns]
     if missing:
         raise ManifestError(f"manifest {uri} lacks column(s) {', '.join(missing)} named by profile {profile.name}")
+    absent = sorted(profile.keep_metadata - columns)
+    if absent:  # a misspelt name only keeps less from lineage: worth a warning, not a stopped job
+        _LOGGER.warning("profile %s: keep_metadata column(s) %s are not in %s", profile.name, ", ".join(absent), uri)
 
 
 def iter_csv_refs(uri: str, profile: SourceProfile) -> Iterator[DocumentRef]:
@@ -68,8 +74,8 @@ def parse_csv_row(
         if not mapped.get("page_number"):
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{profile.field('page_number')} is empty"))
         # 0 is never a page: a row whose number is unusable still joins its document, and spoils it
-        page_number = whole_number("page number", mapped.get("page_number", ""), findings) or 0
-    used = {column for _, column in profile.fields}
+        page_number = whole_number("page number", mapped.get("page_number", ""), findings, max_digits=PAGE_DIGITS) or 0
+    metadata, kept = split_metadata(values, used={column for _, column in profile.fields}, keep=profile.keep_metadata)
     return DocumentRef(
         source_system=profile.source_system or "UNKNOWN",
         document_id=mapped.get("document_id") or f"row-{row_number}",
@@ -81,9 +87,10 @@ def parse_csv_row(
         nhs_number=mapped.get("nhs_number") or None,
         document_type=mapped.get("document_type") or None,
         document_date=iso_date(mapped.get("document_date", ""), profile.date_format, findings),
-        page_count=whole_number("page count", mapped.get("page_count", ""), findings),
+        page_count=whole_number("page count", mapped.get("page_count", ""), findings, max_digits=PAGE_DIGITS),
         checksum_md5=(mapped.get("checksum_md5") or "").lower() or None,
-        metadata=tuple(sorted((k, v) for k, v in values.items() if k not in used and keep_as_metadata(k, v))),
+        metadata=metadata,
+        lineage_metadata=kept,
         findings=tuple(findings),
         source_profile=profile.name,
         page_number=page_number,

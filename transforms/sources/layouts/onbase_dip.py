@@ -2,7 +2,8 @@
 
 A block's `>>` system tags (DocTypeName, DocDate, FullPath, FileOffset, FileSize, …) need no mapping; every other
 `Name: value` line is a keyword, mapped to canonical fields through the profile's `fields`. Unmapped keywords and
-system tags are kept as metadata. A block that cannot be used is a ref with a finding; an index that is not a
+system tags are metadata: all of them in the EDMS index record, those the profile's keep_metadata names (a tag as
+`>>DiskgroupNum`) in lineage too. A block that cannot be used is a ref with a finding; an index that is not a
 tagged DIP at all is a ManifestError, found when the job is launched.
 """
 
@@ -15,11 +16,12 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
+from transforms.privacy.redact import describe_value
 from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte
 from transforms.sources.layouts.common import blob_location, iso_date
 from transforms.sources.profiles import SourceProfile
-from transforms.sources.text_fields import keep_as_metadata, open_text, whole_number
+from transforms.sources.text_fields import PAGE_DIGITS, open_text, split_metadata, whole_number
 
 MAGIC = ">>>>Self Configuring Tagged DIP<<<<"
 BEGIN = "BEGIN:"
@@ -44,12 +46,19 @@ class _Block:
         self.keywords: dict[str, str] = {}
         self.findings: list[Finding] = []
         self.complete = True
+        self.lines = 0
 
     def add(self, line: str) -> None:
+        self.lines += 1
         tagged = line.startswith(">>")
         name, sep, value = line[2:].partition(":") if tagged else line.partition(":")
-        if not sep:
-            self.findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"line {line[:60]!r} is not 'Name: value'"))
+        if not sep:  # described, never quoted: the line may be a patient's name or number
+            self.findings.append(
+                Finding(
+                    Reason.MANIFEST_ROW_INVALID,
+                    f"line {self.lines} after BEGIN: ({describe_value(line)}) is not 'Name: value'",
+                )
+            )
             return
         target = self.tags if tagged else self.keywords
         target.setdefault(name.strip(), value.strip())  # OnBase repeats multi-value keywords; the first one counts
@@ -100,9 +109,9 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
     for tag in ("FileOffset", "FileSize"):
         if tag not in block.tags:
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f">>{tag}: is missing"))
-    used = {keyword for _, keyword in profile.fields}
-    metadata = {f">>{k}": v for k, v in block.tags.items() if k not in ("FullPath", "DocDate", "DocTypeName") and v}
-    metadata |= {k: v for k, v in block.keywords.items() if k not in used and keep_as_metadata(k, v)}
+    fields = {f">>{tag}": value for tag, value in block.tags.items()} | block.keywords
+    used = {">>FullPath", ">>DocDate", ">>DocTypeName", *(keyword for _, keyword in profile.fields)}
+    metadata, kept = split_metadata(fields, used=used, keep=profile.keep_metadata)
     return DocumentRef(
         source_system=profile.source_system or "UNKNOWN",
         document_id=document_id or f"row-{block.number}",
@@ -118,8 +127,9 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
             if block.tags.get("DocDate")
             else iso_date(mapped.get("document_date", ""), profile.date_format, findings)
         ),
-        page_count=whole_number("page count", mapped.get("page_count", ""), findings),
-        metadata=tuple(sorted(metadata.items())),
+        page_count=whole_number("page count", mapped.get("page_count", ""), findings, max_digits=PAGE_DIGITS),
+        metadata=metadata,
+        lineage_metadata=kept,
         findings=tuple(findings),
         source_profile=profile.name,
     )
