@@ -11,7 +11,7 @@ import apache_beam as beam
 from pipelines.plan import MigrationPlan
 from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
-from transforms.lineage.dedupe import DeduplicateDocuments
+from transforms.lineage.dedupe import LATE, DeduplicateDocuments
 from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.review import FindRecordsForReview
 from transforms.lineage.runs import runs_row
@@ -19,29 +19,29 @@ from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable, summary_uri
 from transforms.migrate import MigrateDocuments
 from transforms.privacy.index_record import MarkDuplicateRecordsFn
-from transforms.sources.read import ReadSources, SpreadAndFlagRepeatedIds
+from transforms.selection.decide import EARLIER, TALLIES
+from transforms.selection.select import OUTSTANDING, SelectDocuments
+from transforms.sources.read import ReadSources
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:
-    """The whole graph, not run. Documents are counted after page-per-row rows are assembled, so the summary's
-    invariant is documents in = documents out."""
+    """The whole graph, not run. Documents are counted where they are selected, after page-per-row rows are
+    assembled, so the summary's invariant is documents in = outcomes + already done + deferred."""
     if not plan.settings.patient_key:
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
     rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
-    refs = rows | "Spread" >> SpreadAndFlagRepeatedIds()
-    outcomes = refs | "Migrate" >> MigrateDocuments(plan.settings)
-    final = (
-        outcomes
-        | "Deduplicate" >> DeduplicateDocuments()
-        | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
-    )
+    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents)
+    outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
+    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(plan.run_id)
+    final = deduplicated["outcomes"] | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
+    settled = deduplicated[LATE] | "MarkSettledRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
     info = plan.run_info()
 
     def table_writer(table):
         return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date)
 
-    tables = final | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
-    summary = (refs, final) | "Summary" >> SummariseRun(
+    tables = (final, settled) | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
+    summary = (selected[TALLIES], final) | "Summary" >> SummariseRun(
         summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
@@ -51,7 +51,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     if plan.blob_roots:
         excluded = (*plan.manifests, *plan.profile_uris)
         tables["orphans"] = (
-            refs
+            rows
             | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
             | "WriteOrphans" >> table_writer(ORPHANS)
         )

@@ -80,6 +80,18 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         repeatable=True,
     ),
     JobOption(
+        "access_log",
+        "CSV of source_system, document_id, access_count, last_accessed: the documents clinicians open most "
+        "migrate first (ties: the most recent document date); documents not in it come after all that are.",
+    ),
+    JobOption(
+        "max_documents",
+        "Migrate at most this many outstanding documents, the highest priority first; run again for the next "
+        "wave. 0: every outstanding document.",
+        0,
+        int,
+    ),
+    JobOption(
         "output",
         "Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
         table_default="required",

@@ -20,9 +20,12 @@ from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recor
 from transforms.imaging.decode import KNOWN_FORMATS
 from transforms.imaging.image_job import ImageLimits
 from transforms.lineage.bigquery_load import valid_dataset
+from transforms.lineage.journal import JournalSettings
 from transforms.lineage.runs import RunInfo, code_version
 from transforms.migrate import MigrationSettings
 from transforms.privacy.patient_key import PatientKeyError, resolve_patient_key
+from transforms.selection.access_log import check_access_log
+from transforms.selection.state import history_files
 from transforms.sources.layouts.registry import layout_for
 from transforms.sources.paths import absolute, folder_of
 from transforms.sources.profiles import SourceProfile, canonical_profile, expand_manifests, load_profile
@@ -46,6 +49,9 @@ class MigrationPlan:
     options_json: str = "{}"
     blob_roots: tuple[str, ...] = ()
     profile_uris: tuple[str, ...] = ()
+    history: tuple[str, ...] = ()  # earlier runs' documents files under PREFIX/lineage, listed before this run
+    access_log: str | None = None
+    max_documents: int | None = None
 
     @property
     def manifests(self) -> tuple[str, ...]:
@@ -113,6 +119,8 @@ def _check_values(migrate: MigrateOptions) -> None:
     for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds", "max_document_bytes"):
         if getattr(migrate, flag) <= 0:
             raise UsageError(f"--{flag} must be a positive number")
+    if migrate.max_documents < 0:
+        raise UsageError("--max_documents must be 0 (every outstanding document) or a positive number")
     if not 0 <= migrate.max_quarantine_rate <= 1:
         raise UsageError("--max_quarantine_rate must be between 0 and 1")
     if migrate.bigquery_dataset and not valid_dataset(migrate.bigquery_dataset):
@@ -153,6 +161,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         isolation=migrate.decode_isolation,
         document_types=load_document_types(migrate.document_types),
         reading=reading,
+        journal=JournalSettings(output, migration_key_for(manifests, output), run_id, started_at.date()),
     )
     return MigrationPlan(
         tuple(sources),
@@ -169,6 +178,8 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         ),
         blob_roots=blob_roots,
         profile_uris=profile_uris,
+        access_log=absolute(migrate.access_log) if migrate.access_log else None,
+        max_documents=migrate.max_documents or None,
     )
 
 
@@ -183,6 +194,13 @@ def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> Migration
 
 
 def check_sources(plan: MigrationPlan) -> None:
-    """Every index must be readable in its layout before the job starts: a bad one is one line, exit code 2."""
+    """Every index (and the access log) must be readable before the job starts: a bad one is one line, exit 2."""
     for profile, manifest in plan.sources:
         layout_for(profile).check_header(manifest, profile)
+    if plan.access_log:
+        check_access_log(plan.access_log)
+
+
+def with_history(plan: MigrationPlan) -> MigrationPlan:
+    """The lineage earlier runs left under the output: what this run resumes from (listed before it writes)."""
+    return replace(plan, history=history_files(plan.output))

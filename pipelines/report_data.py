@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.tables import TABLES
+from schemas.tables import TABLES, Table
 from transforms.lineage import queries as analyst_queries
 from transforms.lineage.tables import lineage_folder
 from transforms.storage.objects import read_all
@@ -29,7 +29,8 @@ def report_uri(prefix: str) -> str:
 
 
 def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
-    """Each lineage table under the name of its table (empty when the run wrote none).
+    """Each table's history as <table>_history, and under the table's own name what an analyst reads: the
+    current views for documents and pages (each document's latest outcome), the history for the others.
 
     Local lineage is read by DuckDB in place (views over the Parquet files: streamed, out of core, so a
     235-million-page lineage is never loaded whole). gs:// lineage is copied in through FileSystems, because
@@ -41,22 +42,36 @@ def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
     for table in TABLES:
         files = sorted(m.path for m in FileSystems.match([f"{folder}/{table.name}-*.parquet"])[0].metadata_list)
         found |= table.name == "documents" and bool(files)
+        history = f"{table.name}_history"
         if files and "://" not in folder:
             listed = ", ".join("'" + uri.replace("'", "''") + "'" for uri in files)
-            connection.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet([{listed}])")
-            continue
-        parts = [pq.read_table(io.BytesIO(read_all(uri)), schema=table.arrow_schema()) for uri in files]
-        arrow = pa.concat_tables(parts) if parts else table.arrow_schema().empty_table()
-        connection.register(f"{table.name}_arrow", arrow)
-        connection.execute(f"CREATE TABLE {table.name} AS SELECT * FROM {table.name}_arrow")
+            connection.execute(f"CREATE VIEW {history} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+        else:
+            connection.register(f"{table.name}_arrow", read_arrow(table, files))
+            connection.execute(f"CREATE TABLE {history} AS SELECT * FROM {table.name}_arrow")
     if not found:
         raise ReportError(f"no lineage under {folder}: run a migration into {prefix} first")
+    for table in TABLES:
+        source = f"{{{table.name}}}" if table.name in ("documents", "pages") else f"{table.name}_history"
+        connection.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {history_sql(source)}")
     return connection
 
 
+def read_arrow(table: Table, files: list[str]) -> pa.Table:
+    """Files of any age as one Arrow table of today's schema (columns a file predates read as nulls)."""
+    schema = table.arrow_schema()
+    parts = [pq.read_table(io.BytesIO(read_all(uri))) for uri in files]
+    rows = [row for part in parts for row in part.to_pylist()]
+    return pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+
+
+def history_sql(sql: str) -> str:
+    """An analyst query or view over the tables load_lineage made."""
+    return analyst_queries.expand(sql, lambda name: f"{name}_history")
+
+
 def query(connection: duckdb.DuckDBPyConnection, name: str) -> list[dict[str, Any]]:
-    sql = analyst_queries.text(name).replace("{documents}", "documents").replace("{pages}", "pages")
-    result = connection.execute(sql.replace("{runs}", "runs"))
+    result = connection.execute(history_sql(analyst_queries.text(name)))
     columns = [d[0] for d in result.description]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 

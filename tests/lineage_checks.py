@@ -14,11 +14,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import duckdb
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image
 
+from pipelines.report_data import history_sql, read_arrow
 from samples.dump import SampleDump
+from schemas.tables import TABLES_BY_NAME
 
 
 def read_bytes(uri: str) -> bytes:
@@ -26,13 +28,28 @@ def read_bytes(uri: str) -> bytes:
         return handle.read()
 
 
-def read_table(output: str, name: str) -> list[dict[str, Any]]:
+def read_history(output: str, name: str) -> list[dict[str, Any]]:
+    """Every row every run recorded in one lineage table (append-only history)."""
     files = [m.path for m in FileSystems.match([f"{output}/lineage/{name}-*.parquet"])[0].metadata_list]
-    assert files, f"no {name} Parquet under {output}/lineage"
-    rows: list[dict[str, Any]] = []
-    for uri in sorted(files):
-        rows += pq.read_table(io.BytesIO(read_bytes(uri))).to_pylist()
-    return rows
+    assert files or name == "pages", f"no {name} Parquet under {output}/lineage"
+    return read_arrow(TABLES_BY_NAME[name], sorted(files)).to_pylist()
+
+
+def read_table(output: str, name: str) -> list[dict[str, Any]]:
+    """What an analyst reads: for documents and pages the current views (each document's latest outcome, through
+    the same SQL the report and BigQuery use), for the other tables their history."""
+    if name not in ("documents", "pages"):
+        return read_history(output, name)
+    connection = duckdb.connect()
+    for table in ("documents", "pages"):
+        connection.register(f"{table}_history", read_arrow(TABLES_BY_NAME[table], _files(output, table)))
+    result = connection.execute(history_sql(f"SELECT * FROM {{{name}}}"))
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
+def _files(output: str, name: str) -> list[str]:
+    return sorted(m.path for m in FileSystems.match([f"{output}/lineage/{name}-*.parquet"])[0].metadata_list)
 
 
 def manifest_rows(dump: SampleDump) -> list[dict[str, str]]:

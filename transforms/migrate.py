@@ -24,6 +24,7 @@ from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert
 from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
 from transforms.imaging.pixels import content_digest
 from transforms.imaging.risk import looks_risky
+from transforms.lineage.journal import JournalSettings
 from transforms.lineage.outcomes import document_row, page_row
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import write_index_record
@@ -58,6 +59,8 @@ class MigrationSettings:
     today: dt.date | None = None
     # Where documents may be read from, how large they may be, how hard to retry a failing store.
     reading: ReadPolicy = field(default_factory=ReadPolicy)
+    # Where outcomes are recorded as the job goes (None: not recorded here, as in unit tests of the step).
+    journal: JournalSettings | None = None
 
 
 class MigrateDocumentFn(StorageDoFn):
@@ -85,6 +88,7 @@ class MigrateDocumentFn(StorageDoFn):
             memory_limit_bytes=memory,
         )
         self.in_process = InProcessWorker()
+        self.journal = settings.journal.open() if settings.journal else None
 
     def teardown(self) -> None:
         isolated = getattr(self, "isolated", None)
@@ -105,7 +109,13 @@ class MigrateDocumentFn(StorageDoFn):
         for reason in outcome.document["reasons"]:
             Metrics.counter("edms", f"quarantine_{reason}").inc()
         self.progress.record(status, len(outcome.pages))
+        if self.journal is not None:
+            self.journal.record(outcome)
         yield outcome
+
+    def finish_bundle(self) -> None:
+        if self.journal is not None:
+            self.journal.flush()
 
     def migrate(self, ref: DocumentRef) -> DocumentOutcome:
         if ref.page_blobs:
@@ -204,6 +214,8 @@ class MigrateDocuments(beam.PTransform):
             main_tag="outcomes", dead_letter_tag="crashed"
         )
         quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
-            QuarantineCrashedFn(settings.output_prefix, settings.run_id, settings.patient_key, settings.reading)
+            QuarantineCrashedFn(
+                settings.output_prefix, settings.run_id, settings.patient_key, settings.reading, settings.journal
+            )
         )
         return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()

@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from schemas.reasons import Finding, QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.decode import sniff_format
+from transforms.lineage.journal import JournalSettings
 from transforms.lineage.outcomes import document_row, quarantine_record
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
@@ -103,18 +104,35 @@ class QuarantineCrashedFn(StorageDoFn):
     """
 
     def __init__(
-        self, output_prefix: str, run_id: str, patient_key: bytes | None, policy: ReadPolicy = DEFAULT_READ_POLICY
+        self,
+        output_prefix: str,
+        run_id: str,
+        patient_key: bytes | None,
+        policy: ReadPolicy = DEFAULT_READ_POLICY,
+        journal: JournalSettings | None = None,
     ) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
         self.patient_key = patient_key
         self.policy = policy
+        self.journal_settings = journal
 
     def setup(self) -> None:
         super().setup()
         self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
+        self.journal = self.journal_settings.open() if self.journal_settings else None
+
+    def finish_bundle(self) -> None:
+        if self.journal is not None:
+            self.journal.flush()
 
     def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
+        for outcome in self.quarantined(failure):
+            if self.journal is not None:
+                self.journal.record(outcome)
+            yield outcome
+
+    def quarantined(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
         ref, (error_type, _error_value, _trace) = failure
         name = getattr(error_type, "__name__", str(error_type))
         _LOGGER.error("unexpected error migrating %s: %s", ref.label, name)

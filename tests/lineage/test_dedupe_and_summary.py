@@ -22,7 +22,7 @@ def test_canonical_choice_does_not_depend_on_order():
     group = [outcome("B", "2", ("p", "c")), outcome("A", "9", ("p", "c")), outcome("B", "10", ("p", "c"))]
     results = set()
     for order in itertools.permutations(group):
-        resolved = list(resolve_duplicates((("p", "c"), order)))
+        resolved = list(resolve_duplicates((("p", "c"), {"now": order, "earlier": []}), "r"))
         results.add(tuple((o.label, o.document["status"], o.document["duplicate_of"], len(o.pages)) for o in resolved))
     assert results == {(("A/9", "migrated", None, 1), ("B/10", "duplicate", "A/9", 0), ("B/2", "duplicate", "A/9", 0))}
 
@@ -36,9 +36,10 @@ def test_only_same_patient_and_content_merge_in_the_pipeline():
         outcome("E", "1", None),
     ]
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
-        result = pipeline | beam.Create(outcomes) | DeduplicateDocuments()
+        earlier = pipeline | "NoEarlier" >> beam.Create([])
+        result = (pipeline | beam.Create(outcomes), earlier) | DeduplicateDocuments("r")
         assert_that(
-            result | beam.Map(lambda o: (o.label, o.document["status"], o.document["duplicate_of"])),
+            result["outcomes"] | beam.Map(lambda o: (o.label, o.document["status"], o.document["duplicate_of"])),
             equal_to(
                 [
                     ("A/1", "migrated", None),

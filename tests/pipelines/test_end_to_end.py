@@ -16,6 +16,7 @@ from tests.lineage_checks import (
     check_quarantine_keeps_original_bytes,
     manifest_rows,
     nhs_number_spellings,
+    read_history,
     read_table,
 )
 
@@ -140,25 +141,6 @@ def outcome_of(document: dict) -> tuple:
     return document["source_system"], document["document_id"], document["status"], document["duplicate_of"]
 
 
-def test_a_rerun_writes_nothing_new_and_replaces_its_lineage(migration, sample_dump):
-    objects = {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()}
-    first_rows = sorted(
-        (d["source_system"], d["document_id"], d["status"], d["duplicate_of"])
-        for d in read_table(migration, "documents")
-    )
-    assert migrate([*all_sources(sample_dump), "--output", migration, "--run_id", "rerun"]) == 0
-    assert {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()} == objects
-    documents = read_table(migration, "documents")
-    assert {d["run_id"] for d in documents} == {"rerun"}
-    assert (
-        sorted((d["source_system"], d["document_id"], d["status"], d["duplicate_of"]) for d in documents) == first_rows
-    )
-    summary = json.loads(next(Path(migration, "lineage").glob("summary-*.json")).read_text())
-    assert summary["totals"]["objects_written"] == 0
-    assert not [p for p in Path(migration).rglob("*.partial")]
-    assert not [p for p in os.listdir(Path(migration, "lineage")) if p.startswith("beam-temp")]
-
-
 def test_too_many_quarantines_fail_the_run_after_lineage_is_written(sample_dump, tmp_path, capsys):
     output = str(tmp_path / "strict")
     assert migrate(["--manifest", sample_dump.manifest_path, "--output", output, "--max_quarantine_rate", "0.2"]) == 1
@@ -235,3 +217,35 @@ def test_by_default_a_wrong_export_fails_loudly_after_writing_lineage(tmp_path, 
     assert migrate(["--manifest", str(manifest), "--output", output]) == 1
     assert "100% of documents were quarantined" in capsys.readouterr().err
     assert {d["reasons"][0] for d in read_table(output, "documents")} == {"BLOB_MISSING"}
+
+
+# Last in the module: it adds a second run to the shared migration the tests above read as one run.
+def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(migration, sample_dump):
+    objects = {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()}
+    first = {(d["source_system"], d["document_id"]): d for d in read_table(migration, "documents")}
+    finished = [d for d in first.values() if d["status"] in ("migrated", "duplicate") and d["blob_uri"]]
+    whole_blob = next(d for d in finished if d["byte_offset"] is None and d["status"] == "migrated")
+    blob = Path(whole_blob["blob_uri"])
+    original = blob.read_bytes()
+    blob.write_bytes(b"\0" * len(original))  # same size, no image: were it read again, it would be quarantined
+    try:
+        assert migrate([*all_sources(sample_dump), "--output", migration, "--run_id", "rerun"]) == 0
+    finally:
+        blob.write_bytes(original)  # the dump is shared by other tests
+    assert {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()} == objects
+    current = {(d["source_system"], d["document_id"]): d for d in read_table(migration, "documents")}
+    key = (whole_blob["source_system"], whole_blob["document_id"])
+    assert current[key]["status"] == "migrated" and current[key]["run_id"] == whole_blob["run_id"]  # never read
+    assert {k: (d["status"], d["duplicate_of"]) for k, d in current.items()} == {
+        k: (d["status"], d["duplicate_of"]) for k, d in first.items()
+    }
+    rerun_rows = [d for d in read_history(migration, "documents") if d["run_id"] == "rerun"]
+    assert rerun_rows and {d["status"] for d in rerun_rows} == {"quarantined"}  # only the unfinished are redone
+    assert {d["run_id"] for d in read_history(migration, "documents")} >= {whole_blob["run_id"], "rerun"}
+    summary = json.loads(next(Path(migration, "lineage").glob("summary-*-rerun.json")).read_text())
+    assert summary["totals"]["objects_written"] == 0 and summary["balanced"] is True
+    assert summary["totals"]["already_done"] == len(finished) + sum(
+        1 for d in first.values() if d["status"] in ("migrated", "duplicate") and not d["blob_uri"]
+    )
+    assert not [p for p in Path(migration).rglob("*.partial")]
+    assert not [p for p in os.listdir(Path(migration, "lineage")) if p.startswith("beam-temp")]

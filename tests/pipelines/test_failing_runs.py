@@ -52,12 +52,19 @@ def test_an_unmounted_share_fails_the_rerun_and_changes_nothing_of_the_earlier_r
     assert migrate(["--source", str(profile), "--output", str(output)]) == 0
     before = snapshot(output)
     assert any(path.parent.name == "PAS-SCAN" for path in before)  # index records were written
+    export = tmp_path / "dump" / "export.csv"  # the next export adds documents, then the share goes away
+    export.write_text(
+        export.read_text() + "".join(f"N{n};\\\\FILESRV01\\Scans\\new{n}.tif;;Letter\n" for n in range(3))
+    )
     (tmp_path / "dump" / "mounted").rename(tmp_path / "dump" / "unmounted")
     assert migrate(["--source", str(profile), "--output", str(output)]) == 1
     assert "SOURCE_UNAVAILABLE" in capsys.readouterr().err
     assert {path: path.read_bytes() for path in before} == before  # byte-identical, and all still there
-    reruns = [row for row in read_table(str(output), "documents") if row["reasons"]]
-    assert len(reruns) == 4 and {tuple(row["reasons"]) for row in reruns} == {("SOURCE_UNAVAILABLE",)}
+    current = {row["document_id"]: row for row in read_table(str(output), "documents")}
+    assert {name: row["reasons"] for name, row in current.items() if row["reasons"]} == {
+        f"N{n}": ["SOURCE_UNAVAILABLE"] for n in range(3)
+    }
+    assert {current[f"D{n}"]["status"] for n in range(4)} <= {"migrated", "duplicate"}  # source gone: stays so
     assert not list((output / "quarantine").rglob("*.bin"))  # nothing to copy, and never called missing
 
 

@@ -1,41 +1,83 @@
-"""De-duplication: same patient and same pixels on every page, in order → one canonical document.
+"""De-duplication: same patient and same pixels on every page, in order → one canonical document, across runs.
 
-Only small outcomes (rows and hashes) cross the GroupByKey. The canonical document
-is the smallest (source_system, document_id), so the choice never depends on the
-order in which the runner happened to process documents.
+Only small outcomes and candidates cross the GroupByKey. A document an earlier run migrated stays canonical:
+this run's copies become its duplicates. Among this run's documents alone, the canonical is the smallest
+(source_system, document_id), so the choice never depends on the order the runner processed them in. Two
+earlier documents left undecided (a run killed before it de-duplicated) are settled too: the later becomes a
+duplicate of the earlier, in a row of its own (LATE), which the summary does not count as this run's document.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+from apache_beam import pvalue
 
-from schemas.records import DocumentOutcome
+from schemas.records import DocumentOutcome, Status
+from schemas.tables import DOCUMENTS
 from transforms.lineage.outcomes import as_duplicate
+from transforms.selection.decide import EarlierDocument
+
+LATE = "late"
 
 
-def resolve_duplicates(
-    key_and_outcomes: tuple[tuple[str, str], Iterable[DocumentOutcome]],
-) -> Iterator[DocumentOutcome]:
-    _, outcomes = key_and_outcomes
-    canonical, *others = sorted(outcomes, key=lambda outcome: outcome.key)
-    yield canonical
-    for outcome in others:
-        yield as_duplicate(outcome, canonical.label)
+def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable]], run_id: str) -> Iterator[object]:
+    (patient_key, content), groups = key_and_groups
+    now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
+    earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
+    if earlier:
+        canonical = earlier[0].label
+        for outcome in now:
+            yield as_duplicate(outcome, canonical)
+        for candidate in earlier[1:]:
+            yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content, run_id))
+    elif now:
+        first, *others = now
+        yield first
+        for outcome in others:
+            yield as_duplicate(outcome, first.label)
+
+
+def late_duplicate(
+    candidate: EarlierDocument, canonical: str, patient_key: str, content: str, run_id: str
+) -> DocumentOutcome:
+    source_system, document_id = candidate.label.split("/", 1)
+    row = DOCUMENTS.row(
+        run_id=run_id,
+        source_system=source_system,
+        document_id=document_id,
+        status=Status.DUPLICATE,
+        duplicate_of=canonical,
+        patient_key=patient_key,
+        content_sha256=content,
+        recorded_at=dt.datetime.now(dt.UTC),
+    )
+    return DocumentOutcome(document=row)
 
 
 class DeduplicateDocuments(beam.PTransform):
-    """Outcomes in, outcomes out: mergeable documents are grouped, all others pass straight through."""
+    """(this run's outcomes, earlier canonical candidates) → {outcomes: one each, late: earlier documents settled}."""
 
-    def expand(self, outcomes: beam.PCollection[DocumentOutcome]) -> beam.PCollection[DocumentOutcome]:
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def expand(self, inputs: tuple[beam.PCollection[DocumentOutcome], beam.PCollection]) -> dict:
+        outcomes, earlier = inputs
         mergeable, single = outcomes | "SplitMergeable" >> beam.Partition(
             lambda outcome, _: 0 if outcome.dedupe_key is not None else 1, 2
         )
         resolved = (
-            mergeable
-            | "KeyByPatientAndContent" >> beam.Map(lambda outcome: (outcome.dedupe_key, outcome))
-            | "GroupByPatientAndContent" >> beam.GroupByKey()
-            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates)
+            {
+                "now": mergeable | "KeyByPatientAndContent" >> beam.Map(lambda outcome: (outcome.dedupe_key, outcome)),
+                "earlier": earlier,
+            }
+            | "GroupByPatientAndContent" >> beam.CoGroupByKey()
+            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates, self.run_id).with_outputs(LATE, main="outcomes")
         )
-        return (resolved, single) | "Rejoin" >> beam.Flatten()
+        return {
+            "outcomes": (resolved["outcomes"], single) | "Rejoin" >> beam.Flatten(),
+            LATE: resolved[LATE],
+        }

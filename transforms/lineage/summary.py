@@ -106,16 +106,18 @@ class WriteSummaryFn(StorageDoFn):
 
 
 class SummariseRun(beam.PTransform):
-    """(manifest refs, final outcomes) → a summary JSON file; yields its URI, and the merged tallies."""
+    """(document tallies from selection, final outcomes) → a summary JSON file; yields its URI and the tallies.
+
+    Documents are counted where they are selected, outcomes at the very end, so a document lost anywhere between
+    shows as an unbalanced source system."""
 
     def __init__(self, summary_uri: str, run_id: str) -> None:
         super().__init__()
         self.summary_uri = summary_uri
         self.run_id = run_id
 
-    def expand(self, inputs: tuple[beam.PCollection[DocumentRef], beam.PCollection[DocumentOutcome]]):
-        refs, outcomes = inputs
-        manifest = refs | "TallyManifest" >> beam.Map(tally_manifest_row)
+    def expand(self, inputs: tuple[beam.PCollection[Tally], beam.PCollection[DocumentOutcome]]):
+        manifest, outcomes = inputs
         results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome)
         tallies = (
             (manifest, results)

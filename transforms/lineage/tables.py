@@ -1,8 +1,7 @@
-"""Lineage tables as Parquet under PREFIX/lineage/, named by the migration they describe.
+"""Lineage tables as Parquet under PREFIX/lineage/, named by the migration and the run they describe.
 
-File names carry a migration key (derived from the manifests) and the run id; once
-a run has succeeded, the files of earlier runs of the same migration are removed,
-so a re-run replaces its lineage instead of adding a second copy beside it.
+Append-only history: no run deletes or rewrites another run's files. A document's current outcome is its latest
+row, chosen by the current views (schemas/queries/views), so a document re-run three times is counted once.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ import datetime as dt
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.records import DocumentOutcome
-from schemas.tables import DOCUMENTS, PAGES, TABLES, Table
+from schemas.records import DocumentOutcome, Status
+from schemas.tables import DOCUMENTS, PAGES, Table
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -29,18 +28,10 @@ def summary_uri(output_prefix: str, migration_key: str, run_id: str) -> str:
     return FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-{run_id}.json")
 
 
-def superseded_lineage_files(output_prefix: str, migration_key: str, run_id: str) -> list[str]:
-    """Lineage files of earlier runs of the same migration: replaced once this run has passed every check."""
-    stale = []
-    for table in TABLES:
-        pattern = FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-*.parquet")
-        for metadata in FileSystems.match([pattern])[0].metadata_list:
-            if f"-{run_id}-" not in metadata.path.rsplit("/", 1)[-1]:
-                stale.append(metadata.path)
-    own_summary = summary_uri(output_prefix, migration_key, run_id)
-    pattern = FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-*.json")
-    stale += [m.path for m in FileSystems.match([pattern])[0].metadata_list if m.path != own_summary]
-    return sorted(stale)
+def journal_files(output_prefix: str, table: Table, migration_key: str, run_id: str) -> list[str]:
+    """The files a run's journal wrote for one table (see journal.py): what its BigQuery load takes."""
+    pattern = table_prefix(output_prefix, table, migration_key, run_id) + "-j*.parquet"
+    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
 
 
 class WriteParquetTable(beam.PTransform):
@@ -67,7 +58,10 @@ def stamp_run_date(row: dict, run_date: dt.date) -> dict:
 
 
 class WriteLineage(beam.PTransform):
-    """Outcomes → documents and pages tables; yields each table's written file names."""
+    """The run's documents and pages tables, as files: the per-document step's journal already holds every
+    migrated and quarantined row; here the rows de-duplication changed are appended (recorded later, so they are
+    the documents' current rows), and the journal's files are listed once every outcome is in, for the BigQuery
+    load. Yields each table's file names."""
 
     def __init__(self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date) -> None:
         super().__init__()
@@ -76,12 +70,26 @@ class WriteLineage(beam.PTransform):
         self.run_id = run_id
         self.run_date = run_date
 
-    def expand(self, outcomes: beam.PCollection[DocumentOutcome]) -> dict[str, beam.PCollection[str]]:
-        documents = outcomes | "DocumentRows" >> beam.Map(lambda outcome: outcome.document)
-        pages = outcomes | "PageRows" >> beam.FlatMap(lambda outcome: outcome.pages)
+    def expand(self, inputs: tuple[beam.PCollection[DocumentOutcome], ...]) -> dict[str, beam.PCollection[str]]:
+        final, settled = inputs
         prefix, key, run_id = self.output_prefix, self.migration_key, self.run_id
+        duplicates = (
+            final | "Duplicates" >> beam.Filter(lambda outcome: outcome.document["status"] == Status.DUPLICATE),
+            settled,
+        ) | "ChangedRows" >> beam.Flatten()
+        written = (
+            duplicates
+            | "DocumentRows" >> beam.Map(lambda outcome: outcome.document)
+            | "WriteDuplicates" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date)
+        )
+        everything_in = final | "AllOutcomesIn" >> beam.combiners.Count.Globally()
         return {
-            "documents": documents
-            | "WriteDocuments" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date),
-            "pages": pages | "WritePages" >> WriteParquetTable(prefix, PAGES, key, run_id, self.run_date),
+            "documents": (
+                written,
+                everything_in
+                | "JournalDocuments" >> beam.FlatMap(lambda _: journal_files(prefix, DOCUMENTS, key, run_id)),
+            )
+            | "DocumentFiles" >> beam.Flatten(),
+            "pages": everything_in
+            | "JournalPages" >> beam.FlatMap(lambda _: journal_files(prefix, PAGES, key, run_id)),
         }

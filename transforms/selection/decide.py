@@ -1,0 +1,77 @@
+"""The decision for one document: redo it, or leave it as an earlier run finished it; and how urgent it is.
+
+Pure: the document's manifest refs, its recorded rows and its access count in; tagged results out. A finished
+document (migrated or duplicate) whose reference is unchanged is never read again; a migrated document whose
+source has gone stays migrated (its legacy store may already be switched off) and is counted as source gone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from apache_beam import pvalue
+
+from schemas.records import DocumentRef, Status
+from transforms.selection.access_log import Access
+from transforms.selection.state import StateRow, current
+from transforms.sources.read import flag_repeated_ids
+
+TALLIES = "tallies"
+EARLIER = "earlier"
+
+#: Largest first: documents in the access log before all others, then the most opened, then the most recent.
+Priority = tuple[int, int, str, str, str]
+
+
+@dataclass(frozen=True)
+class EarlierDocument:
+    """A document an earlier run migrated and this run leaves alone: a canonical candidate for de-duplication."""
+
+    label: str
+    order: tuple
+
+
+def priority(ref: DocumentRef, access: Access | None) -> Priority:
+    return (1 if access else 0, access.count if access else 0, ref.document_date or "", *ref.key)
+
+
+def unchanged(ref: DocumentRef, row: StateRow, blob_size: Callable[[str], int | None]) -> bool | None:
+    """True when the reference is the one recorded (and a whole blob still has its recorded size); None when the
+    blob can no longer be found (source gone); False when anything changed."""
+    if row.reference_sha256 != ref.reference_sha256:
+        return False
+    whole_blob = ref.blob_uri and ref.offset is None and ref.length is None and not ref.page_blobs
+    if not whole_blob or row.source_bytes is None:
+        return True
+    size = blob_size(ref.blob_uri)
+    return None if size is None else size == row.source_bytes
+
+
+def decide(
+    key: tuple[str, str],
+    refs: Iterable[DocumentRef],
+    rows: Iterable[StateRow],
+    accesses: Iterable[Access],
+    blob_size: Callable[[str], int | None],
+) -> Iterator[object]:
+    """(priority, ref) for each ref to migrate; tagged tallies; and tagged earlier canonical candidates."""
+    refs, latest, access = list(refs), current(rows), next(iter(accesses), None)
+    redo = True
+    if refs:
+        first, *repeats = flag_repeated_ids((key, refs))
+        counts = Counter({"manifest_documents": 1 + len(repeats), f"profile:{first.source_profile}": 1 + len(repeats)})
+        state = unchanged(first, latest, blob_size) if latest is not None and latest.finished else False
+        redo = state is False
+        if redo:
+            yield priority(first, access), first
+        else:
+            counts.update(already_done=1, source_gone=1 if state is None else 0)
+        for repeat in repeats:  # a repeated id is quarantined each time: it is never finished
+            yield priority(repeat, access), repeat
+        yield pvalue.TaggedOutput(TALLIES, (first.source_system, counts))
+    finished_canonical = latest is not None and latest.status == Status.MIGRATED and not (refs and redo)
+    if finished_canonical and latest.patient_key and latest.content_sha256:  # still canonical for its content
+        candidate = EarlierDocument(latest.label, latest.order)
+        yield pvalue.TaggedOutput(EARLIER, ((latest.patient_key, latest.content_sha256), candidate))

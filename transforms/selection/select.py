@@ -1,0 +1,97 @@
+"""SelectDocuments: the shuffle that spreads refs over workers also joins each document with its recorded
+lineage and its access count, so the finished ones are never read and a wave takes the most used first.
+
+Only references and small rows cross it. With --max_documents, the wave's cut-off is found from the priorities
+alone (Top of small tuples), then every worker keeps its documents at or above it: exactly N, deterministically.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.records import DocumentRef
+from transforms.selection.access_log import read_access_log
+from transforms.selection.decide import EARLIER, TALLIES, Priority, decide
+from transforms.selection.state import read_state_rows
+from transforms.storage.emulators import StorageDoFn
+
+OUTSTANDING = "outstanding"
+DEFERRED = "deferred"
+
+
+def blob_size(uri: str) -> int | None:
+    """One metadata call; None when the blob is not there any more."""
+    try:
+        matches = FileSystems.match([uri])[0].metadata_list
+    except Exception:  # a store that cannot be listed: treated as gone for this question only, never quarantined
+        return None
+    exact = [metadata for metadata in matches if metadata.path == uri]
+    return int(exact[0].size_in_bytes) if exact else None
+
+
+class DecideFn(StorageDoFn):
+    def process(self, element: tuple[tuple[str, str], dict[str, Iterable]]) -> Iterator[object]:
+        key, joined = element
+        yield from decide(key, joined.get("refs", ()), joined.get("state", ()), joined.get("access", ()), blob_size)
+
+
+def in_wave(item: tuple[Priority, DocumentRef], cutoff: Priority | None) -> Iterator[object]:
+    priority, ref = item
+    if cutoff is None or priority >= cutoff:
+        yield ref
+    else:
+        yield pvalue.TaggedOutput(DEFERRED, (ref.source_system, Counter(deferred=1)))
+
+
+def last_of_top(top: list[Priority], wanted: int) -> Priority | None:
+    """The wave's cut-off: the N-th highest priority, or None (everything goes) when fewer are outstanding."""
+    return top[-1] if len(top) >= wanted else None
+
+
+class SelectDocuments(beam.PTransform):
+    """Refs → {outstanding refs, tallies of documents counted, done and deferred, earlier canonical candidates}."""
+
+    def __init__(self, history: tuple[str, ...], access_log: str | None, max_documents: int | None) -> None:
+        super().__init__()
+        self.history = history
+        self.access_log = access_log
+        self.max_documents = max_documents
+
+    def expand(self, refs: beam.PCollection[DocumentRef]) -> dict[str, beam.PCollection]:
+        pipeline = refs.pipeline
+        inputs = {"refs": refs | "KeyById" >> beam.Map(lambda ref: (ref.key, ref))}
+        if self.history:
+            inputs["state"] = (
+                pipeline
+                | "HistoryFiles" >> beam.Create(self.history)
+                | "SpreadHistory" >> beam.Reshuffle()
+                | "ReadHistory" >> beam.FlatMap(read_state_rows)
+            )
+        if self.access_log:
+            inputs["access"] = (
+                pipeline
+                | "AccessLog" >> beam.Create([self.access_log])
+                | "ReadAccessLog" >> beam.FlatMap(read_access_log)
+            )
+        decided = (
+            inputs
+            | "JoinById" >> beam.CoGroupByKey()
+            | "Decide" >> beam.ParDo(DecideFn()).with_outputs(TALLIES, EARLIER, main=OUTSTANDING)
+        )
+        prioritised = decided[OUTSTANDING]
+        cutoff = None
+        if self.max_documents:
+            cutoff = beam.pvalue.AsSingleton(
+                prioritised
+                | "Priorities" >> beam.Map(lambda item: item[0])
+                | "TopPriorities" >> beam.combiners.Top.Of(self.max_documents)
+                | "CutOff" >> beam.Map(last_of_top, self.max_documents)
+            )
+        wave = prioritised | "InWave" >> beam.ParDo(in_wave, cutoff).with_outputs(DEFERRED, main=OUTSTANDING)
+        tallies = (decided[TALLIES], wave[DEFERRED]) | "AllTallies" >> beam.Flatten()
+        return {OUTSTANDING: wave[OUTSTANDING], TALLIES: tallies, EARLIER: decided[EARLIER]}
