@@ -14,6 +14,7 @@ from typing import Any
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.imaging.image_job import DEFAULT_ALLOWED_FORMATS, DEFAULT_MAX_PAGE_PIXELS, DEFAULT_MAX_PAGES
+from transforms.lineage.journal import DEFAULT_JOURNAL_ROWS
 from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
 from transforms.storage.blobs import DEFAULT_MAX_DOCUMENT_BYTES
 
@@ -89,6 +90,13 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "Migrate at most this many outstanding documents, the highest priority first; run again for the next "
         "wave. 0: every outstanding document.",
         0,
+        int,
+    ),
+    JobOption(
+        "lineage_flush_documents",
+        "Outcomes each worker holds before writing them to lineage: a killed job loses at most this many "
+        "documents' work per worker, and a re-run redoes only those.",
+        DEFAULT_JOURNAL_ROWS,
         int,
     ),
     JobOption(

@@ -119,6 +119,8 @@ def _check_values(migrate: MigrateOptions) -> None:
     for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds", "max_document_bytes"):
         if getattr(migrate, flag) <= 0:
             raise UsageError(f"--{flag} must be a positive number")
+    if migrate.lineage_flush_documents <= 0:
+        raise UsageError("--lineage_flush_documents must be a positive number")
     if migrate.max_documents < 0:
         raise UsageError("--max_documents must be 0 (every outstanding document) or a positive number")
     if not 0 <= migrate.max_quarantine_rate <= 1:
@@ -161,7 +163,9 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         isolation=migrate.decode_isolation,
         document_types=load_document_types(migrate.document_types),
         reading=reading,
-        journal=JournalSettings(output, migration_key_for(manifests, output), run_id, started_at.date()),
+        journal=JournalSettings(
+            output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
+        ),
     )
     return MigrationPlan(
         tuple(sources),

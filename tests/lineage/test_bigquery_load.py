@@ -17,7 +17,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.launcher import migrate
 from schemas.tables import TABLES as ALL_TABLES
 from tests.conftest import upload_folder
-from tests.lineage_checks import read_table
+from tests.lineage_checks import read_history, read_table
 from transforms.lineage.bigquery_load import LoadIntoBigQueryFn, bigquery_client, load_job_id
 
 pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
@@ -54,10 +54,12 @@ def test_local_run_loads_the_parquet_rows_into_partitioned_clustered_tables(loca
         assert remote.time_partitioning.field == "run_date"
         assert remote.clustering_fields == list(table.cluster_columns)
         [count] = rows(client, f"SELECT count(*) AS n FROM `{PROJECT}.lineage_local.{table.name}`")
-        assert count["n"] == len(read_table(local_run, table.name)), table.name
+        assert count["n"] == len(read_history(local_run, table.name)), table.name
         assert count["n"] > 0 or table.name.startswith("review_"), table.name
-    loaded = rows(client, f"SELECT * FROM `{PROJECT}.lineage_local.documents`")
+    loaded = rows(client, f"SELECT * FROM `{PROJECT}.lineage_local.current_documents`")  # the view it made
     assert outcomes(loaded) == outcomes(read_table(local_run, "documents"))
+    [pages] = rows(client, f"SELECT count(*) AS n FROM `{PROJECT}.lineage_local.current_pages`")
+    assert pages["n"] == len(read_table(local_run, "pages"))
     quarantined = [d for d in loaded if d["status"] == "quarantined"]
     assert quarantined and all(d["reasons"] and isinstance(d["reasons"], list) for d in quarantined)
     [run] = rows(client, f"SELECT * FROM `{PROJECT}.lineage_local.runs`")
@@ -85,7 +87,7 @@ def test_gs_output_loads_from_uris_and_a_retried_load_adds_no_rows(gs_run):
         return {t.name: rows(client, f"SELECT count(*) AS n FROM `{dataset}.{t.name}`")[0]["n"] for t in TABLES}
 
     first = counts()
-    assert first == {t.name: len(read_table(output, t.name)) for t in TABLES}
+    assert first == {t.name: len(read_history(output, t.name)) for t in TABLES}
     files = [
         (t.name, m.path)
         for t in TABLES

@@ -21,6 +21,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.tables import TABLES_BY_NAME, Table
+from transforms.lineage import queries
 
 _LOGGER = logging.getLogger(__name__)
 _DATASET = re.compile(r"^[a-z][a-z0-9\-]{4,61}[a-z0-9]\.[A-Za-z0-9_]{1,1024}$")
@@ -120,6 +121,20 @@ class LoadIntoBigQueryFn(beam.DoFn):
             job.result()  # raises on a failed load: the run must not report success without its tables
             _LOGGER.info("loaded %s into %s (job %s)", file_uri.rsplit("/", 1)[-1], table_id, job_id)
             yield job_id
+        self._ensure_views()
+
+    def _ensure_views(self) -> None:
+        """current_documents and current_pages: the same view definitions the report runs on DuckDB."""
+        from google.cloud import bigquery
+
+        dataset = f"{self.project}.{self.dataset}"
+        for name in ("documents", "pages"):
+            view = bigquery.Table(f"{dataset}.current_{name}")
+            view.view_query = queries.for_bigquery(f"SELECT * FROM {{{name}}}", dataset)
+            existing = self.client.create_table(view, exists_ok=True)
+            if existing.view_query != view.view_query:  # a newer definition replaces the older one
+                existing.view_query = view.view_query
+                self.client.update_table(existing, ["view_query"])
 
 
 class LoadIntoBigQuery(beam.PTransform):
