@@ -100,6 +100,19 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         int,
     ),
     JobOption(
+        "max_source_reads_per_second",
+        "Cap on document reads per second from each source system, for the whole job (0: no cap): the legacy "
+        "stores keep serving the hospital meanwhile.",
+        0.0,
+        float,
+    ),
+    JobOption(
+        "max_source_mib_per_second",
+        "Cap on MiB per second read from each source system, for the whole job (0: no cap).",
+        0.0,
+        float,
+    ),
+    JobOption(
         "output",
         "Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
         table_default="required",

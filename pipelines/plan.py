@@ -30,6 +30,7 @@ from transforms.sources.layouts.registry import layout_for
 from transforms.sources.paths import absolute, folder_of
 from transforms.sources.profiles import SourceProfile, canonical_profile, expand_manifests, load_profile
 from transforms.storage.blobs import ReadPolicy
+from transforms.storage.throttle import ReadCaps
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,15 @@ def declared_roots(
     return tuple(sorted(roots | set(blob_roots) | set(allowed_roots)))
 
 
+def worker_processes(options: PipelineOptions) -> int:
+    """How many worker processes share the job-wide read caps: the DirectRunner's multi-processing workers, or
+    Dataflow's maximum (autoscaling below it only makes the job gentler than its cap)."""
+    values = options.get_all_options()
+    if values.get("direct_running_mode") == "multi_processing":
+        return max(1, values.get("direct_num_workers") or 1)
+    return max(1, values.get("max_num_workers") or values.get("num_workers") or 1)
+
+
 def _check_values(migrate: MigrateOptions) -> None:
     if not migrate.manifest and not migrate.source:
         raise UsageError(
@@ -119,6 +129,8 @@ def _check_values(migrate: MigrateOptions) -> None:
     for flag in ("max_page_pixels", "max_pages", "decode_timeout_seconds", "max_document_bytes"):
         if getattr(migrate, flag) <= 0:
             raise UsageError(f"--{flag} must be a positive number")
+    if migrate.max_source_reads_per_second < 0 or migrate.max_source_mib_per_second < 0:
+        raise UsageError("--max_source_reads_per_second and --max_source_mib_per_second take 0 (no cap) or more")
     if migrate.lineage_flush_documents <= 0:
         raise UsageError("--lineage_flush_documents must be a positive number")
     if migrate.max_documents < 0:
@@ -163,6 +175,9 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         isolation=migrate.decode_isolation,
         document_types=load_document_types(migrate.document_types),
         reading=reading,
+        read_caps=ReadCaps(
+            migrate.max_source_reads_per_second, migrate.max_source_mib_per_second, worker_processes(options)
+        ),
         journal=JournalSettings(
             output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
         ),

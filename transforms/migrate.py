@@ -33,6 +33,7 @@ from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import ObjectStore, sha256_hex
+from transforms.storage.throttle import ReadCaps, shared_throttle
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class MigrationSettings:
     reading: ReadPolicy = field(default_factory=ReadPolicy)
     # Where outcomes are recorded as the job goes (None: not recorded here, as in unit tests of the step).
     journal: JournalSettings | None = None
+    # What the job may ask of each legacy store (reads and MiB per second, per source system).
+    read_caps: ReadCaps = field(default_factory=ReadCaps)
 
 
 class MigrateDocumentFn(StorageDoFn):
@@ -89,6 +92,7 @@ class MigrateDocumentFn(StorageDoFn):
         )
         self.in_process = InProcessWorker()
         self.journal = settings.journal.open() if settings.journal else None
+        self.throttle = shared_throttle(settings.read_caps) if settings.read_caps.active else None
 
     def teardown(self) -> None:
         isolated = getattr(self, "isolated", None)
@@ -127,7 +131,7 @@ class MigrateDocumentFn(StorageDoFn):
         # its bytes are not read, let alone copied to quarantine.
         if ref.blob_uri and not any(f.reason in _BROKEN_REFERENCE for f in ref.findings):
             try:
-                data = read_document_bytes(ref, self.settings.reading)
+                data = self._read(ref.source_system, lambda: read_document_bytes(ref, self.settings.reading))
             except QuarantineError as error:
                 findings.append(error.finding)
         if data is not None:
@@ -150,7 +154,12 @@ class MigrateDocumentFn(StorageDoFn):
         pages: list[bytes | None] = []
         for page in ref.page_blobs:
             try:
-                pages.append(read_range(page.blob_uri, page.offset, page.length, self.settings.reading))
+                pages.append(
+                    self._read(
+                        ref.source_system,
+                        lambda page=page: read_range(page.blob_uri, page.offset, page.length, self.settings.reading),
+                    )
+                )
             except QuarantineError as error:
                 pages.append(None)
                 findings.append(error.finding)
@@ -160,6 +169,15 @@ class MigrateDocumentFn(StorageDoFn):
             return self._migrate_images(ref, tuple(page for page in pages if page is not None))
         except QuarantineError as error:
             return self.quarantine.outcome(ref, [error.finding], None, pages)
+
+    def _read(self, source_system: str, read: Callable[[], bytes]) -> bytes:
+        """One read from a legacy store, within that store's caps."""
+        if self.throttle is not None:
+            self.throttle.before_read(source_system)
+        data = read()
+        if self.throttle is not None:
+            self.throttle.after_read(source_system, len(data))
+        return data
 
     def _migrate_images(self, ref: DocumentRef, blobs: tuple[bytes, ...]) -> DocumentOutcome:
         isolation = self.settings.isolation
