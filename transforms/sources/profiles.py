@@ -43,6 +43,7 @@ class SourceProfile:
     embedded_newlines: bool = True
     date_format: str = "%Y-%m-%d"
     path_map: tuple[tuple[str, str], ...] = ()
+    legacy_header: str | int | None = None  # a proprietary header before each blob: "search" or its length
 
     def field(self, canonical: str) -> str | None:
         return dict(self.fields).get(canonical)
@@ -80,6 +81,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         known = set(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - known)
         return f"unknown key(s) {', '.join(repr(k) for k in unknown)}" + (f" in {where}" if where else "")
+    if error.validator == "oneOf" and "description" in error.schema:  # "not valid under any of …" says too little
+        return f"{where}: {error.instance!r} is not valid. {error.schema['description']}"
     return f"{where or 'profile'}: {error.message}"
 
 
@@ -88,6 +91,11 @@ def validate_profile(document: Any, uri: str) -> None:
     errors = sorted(validator.iter_errors(document), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         raise ProfileError(f"source profile {uri}: {_describe(errors[0])}")
+
+
+def _legacy_header(value: Any) -> str | int | None:
+    """The schema admits "search" or a whole number (JSON may spell it 256.0)."""
+    return int(value) if isinstance(value, float) else value
 
 
 def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
@@ -116,6 +124,7 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
         embedded_newlines=document.get("embedded_newlines", True),
         date_format=document.get("date_format", "%Y-%m-%d"),
         path_map=path_map,
+        legacy_header=_legacy_header(document.get("legacy_header")),
     )
 
 

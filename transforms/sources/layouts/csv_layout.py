@@ -101,6 +101,7 @@ def parse_csv_row(
         metadata=tuple(sorted((k, v) for k, v in values.items() if k not in used and keep_as_metadata(k, v))),
         findings=tuple(findings),
         source_profile=profile.name,
+        legacy_header=profile.legacy_header,
         page_number=page_number,
     )
 

@@ -122,6 +122,7 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
         metadata=tuple(sorted(metadata.items())),
         findings=tuple(findings),
         source_profile=profile.name,
+        legacy_header=profile.legacy_header,
     )
 
 
