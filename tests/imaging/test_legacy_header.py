@@ -33,6 +33,14 @@ def test_search_finds_an_image_within_the_first_4_kib_only():
     assert legacy_header_length(b"HDR BM not a bitmap" + b"\x00" * 100, "search") == 0  # 2-byte signatures never
     converted = convert_blobs((FILENET + JPEG,), LIMITS, 1, "search")
     assert (converted.source_format, converted.legacy_header_bytes, len(converted.pages)) == ("JPEG", 512, 1)
+    gif = encode(bilevel_page(), "GIF")
+    assert convert_blobs((FILENET + gif,), LIMITS, 1, "search").source_format == "GIF"
+
+
+def test_search_skips_signatures_a_binary_header_holds_by_chance():
+    """00 00 01 00 (ICO) is a 32-bit 65536 in a header of small binary fields: never where the search stops."""
+    header = b"FNP2" + (65536).to_bytes(4, "big") + b"BM" + bytes(502)
+    assert legacy_header_length(header + JPEG, "search") == 512
 
 
 def test_search_stops_at_a_container_and_never_looks_inside_it():

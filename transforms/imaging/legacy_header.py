@@ -24,13 +24,17 @@ LEGACY_HEADER_SEARCH_BYTES = 4096
 
 
 def _distinctive(signature: bytes) -> bool:
-    """Long or binary enough not to occur by chance in a proprietary header (BMP's "BM" would; "%!" too)."""
-    return len(signature) >= 8 or (len(signature) >= 3 and any(byte < 0x20 or byte > 0x7E for byte in signature))
+    """Long or binary enough not to occur by chance in a proprietary header: BMP's "BM" would, and so would
+    "%!", or ICO's 00 00 01 00 (a 32-bit 65536, in a header of small binary fields)."""
+    if len(signature) >= 8:
+        return True
+    binary = any(byte < 0x20 or byte > 0x7E for byte in signature)
+    return len(signature) >= 3 and binary and sum(1 for byte in signature if byte) >= 3
 
 
-#: What the search looks for: images, PDF, and the containers, so that it stops at a container.
+#: What the search looks for: images (3 bytes or more, as ever), PDF, and the containers, so that it stops at one.
 SEARCHED_SIGNATURES: tuple[bytes, ...] = (
-    *(signature for signature, _ in IMAGE_SIGNATURES if _distinctive(signature)),
+    *(signature for signature, _ in IMAGE_SIGNATURES if len(signature) >= 3),
     b"%PDF-",
     *(signature for signature, _, _ in FOREIGN_SIGNATURES if _distinctive(signature)),
 )
