@@ -34,6 +34,7 @@ _MESSAGE_BYTES = 300
 #: Warnings that mean rows of the page were never decoded (libtiff then fills them in white).
 _DAMAGE_WARNINGS = ("Premature EOF",)
 _capturing = threading.local()
+_installing = threading.Lock()  # the handlers are global to the process; threads install them once
 _keep_alive: list[object] = []  # ctypes callbacks must outlive the library's use of them
 
 
@@ -76,9 +77,14 @@ def _corrupt_group4_page() -> bytes:
     return bytes(data)
 
 
-@cache
 def available() -> bool:
     """Install the handlers (once per process) and prove they hear Pillow's libtiff; False if they cannot."""
+    with _installing:
+        return _install()
+
+
+@cache
+def _install() -> bool:
     libc = ctypes.CDLL(None)
     for path in _candidates():
         try:
