@@ -34,6 +34,7 @@ setup(
         "openlineage-python>=1.30",
         "imagehash>=4.3",
         "jsonschema>=4.18",
+        "pikepdf>=9.0",  # PDF validation; its wheel bundles qpdf
     ],
     extras_require={
         "test": [

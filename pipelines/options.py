@@ -138,7 +138,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     ),
     JobOption(
         "allowed_formats",
-        "Comma-separated image formats to decode; others are UNSUPPORTED_FORMAT.",
+        "Comma-separated formats to migrate (image formats, and PDF); others are UNSUPPORTED_FORMAT.",
         ",".join(sorted(DEFAULT_ALLOWED_FORMATS)),
     ),
     JobOption(

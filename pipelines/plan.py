@@ -17,8 +17,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
-from transforms.imaging.decode import KNOWN_FORMATS
 from transforms.imaging.image_job import ImageLimits
+from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.runs import RunInfo, code_version

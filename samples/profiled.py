@@ -30,7 +30,8 @@ UNC_ROOT = "\\\\FILESRV01\\OnBase"
 ORPHANS = ("radiology/images/2009/RQ0100006_P1.TIF", "radiology/images/2009/RQ0999999_P1.TIF")
 #: The legacy stores of the dump, for --blob_root.
 BLOB_ROOTS = ("blobs", "volumes", "onbase/diskgroups", "radiology/images")
-#: A FileNet-style proprietary header in front of one TIFF: the pipeline skips it and records its length.
+#: A FileNet-style proprietary header in front of one TIFF: the profile asks for a search ("legacy_header"), so
+#: the pipeline skips it and records its length.
 LEGACY_HEADER = b"FNP2\x00\x01".ljust(256, b"\x00")
 
 
@@ -163,6 +164,7 @@ def write_profiled_sources(root: Path, *, seed: int, page_size: tuple[int, int],
             "fields": {"document_id": "ItemNum", "nhs_number": "NHS Number"},
             "keep_metadata": [">>DiskgroupNum", "Ward"],
             "path_map": {UNC_ROOT: "diskgroups"},
+            "legacy_header": "search",  # one of its TIFFs sits behind a FileNet-style header
         },
     )
 

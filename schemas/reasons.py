@@ -24,11 +24,15 @@ class Reason(enum.StrEnum):
     BYTE_RANGE_OUT_OF_BOUNDS = "BYTE_RANGE_OUT_OF_BOUNDS"
     EMPTY_BLOB = "EMPTY_BLOB"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    LEGACY_HEADER_MISMATCH = "LEGACY_HEADER_MISMATCH"
     DECODE_ERROR = "DECODE_ERROR"
     TRUNCATED_IMAGE = "TRUNCATED_IMAGE"
     DECOMPRESSION_BOMB = "DECOMPRESSION_BOMB"
     DECODE_TIMEOUT = "DECODE_TIMEOUT"
     DECODER_CRASH = "DECODER_CRASH"
+    PDF_ENCRYPTED = "PDF_ENCRYPTED"
+    PDF_DAMAGED = "PDF_DAMAGED"
+    PDF_TRUNCATED = "PDF_TRUNCATED"
     LOSSLESS_UNSUPPORTED = "LOSSLESS_UNSUPPORTED"
     LOSSLESS_VERIFY_FAILED = "LOSSLESS_VERIFY_FAILED"
     NHS_NUMBER_INVALID = "NHS_NUMBER_INVALID"
@@ -76,7 +80,12 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
     ),
     Reason.EMPTY_BLOB: "The blob has no bytes: recover the document from the legacy system or a backup.",
     Reason.UNSUPPORTED_FORMAT: (
-        "Not a recognised image: check what the file really is (PDF, Office, …) and route it elsewhere."
+        "Neither an image nor a PDF (the message names the format: Office, e-mail, PostScript/EPS, an icon or "
+        "texture container, …): route it to where that format is kept."
+    ),
+    Reason.LEGACY_HEADER_MISMATCH: (
+        "The profile's fixed legacy_header length does not fit this blob: check the length against the legacy "
+        'system\'s format, or use "search".'
     ),
     Reason.DECODE_ERROR: "The image is corrupt: recover it from the legacy system, a backup or a rescan.",
     Reason.TRUNCATED_IMAGE: "The image ends early: recover the full file; truncated images are never loaded.",
@@ -91,6 +100,15 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
         "The image decoder died in native code on this file: keep it for the vendor "
         "and recover the document from another copy."
     ),
+    Reason.PDF_ENCRYPTED: (
+        "The PDF is encrypted (a password, or an owner password's restrictions): obtain an unencrypted copy "
+        "from the legacy system or its author."
+    ),
+    Reason.PDF_DAMAGED: (
+        "The PDF is damaged (it needed repair to open, or a stream or page does not decode): recover an intact "
+        "copy; repaired PDFs are never migrated."
+    ),
+    Reason.PDF_TRUNCATED: "The PDF does not end with %%EOF: it was cut off; recover the full file.",
     Reason.LOSSLESS_UNSUPPORTED: (
         "No archive encoding preserves this pixel format exactly: escalate to the migration team."
     ),
@@ -100,7 +118,7 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
     ),
     Reason.CHECKSUM_MISMATCH: "The bytes differ from the legacy checksum: the blob was altered or misread; recover it.",
     Reason.PAGE_COUNT_MISMATCH: (
-        "The image has a different number of pages from the legacy record: find the missing pages."
+        "The image or PDF has a different number of pages from the legacy record: find the missing pages."
     ),
     Reason.DATE_INVALID: "The document date is not a valid YYYY-MM-DD date: correct the manifest and re-run.",
     Reason.DOCUMENT_TYPE_UNKNOWN: (

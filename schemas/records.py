@@ -56,6 +56,7 @@ class DocumentRef:
     source_profile: str = "canonical"  # the profile (file name) the document was read through
     page_number: int | None = None  # page-per-row: this row's page, before the rows are assembled
     page_blobs: tuple[PageBlob, ...] = ()  # page-per-row: the document's page files, in page order
+    legacy_header: str | int | None = None  # the profile's policy: None (no header), "search", or a length
 
     @property
     def key(self) -> tuple[str, str]:

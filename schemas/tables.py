@@ -46,8 +46,12 @@ DOCUMENTS = Table(
         col("document_type", "STRING", "Document type recorded by the legacy system, any run of 10 digits redacted."),
         col("document_date", "DATE", "Document date recorded by the legacy system."),
         col("recorded_page_count", "INT64", "Page count the legacy system recorded."),
-        col("page_count", "INT64", "Pages decoded from the image."),
-        col("source_format", "STRING", "Image format sniffed from the bytes (TIFF, JPEG, PNG, BMP, GIF, …)."),
+        col("page_count", "INT64", "Pages decoded from the image, or counted in the PDF."),
+        col(
+            "source_format",
+            "STRING",
+            "Format sniffed from the bytes: TIFF, JPEG, PNG, …, PDF (quarantined documents: also EPS, DOCX, ZIP, …).",
+        ),
         col("source_compression", "STRING", "Compression of the first page as decoded (group4, tiff_lzw, jpeg, …)."),
         col("blob_uri", "STRING", "Resolved location of the legacy blob."),
         col("byte_offset", "INT64", "Start of the document's byte range in the blob."),
@@ -58,8 +62,13 @@ DOCUMENTS = Table(
             "STRING",
             "SHA-256 of the document's exact legacy bytes (page-per-row: its page files concatenated in page order).",
         ),
-        col("content_sha256", "STRING", "SHA-256 over the pages' pixel hashes in order: equal content, equal value."),
-        col("object_bytes", "INT64", "Bytes of the stored page objects."),
+        col(
+            "content_sha256",
+            "STRING",
+            "SHA-256 over the pages' pixel hashes in order (a PDF: over 'pdf', a NUL and its bytes): equal content, "
+            "equal value.",
+        ),
+        col("object_bytes", "INT64", "Bytes of the stored page objects (a PDF: its one object)."),
         col("quarantine_uri", "STRING", "Where the original bytes were copied, for quarantined documents."),
         col(
             "metadata_json",
@@ -90,26 +99,26 @@ DOCUMENTS = Table(
 
 PAGES = Table(
     name="pages",
-    description="One row per stored page of a migrated document.",
+    description="One row per stored object of a migrated document: each page of an image, or a whole PDF (page 1).",
     columns=(
         col("run_id", "STRING", "The run that produced this row.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         col("source_system", "STRING", "Legacy system the document came from.", required=True),
         col("document_id", "STRING", "Id within its source system.", required=True),
-        col("page_number", "INT64", "1-based page number within the document.", required=True),
-        col("object_uri", "STRING", "Absolute URI of the stored page object.", required=True),
+        col("page_number", "INT64", "1-based page number within the document (a PDF's one object: 1).", required=True),
+        col("object_uri", "STRING", "Absolute URI of the stored page object (or PDF).", required=True),
         col("object_sha256", "STRING", "SHA-256 of the stored object's bytes (its name).", required=True),
         col(
             "object_format",
             "STRING",
-            "Encoding of the stored object (TIFF/CCITT-G4, PNG, JPEG/original, …).",
+            "Encoding of the stored object (TIFF/CCITT-G4, PNG, JPEG/original, …; PDF, kept byte for byte).",
             required=True,
         ),
         col("object_bytes", "INT64", "Size of the stored object.", required=True),
-        col("pixel_sha256", "STRING", "SHA-256 of the page's decoded pixels in canonical form.", required=True),
-        col("width", "INT64", "Width in pixels.", required=True),
-        col("height", "INT64", "Height in pixels.", required=True),
-        col("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …).", required=True),
+        col("pixel_sha256", "STRING", "SHA-256 of the page's decoded pixels in canonical form; null for a PDF."),
+        col("width", "INT64", "Width in pixels; null for a PDF."),
+        col("height", "INT64", "Height in pixels; null for a PDF."),
+        col("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …); null for a PDF."),
         col("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
         col("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
         col(
@@ -121,7 +130,7 @@ PAGES = Table(
             "icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."
         ),
         col("source_compression", "STRING", "Compression of the page in the legacy file."),
-        col("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey.", required=True),
+        col("ink_coverage", "FLOAT64", "Fraction of the page darker than mid-grey; null for a PDF."),
         col(
             "flags",
             "STRING",

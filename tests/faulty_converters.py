@@ -13,6 +13,7 @@ import signal
 import time
 
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
+from transforms.imaging.legacy_header import LegacyHeader
 
 CRASH_MARKER = b"\x00CRASH-IN-NATIVE-CODE\x00"
 HANG_MARKER = b"\x00HANG-FOREVER\x00"
@@ -20,7 +21,7 @@ BUG_MARKER = b"\x00PYTHON-BUG\x00"
 
 
 def misbehaving_convert(
-    blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None
+    blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None, legacy_header: LegacyHeader = None
 ) -> ConvertedDocument:
     data = b"".join(blobs)
     if CRASH_MARKER in data:
@@ -29,4 +30,4 @@ def misbehaving_convert(
         time.sleep(3600)
     if BUG_MARKER in data:
         raise RuntimeError("simulated bug in our own code")
-    return convert_blobs(blobs, limits, recorded_page_count)
+    return convert_blobs(blobs, limits, recorded_page_count, legacy_header)

@@ -22,18 +22,17 @@ from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
-from transforms.imaging.pixels import content_digest
 from transforms.imaging.risk import looks_risky
 from transforms.lineage.journal import JournalSettings
-from transforms.lineage.outcomes import document_row, page_row
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import write_index_record
 from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import ObjectStore, sha256_hex
+from transforms.storage.objects import ObjectStore
 from transforms.storage.throttle import ReadCaps, shared_throttle
+from transforms.stored_outcome import image_outcome, pdf_outcome
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,14 +104,15 @@ class MigrateDocumentFn(StorageDoFn):
     def process(self, ref: DocumentRef) -> Iterator[DocumentOutcome]:
         outcome = self.migrate(ref)
         status = outcome.document["status"]
+        pages = (outcome.document["page_count"] or 0) if status == Status.MIGRATED else 0  # a PDF: all its pages
         self.documents[status].inc()
         self.bytes_in.inc(outcome.document["source_bytes"] or 0)
         if status == Status.MIGRATED:
-            self.pages_counter.inc(len(outcome.pages))
+            self.pages_counter.inc(pages)
             self.bytes_out.inc(outcome.document["object_bytes"] or 0)
         for reason in outcome.document["reasons"]:
             Metrics.counter("edms", f"quarantine_{reason}").inc()
-        self.progress.record(status, len(outcome.pages))
+        self.progress.record(status, pages)
         if self.journal is not None:
             self.journal.record(outcome)
         yield outcome
@@ -180,38 +180,24 @@ class MigrateDocumentFn(StorageDoFn):
         return data
 
     def _migrate_images(self, ref: DocumentRef, blobs: tuple[bytes, ...]) -> DocumentOutcome:
-        isolation = self.settings.isolation
-        isolate = isolation == "always" or (isolation == "risky" and any(looks_risky(blob) for blob in blobs))
-        worker = self.isolated if isolate else self.in_process
-        converted = worker.call(self.convert, blobs, self.settings.limits, ref.page_count)
-        # Only now, with every page decoded and verified, does anything reach object storage.
-        run_id = self.settings.run_id
-        rows, written = [], 0
-        for number, page in enumerate(converted.pages, start=1):
-            uri, digest, was_written = self.objects.put(page.encoded.data, page.encoded.encoding.extension)
-            written += was_written
-            rows.append(page_row(ref, run_id=run_id, number=number, page=page, uri=uri, object_sha256=digest))
-        content = content_digest([page.encoded.pixel_sha256 for page in converted.pages])
-        whole = blobs[0] if len(blobs) == 1 else b"".join(blobs)
-        row = document_row(
-            ref,
-            run_id=run_id,
-            status=Status.MIGRATED,
-            key=self.settings.patient_key,
-            page_count=len(converted.pages),
-            source_format=converted.source_format,
-            source_compression=converted.pages[0].source_compression,
-            source_bytes=len(whole),
-            source_sha256=sha256_hex(whole),
-            content_sha256=content,
-            object_bytes=sum(len(page.encoded.data) for page in converted.pages),
-            legacy_header_bytes=converted.legacy_header_bytes or None,
+        settings = self.settings
+        isolate = settings.isolation == "always" or (
+            settings.isolation == "risky" and any(looks_risky(blob) for blob in blobs)
         )
-        patient = row["patient_key"]
-        dedupe_key = (patient, content) if patient else None
-        outcome = DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
+        worker = self.isolated if isolate else self.in_process
+        converted = worker.call(self.convert, blobs, settings.limits, ref.page_count, ref.legacy_header)
+        # Only now, with every page decoded and verified (or the PDF validated), does anything reach object storage.
+        store = pdf_outcome if converted.pdf is not None else image_outcome
+        outcome = store(
+            ref,
+            blobs[0] if converted.pdf is not None else blobs,
+            converted,
+            self.objects,
+            run_id=settings.run_id,
+            patient_key=settings.patient_key,
+        )
         try:  # the EDMS record: the only output naming the patient, written where the identifiers are
-            write_index_record(self.settings.output_prefix, ref, outcome)
+            write_index_record(settings.output_prefix, ref, outcome)
         except Exception as error:  # any filesystem's failure: this document, not the job
             raise QuarantineError(
                 Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"

@@ -16,7 +16,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.reasons import Finding, QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
-from transforms.imaging.decode import sniff_format
+from transforms.imaging.signatures import sniff
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.outcomes import document_row, quarantine_record
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
@@ -76,10 +76,16 @@ class QuarantineWriter:
             key=self.patient_key,
             source_sha256=digest,
             source_bytes=_size(data),
-            source_format=sniff_format(data) if data else None,
+            source_format=named_format(data),
             quarantine_uri=location,
         )
         return DocumentOutcome(document=row)
+
+
+def named_format(data: bytes | None) -> str | None:
+    """What a quarantined blob is, as far as its first bytes say (an image, a PDF, an Office file, …)."""
+    found = sniff(data) if data else None
+    return found.code if found is not None else None
 
 
 def _size(data: bytes | None) -> int | None:

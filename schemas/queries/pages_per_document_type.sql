@@ -1,14 +1,14 @@
--- Pages per document type, over migrated documents and the pages actually stored for them.
+-- Pages per document type, over migrated documents with objects stored for them.
+-- Pages come from the documents table: a PDF is one stored object holding all its pages.
 SELECT
   COALESCE(d.document_type, '(none)') AS document_type,
   COUNT(*) AS documents,
-  SUM(p.pages) AS pages,
-  MAX(p.pages) AS most_pages
+  SUM(d.page_count) AS pages,
+  MAX(d.page_count) AS most_pages
 FROM {documents} AS d
 JOIN (
-  SELECT source_system, document_id, COUNT(*) AS pages
+  SELECT DISTINCT source_system, document_id
   FROM {pages}
-  GROUP BY source_system, document_id
 ) AS p
   ON p.source_system = d.source_system AND p.document_id = d.document_id
 WHERE d.status = 'migrated'

@@ -5,7 +5,8 @@ from PIL import Image
 
 from schemas.reasons import QuarantineError, Reason
 from tests.images import bilevel_page, encode, multipage_g4
-from transforms.imaging.decode import DecodedDocument, sniff_format
+from transforms.imaging.decode import DecodedDocument
+from transforms.imaging.signatures import sniff_format
 
 LIMIT = 150_000_000
 
@@ -86,13 +87,3 @@ def test_tiff_directory_chain_walk():
     big_header = b"II+\x00" + struct.pack("<HH", 8, 0)
     assert not ifd_chain_is_truncated(big_header + struct.pack("<QQQ", 16, 0, 0))  # one empty IFD, no link
     assert ifd_chain_is_truncated(big_header + struct.pack("<QQQ", 16, 0, 1000))  # link past the end
-
-
-def test_a_legacy_header_is_found_within_the_first_4_kib_only():
-    from transforms.imaging.decode import legacy_header_length
-
-    jpeg = encode(bilevel_page().convert("L"), "JPEG")
-    assert legacy_header_length(jpeg) == 0  # an image at byte 0 has no header
-    assert legacy_header_length(b"FNP2" + b"\x00" * 508 + jpeg) == 512
-    assert legacy_header_length(b"\x01" * 4096 + jpeg) == 0  # beyond 4 KiB: not searched, stays unsupported
-    assert legacy_header_length(b"HDR BM not a bitmap" + b"\x00" * 100) == 0  # 2-byte signatures never match

@@ -10,25 +10,46 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 from schemas.reasons import QuarantineError, Reason
+from tests.containers import CONTAINERS, blank_pdf, eps_with_tiff_preview, icns_with_png, pdf_with_jpeg
 from tests.images import bilevel_page, encode, multipage_g4, without_tag
-from transforms.imaging.image_job import ImageLimits, convert_document
+from transforms.imaging.image_job import ImageLimits, convert_blobs, convert_document
 from transforms.imaging.isolation import IsolatedWorker
+from transforms.imaging.signatures import IMAGE, PDF, sniff
 
 LIMITS = ImageLimits()
 SEEDS = {
     "tiff": multipage_g4(2),
     "jpeg": encode(bilevel_page().convert("RGB"), "JPEG", quality=85),
     "png": encode(bilevel_page().convert("L"), "PNG"),
+    "pdf": blank_pdf(2),
+    "pdf-with-jpeg": pdf_with_jpeg(),
+    "eps-with-tiff-preview": eps_with_tiff_preview(),
+    "icns-with-png": icns_with_png(),
+}
+#: The containers the issue names; each holds an image a signature search would find.
+HOSTILE_CONTAINERS = {
+    "pdf-with-jpeg": SEEDS["pdf-with-jpeg"],
+    "eps-with-tiff-preview": SEEDS["eps-with-tiff-preview"],
+    "icns-with-png": SEEDS["icns-with-png"],
+    **{name: data for name, (data, _) in CONTAINERS.items()},
 }
 
 
-def outcome(data: bytes) -> str:
-    """'migrated' or the quarantine reason; anything else raised is a bug the fuzzer has found."""
+def outcome(data: bytes, policy: str | None = None) -> str:
+    """'migrated' or the quarantine reason; anything else raised is a bug the fuzzer has found.
+
+    Whatever is migrated is what the blob's own first bytes name: pages only from an image, a whole PDF only
+    from a PDF; never an image found inside something else.
+    """
     try:
-        converted = convert_document(data, LIMITS, None)
+        converted = convert_blobs((data,), LIMITS, None, policy)
     except QuarantineError as error:
         return error.finding.reason.value
-    assert converted.pages
+    own = sniff(data[converted.legacy_header_bytes :])
+    if converted.pdf is not None:
+        assert own.kind == PDF and converted.pages == ()
+    else:
+        assert converted.pages and own.kind == IMAGE and own.code == converted.source_format
     return "migrated"
 
 
@@ -48,6 +69,17 @@ def test_fuzzed_images_end_in_exactly_one_outcome(data):
     assert outcome(data) in {"migrated", *(reason.value for reason in Reason)}
 
 
+@pytest.mark.parametrize("policy", [None, "search"])
+@pytest.mark.parametrize("name", sorted(HOSTILE_CONTAINERS))
+def test_no_container_is_ever_migrated_as_an_image(name, policy):
+    """A PDF with an embedded JPEG is migrated as the PDF it is; an EPS, an ICNS and the rest are unsupported."""
+    data = HOSTILE_CONTAINERS[name]
+    result = outcome(data, policy)
+    assert result == ("migrated" if name == "pdf-with-jpeg" else Reason.UNSUPPORTED_FORMAT.value)
+    if name == "pdf-with-jpeg":
+        assert convert_blobs((data,), LIMITS, None, policy).source_format == "PDF"
+
+
 def test_fuzzed_images_never_hang_or_crash_the_worker():
     """The same kind of damage through the real isolated child, with a time limit."""
     import random
@@ -61,7 +93,7 @@ def test_fuzzed_images_never_hang_or_crash_the_worker():
             for _ in range(rng.randint(1, 10)):
                 data[rng.randrange(len(data))] = rng.randrange(256)
             try:
-                worker.call(convert_document, bytes(data[: rng.randint(8, len(data))]), LIMITS, None)
+                worker.call(convert_blobs, (bytes(data[: rng.randint(8, len(data))]),), LIMITS, None, "search")
                 outcomes.append("migrated")
             except QuarantineError as error:
                 outcomes.append(error.finding.reason.value)

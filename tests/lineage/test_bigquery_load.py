@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside
 TABLES = tuple(table for table in ALL_TABLES if table.name != "orphans")
 
 PROJECT = "edms-test"
+NHS = "943 476 5919"
 
 
 def rows(client, sql: str) -> list[dict]:
@@ -123,3 +124,31 @@ def test_a_failed_load_fails_the_run_and_its_openlineage_events_say_so(bigquery_
     assert "documents" in str(failure.value)
     lines = Path(output, "lineage", "openlineage-bq-broken.jsonl").read_text().splitlines()
     assert [json.loads(line)["eventType"] for line in lines] == ["START", "FAIL"]
+
+
+def test_a_pages_table_an_earlier_version_made_is_relaxed_and_takes_a_pdf_row(bigquery_emulator, tmp_path):
+    """Before PDFs, pages' pixel columns were REQUIRED; an existing table is relaxed in place, rows kept."""
+    from google.cloud import bigquery
+
+    from schemas.tables import PAGES
+    from tests.containers import blank_pdf
+    from transforms.lineage.bigquery_load import bigquery_table
+
+    dataset = f"{PROJECT}.lineage_relax"
+    client = bigquery_client(PROJECT)
+    client.create_dataset(bigquery.Dataset(dataset), exists_ok=True)
+    old = bigquery_table(PAGES, f"{dataset}.pages")
+    was_required = ("pixel_sha256", "width", "height", "mode", "ink_coverage")
+    old.schema = [
+        bigquery.SchemaField(f.name, f.field_type, mode="REQUIRED" if f.name in was_required else f.mode)
+        for f in old.schema
+    ]
+    client.create_table(old)
+    (tmp_path / "letter.pdf").write_bytes(blank_pdf(2))
+    (tmp_path / "m.csv").write_text(f"source_system,document_id,blob_uri,nhs_number\nLETTERS,P1,letter.pdf,{NHS}\n")
+    argv = ["--manifest", str(tmp_path / "m.csv"), "--output", str(tmp_path / "out"), "--bigquery_dataset", dataset]
+    assert migrate(argv) == 0
+    modes = {field.name: field.mode for field in client.get_table(f"{dataset}.pages").schema}
+    assert {name: modes[name] for name in was_required} == dict.fromkeys(was_required, "NULLABLE")
+    loaded = rows(client, f"SELECT document_id, object_format, width FROM `{dataset}.pages`")
+    assert loaded == [{"document_id": "P1", "object_format": "PDF", "width": None}]

@@ -38,7 +38,7 @@ def edms(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         (("sample-dump",), "required: directory"),
         (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--decode_isolation", "sometimes"), "invalid choice"),
         (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--max_pages", "many"), "invalid int value"),
-        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--allowed_formats", "TIFF,PDF"), "--allowed_formats"),
+        (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--allowed_formats", "TIFF,DOCX"), "--allowed_formats"),
         (("run", "--manifest", "m.csv", "--output", "/tmp/x", "--max_quarantine_rate", "2"), "between 0 and 1"),
     ],
 )

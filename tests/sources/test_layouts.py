@@ -72,19 +72,20 @@ def test_csv_header_without_a_mapped_column_stops_the_job(tmp_path):
         check_csv_header(str(tmp_path / "export.csv"), csv_profile(tmp_path))
 
 
-def page_profile(folder: Path):
+def page_profile(folder: Path, **extra):
     document = {
         "source_system": "RAD",
         "format": "csv",
         "manifest": "pages.csv",
         "fields": {"document_id": "REQ", "page_number": "PAGE", "blob_uri": "FILE"},
+        **extra,
     }
     return parse_profile(document, str(folder / "rad.json"))
 
 
-def assembled(tmp_path, rows: str) -> list[DocumentRef]:
+def assembled(tmp_path, rows: str, **profile) -> list[DocumentRef]:
     (tmp_path / "pages.csv").write_text("REQ,PAGE,FILE\n" + rows)
-    refs = list(iter_csv_refs(str(tmp_path / "pages.csv"), page_profile(tmp_path)))
+    refs = list(iter_csv_refs(str(tmp_path / "pages.csv"), page_profile(tmp_path, **profile)))
     groups: dict[tuple[str, str], list[DocumentRef]] = {}
     for ref in refs:
         groups.setdefault(ref.key, []).append(ref)
@@ -126,7 +127,7 @@ def test_rows_that_disagree_on_the_patient_are_not_one_document():
     assert Reason.MANIFEST_ROW_INVALID in reasons(assemble_pages(rows))
 
 
-def dip_profile(folder: Path):
+def dip_profile(folder: Path, **extra):
     document = {
         "source_system": "ONBASE",
         "format": "onbase-dip",
@@ -134,6 +135,7 @@ def dip_profile(folder: Path):
         "encoding": "cp1252",
         "fields": {"document_id": "ItemNum", "nhs_number": "NHS Number"},
         "path_map": {"\\\\FILESRV01\\OnBase": "volumes"},
+        **extra,
     }
     return parse_profile(document, str(folder / "onbase.json"))
 
@@ -298,3 +300,15 @@ def test_a_keep_metadata_column_missing_from_the_header_is_a_warning(tmp_path, c
     assert [record.getMessage() for record in caplog.records if "keep_metadata" in record.getMessage()] == [
         f"profile pas-scan: keep_metadata column(s) WRAD are not in {tmp_path / 'export.csv'}"
     ]
+
+
+def test_the_profiles_legacy_header_policy_travels_on_every_ref(tmp_path):
+    """Documents of a profile without the key are never searched; the key reaches the image job on the ref."""
+    (tmp_path / "export.csv").write_bytes(b"DOC_REF;FILE\r\nA1;a1.tif\r\n")
+    uri = write_dip(tmp_path, GOOD_BLOCK)
+    assert [ref.legacy_header for ref in iter_csv_refs(str(tmp_path / "export.csv"), csv_profile(tmp_path))] == [None]
+    searched = csv_profile(tmp_path, legacy_header="search")
+    assert [ref.legacy_header for ref in iter_csv_refs(str(tmp_path / "export.csv"), searched)] == ["search"]
+    assert [ref.legacy_header for ref in iter_dip_refs(uri, dip_profile(tmp_path, legacy_header=512))] == [512]
+    rows = "R1,2,p2.tif\nR1,1,p1.tif\n"
+    assert {document.legacy_header for document in assembled(tmp_path, rows, legacy_header=128)} == {128}

@@ -33,12 +33,21 @@ def test_shipped_example_profiles_are_valid(name):
         ({"keep_metadata": "WARD"}, "keep_metadata: 'WARD' is not of type 'array'"),
         ({"keep_metadata": ["WARD", "WARD"]}, "keep_metadata"),
         ({"keep_metadata": ["B"]}, "keep_metadata names 'B', which fields maps to a canonical field"),
+        ({"legacy_header": "sometimes"}, "legacy_header: 'sometimes' is not valid"),
+        ({"legacy_header": 0}, "legacy_header: 0 is not valid"),
+        ({"legacy_header": True}, "legacy_header: True is not valid"),
     ],
 )
 def test_a_bad_profile_is_one_error_naming_the_key(change, message):
     with pytest.raises(ProfileError, match=None) as raised:
         parse_profile({**BASE, **change}, "/profiles/pas.json")
     assert message in str(raised.value) and "/profiles/pas.json" in str(raised.value)
+
+
+@pytest.mark.parametrize(("value", "policy"), [(None, None), ("search", "search"), (256, 256), (256.0, 256)])
+def test_the_legacy_header_policy_is_read_from_the_profile(value, policy):
+    document = BASE if value is None else {**BASE, "legacy_header": value}
+    assert parse_profile(document, "/profiles/pas.json").legacy_header == policy
 
 
 def test_manifest_and_path_map_targets_are_relative_to_the_profile_folder(tmp_path):

@@ -80,6 +80,7 @@ def dump(tmp_path_factory) -> Path:
                 "encoding": "cp1252",
                 "fields": {"document_id": "ItemNum", "nhs_number": "NHS Number"},
                 "path_map": {"\\\\FILESRV01\\OnBase": "diskgroups"},
+                "legacy_header": "search",
             }
         )
     )

@@ -1,7 +1,7 @@
 """Decoding legacy images safely, page by page.
 
-The format is sniffed from the header bytes and Pillow is told to use only that
-decoder; structural checks catch truncation that a lenient decoder would paper
+The format is sniffed from the header bytes (signatures.py) and Pillow is told to use only
+that decoder; structural checks catch truncation that a lenient decoder would paper
 over; each page is sized before its pixels are allocated. Truncated images are
 never loaded (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
 """
@@ -17,33 +17,12 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from schemas.reasons import QuarantineError, Reason
+from transforms.imaging.gif_structure import gif_is_truncated
+from transforms.imaging.libtiff_errors import libtiff_errors
+from transforms.imaging.signatures import IMAGE, sniff, unsupported
 from transforms.imaging.tiff_structure import ifd_chain_is_truncated
 
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "TIFF"),
-    (b"MM\x00+", "TIFF"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG2000"),
-    (b"\xff\x4f\xff\x51", "JPEG2000"),
-)
-
-#: Formats named by their signature only to say what a rejected file is; never decoded.
-_FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "PDF"),
-    (b"PK\x03\x04", "ZIP or Office document"),
-    (b"\xd0\xcf\x11\xe0", "OLE2 (old Office) document"),
-    (b"8BPS", "Photoshop PSD"),
-    (b"\x00\x00\x01\x00", "Windows icon"),
-    (b"{\\rtf", "RTF document"),
-)
-
-#: Pillow's plugin name for each sniffed format.
+#: Pillow's plugin name for each image format.
 _PILLOW_FORMATS = {
     "TIFF": "TIFF",
     "JPEG": "JPEG",
@@ -54,8 +33,6 @@ _PILLOW_FORMATS = {
     "WEBP": "WEBP",
 }
 
-KNOWN_FORMATS = frozenset(_PILLOW_FORMATS)
-
 _TRUNCATION_HINTS = (
     "truncated",
     "premature end",
@@ -63,31 +40,6 @@ _TRUNCATION_HINTS = (
     "not enough data",
     "buffer is not large enough",
 )
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The image format named by the header bytes, or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    for signature, name in _SIGNATURES:
-        if data.startswith(signature):
-            return name
-    return None
-
-
-#: Signatures long enough not to occur by chance in a proprietary header (BMP's "BM" would).
-_HEADER_SEARCH_SIGNATURES = tuple(signature for signature, _ in _SIGNATURES if len(signature) >= 3)
-LEGACY_HEADER_SEARCH_BYTES = 4096
-
-
-def legacy_header_length(data: bytes) -> int:
-    """Bytes of proprietary header (FileNet-style) before the image: 0 when an image starts at byte 0 or none
-    is found in the first 4 KiB (then decode reports the bytes as they are)."""
-    if sniff_format(data) is not None:
-        return 0
-    window = data[:LEGACY_HEADER_SEARCH_BYTES]
-    found = [index for signature in _HEADER_SEARCH_SIGNATURES if (index := window.find(signature)) > 0]
-    return min(found) if found else 0
 
 
 @dataclass
@@ -174,22 +126,17 @@ class DecodedDocument:
         ImageFile.LOAD_TRUNCATED_IMAGES = False  # a global another library may have flipped
         Image.MAX_IMAGE_PIXELS = None  # the per-page check below replaces Pillow's, with the run's own limit
         self.data = data
-        self.format = sniff_format(data)
+        found = sniff(data)
+        if found is None or found.kind != IMAGE:
+            raise unsupported(data, found)
+        self.format = found.code
         self.max_page_pixels = max_page_pixels
-        if self.format is None:
-            foreign = next((name for signature, name in _FOREIGN_SIGNATURES if data.startswith(signature)), None)
-            if foreign is None and data[128:132] == b"DICM":
-                foreign = "DICOM"
-            what = (
-                f"a {foreign}, not an image format"
-                if foreign
-                else f"no known image signature (starts {data[:8].hex()})"
-            )
-            raise QuarantineError(Reason.UNSUPPORTED_FORMAT, what)
         if self.format == "JPEG" and _jpeg_is_truncated(data):
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "JPEG has no end-of-image marker after its last scan")
         if self.format == "PNG" and _png_is_truncated(data):
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "PNG has no IEND chunk")
+        if self.format == "GIF" and gif_is_truncated(data):
+            raise QuarantineError(Reason.TRUNCATED_IMAGE, "GIF ends before its trailer: frames may be missing")
         if self.format == "TIFF" and ifd_chain_is_truncated(data):
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "TIFF directory chain points past the end of the file")
         try:
@@ -232,7 +179,10 @@ class DecodedDocument:
             if isinstance(image, TiffImagePlugin.TiffImageFile) and _tiff_page_is_truncated(image, len(self.data)):
                 raise QuarantineError(Reason.TRUNCATED_IMAGE, f"page {index + 1}'s strips run past the end of the file")
             orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
-            image.load()
+            with libtiff_errors() as reported:
+                image.load()
+            if reported and self.format == "TIFF":  # a fax strip libtiff could not decode, filled in with white
+                raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1}: libtiff reported {reported[0]}")
         except QuarantineError:
             raise
         except Image.DecompressionBombError as error:

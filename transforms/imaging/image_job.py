@@ -1,7 +1,10 @@
-"""The CPU half of migrating a document: bytes in, verified archive pages out.
+"""The CPU half of migrating a document: bytes in, verified archive pages (or a validated PDF) out.
 
 Pure (no I/O, no Beam), so it can run in the isolated child process and be fuzzed
-directly. Every problem is a QuarantineError with its reason.
+directly. Every problem is a QuarantineError with its reason. What a blob is comes from its
+own first bytes (after a legacy header only where its source's profile declares one): an
+image is decoded page by page, a PDF is validated and kept whole, anything else is
+UNSUPPORTED_FORMAT with its name.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import struct
 from dataclasses import dataclass
 
 from schemas.reasons import QuarantineError, Reason
-from transforms.imaging.decode import DecodedDocument, Page, legacy_header_length
+from transforms.imaging.decode import DecodedDocument, Page
 from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
+from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
+from transforms.imaging.pdf import PdfCheck, check_pdf
 from transforms.imaging.perceptual import perceptual_hash
+from transforms.imaging.signatures import IMAGE, PDF, sniff, unsupported
 
-#: What scanned records really use; anything else is quarantined as UNSUPPORTED_FORMAT before decoding.
-DEFAULT_ALLOWED_FORMATS = frozenset({"TIFF", "JPEG", "PNG", "BMP", "GIF", "JPEG2000", "WEBP"})
+#: What records really use; anything else is quarantined as UNSUPPORTED_FORMAT before decoding.
+DEFAULT_ALLOWED_FORMATS = frozenset({"TIFF", "JPEG", "PNG", "BMP", "GIF", "JPEG2000", "WEBP", "PDF"})
 #: Admits an A0 drawing at 300 dpi (9933 × 14043 ≈ 139.5 MP) with a little room.
 DEFAULT_MAX_PAGE_PIXELS = 150_000_000
 DEFAULT_MAX_PAGES = 10_000
@@ -45,9 +51,12 @@ class ConvertedPage:
 
 @dataclass(frozen=True)
 class ConvertedDocument:
+    """Verified pages of an image document; or, for a PDF, no pages and its check (it is stored whole)."""
+
     source_format: str
     pages: tuple[ConvertedPage, ...]
     legacy_header_bytes: int = 0
+    pdf: PdfCheck | None = None
 
 
 def _png_has_16_bit_colour(data: bytes) -> bool:
@@ -82,21 +91,37 @@ def _check_page_count(found: int, recorded: int | None) -> None:
         raise QuarantineError(Reason.PAGE_COUNT_MISMATCH, f"image has {found} page(s), legacy record says {recorded}")
 
 
-def convert_blobs(blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:
+def convert_blobs(
+    blobs: tuple[bytes, ...],
+    limits: ImageLimits,
+    recorded_page_count: int | None,
+    legacy_header: LegacyHeader = None,
+) -> ConvertedDocument:
     """One document from one blob, or from page files in page order (each must then hold exactly one page).
 
-    A proprietary header (FileNet-style) before an image is skipped and its length recorded.
+    A proprietary header before the document is skipped, and its length recorded, only under the source's
+    legacy_header policy. A PDF is validated here and kept whole by the caller: its bytes are the blob's after
+    the header, so they never travel back from the isolated child.
     """
     single_file = len(blobs) == 1  # its page count is checked from the header, before any page is decoded
     pages: list[ConvertedPage] = []
     formats: list[str] = []
     header_bytes = 0
     for index, blob in enumerate(blobs):
-        header = legacy_header_length(blob)
+        header = legacy_header_length(blob, legacy_header)
         header_bytes += header
-        converted = convert_document(
-            blob[header:] if header else blob, limits, recorded_page_count if single_file else None
-        )
+        body = blob[header:] if header else blob
+        found = sniff(body)
+        if found is not None and found.kind == PDF:
+            if not single_file:
+                raise QuarantineError(
+                    Reason.UNSUPPORTED_FORMAT, f"page file {index + 1} is a PDF: page files must be images"
+                )
+            return ConvertedDocument("PDF", (), header_bytes, _check_pdf(body, limits, recorded_page_count))
+        if found is None or found.kind != IMAGE:
+            hint = "" if legacy_header else "; a source that puts a header before its images says so in its profile"
+            raise unsupported(body, found, hint)
+        converted = convert_document(body, limits, recorded_page_count if single_file else None)
         if not single_file and len(converted.pages) != 1:
             raise QuarantineError(
                 Reason.PAGE_SEQUENCE_INVALID,
@@ -108,6 +133,12 @@ def convert_blobs(blobs: tuple[bytes, ...], limits: ImageLimits, recorded_page_c
         _check_page_count(len(pages), recorded_page_count)
     source_format = formats[0] if len(set(formats)) == 1 else "+".join(formats)
     return ConvertedDocument(source_format, tuple(pages), header_bytes)
+
+
+def _check_pdf(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> PdfCheck:
+    if "PDF" not in limits.allowed_formats:
+        raise QuarantineError(Reason.UNSUPPORTED_FORMAT, "PDF is not an allowed format")
+    return check_pdf(data, max_pages=limits.max_pages, recorded_page_count=recorded_page_count)
 
 
 def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int | None) -> ConvertedDocument:

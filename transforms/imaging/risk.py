@@ -3,13 +3,13 @@
 Isolation costs a little on every document (measured in benchmarks/isolation.py), so
 this policy keeps the bulk of a scanned archive (TIFF with the common compressions,
 JPEG, PNG, of ordinary size) in-process and sends the rest to the child: rarer
-decoders (JPEG 2000, WebP, GIF, BMP), exotic TIFF compressions (old-style JPEG,
-ThunderScan, …), unparseable headers and very large blobs.
+decoders (JPEG 2000, WebP, GIF, BMP), PDFs (qpdf parses them), exotic TIFF compressions
+(old-style JPEG, ThunderScan, …), unparseable headers and very large blobs.
 """
 
 from __future__ import annotations
 
-from transforms.imaging.decode import sniff_format
+from transforms.imaging.signatures import sniff_format
 from transforms.imaging.tiff_structure import COMMON_COMPRESSIONS, first_page_compression
 
 LARGE_DOCUMENT_BYTES = 32 * 2**20

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -66,6 +67,20 @@ def bigquery_table(table: Table, table_id: str):  # -> google.cloud.bigquery.Tab
     return result
 
 
+def relaxed_schema(remote_schema: list[dict[str, Any]], table: Table) -> list[dict[str, Any]] | None:
+    """The remote table's schema (API form) with the columns this definition made nullable relaxed; None if none.
+
+    A table made by an earlier version keeps its REQUIRED modes (create_table leaves an existing table alone),
+    and a load of rows with nulls there would fail: pages' pixel columns became nullable for PDFs. Relaxing
+    REQUIRED to NULLABLE is a change BigQuery allows on a table in place, and it loses nothing.
+    """
+    nullable = {column.name for column in table.columns if not column.required and not column.repeated}
+    relax = [field.get("mode") == "REQUIRED" and field["name"] in nullable for field in remote_schema]
+    if not any(relax):
+        return None
+    return [dict(field, mode="NULLABLE") if r else field for field, r in zip(remote_schema, relax, strict=True)]
+
+
 class LoadIntoBigQueryFn(beam.DoFn):
     """(table name, Parquet file URI) pairs, all of them at once → one load job per file; yields job ids."""
 
@@ -84,7 +99,11 @@ class LoadIntoBigQueryFn(beam.DoFn):
         self.client.create_dataset(dataset, exists_ok=True)
         for name in sorted(set(names)):
             table_id = f"{self.project}.{self.dataset}.{name}"
-            self.client.create_table(bigquery_table(TABLES_BY_NAME[name], table_id), exists_ok=True)
+            remote = self.client.create_table(bigquery_table(TABLES_BY_NAME[name], table_id), exists_ok=True)
+            relaxed = relaxed_schema([field.to_api_repr() for field in remote.schema], TABLES_BY_NAME[name])
+            if relaxed is not None:
+                remote.schema = [bigquery.SchemaField.from_api_repr(field) for field in relaxed]
+                self.client.update_table(remote, ["schema"])
 
     def _existing_job(self, job_id: str):
         from google.api_core.exceptions import NotFound

@@ -48,7 +48,9 @@ def content_member(outcome: DocumentOutcome) -> Iterator[tuple[str, ContentMembe
     row = outcome.document
     if row["status"] not in (Status.MIGRATED, Status.DUPLICATE) or not row["patient_key"] or not row["content_sha256"]:
         return
-    blank = all(is_blank(page["perceptual_hash"]) for page in outcome.pages) if outcome.pages else None
+    # A PDF's one object has no perceptual hash: never known to be blank, so a misfiled PDF is always reviewed.
+    hashes = [page["perceptual_hash"] for page in outcome.pages]
+    blank = all(h is not None and is_blank(h) for h in hashes) if hashes else None
     yield (
         row["content_sha256"],
         ContentMember(

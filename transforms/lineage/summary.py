@@ -45,7 +45,7 @@ def tally_outcome(outcome: DocumentOutcome) -> Tally:
         {row["status"]: 1, "bytes_in": row["source_bytes"] or 0, "objects_written": outcome.objects_written}
     )
     if row["status"] == Status.MIGRATED:
-        counts.update(pages=len(outcome.pages), bytes_out=row["object_bytes"] or 0)
+        counts.update(pages=row["page_count"] or 0, bytes_out=row["object_bytes"] or 0)  # a PDF: all its pages
     counts.update(f"reason:{reason}" for reason in row["reasons"])
     if Reason.MANIFEST_UNPARSABLE in row["reasons"]:  # the launcher names the file and line when it fails the run
         counts[f"unparsable:{row['manifest_uri']} ({row['document_id']})"] = 1  # its id names the line

@@ -60,6 +60,7 @@ def index_record(ref: DocumentRef, document: dict[str, Any], pages: Sequence[dic
             "format": document["source_format"],
         },
         "content_sha256": document["content_sha256"],
+        "page_count": document["page_count"],  # a PDF's pages are all in its one object
         "pages": [
             {
                 "page_number": page["page_number"],

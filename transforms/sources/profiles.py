@@ -46,6 +46,7 @@ class SourceProfile:
     #: Unmapped columns (csv) or keywords and `>>` system tags (onbase-dip) allowed into lineage, redacted there;
     #: every other field goes to the EDMS index record only. Empty by default, and always for --manifest.
     keep_metadata: frozenset[str] = frozenset()
+    legacy_header: str | int | None = None  # a proprietary header before each blob: "search" or its length
 
     def field(self, canonical: str) -> str | None:
         return dict(self.fields).get(canonical)
@@ -83,6 +84,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         known = set(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - known)
         return f"unknown key(s) {', '.join(repr(k) for k in unknown)}" + (f" in {where}" if where else "")
+    if error.validator == "oneOf" and "description" in error.schema:  # "not valid under any of …" says too little
+        return f"{where}: {error.instance!r} is not valid. {error.schema['description']}"
     return f"{where or 'profile'}: {error.message}"
 
 
@@ -91,6 +94,11 @@ def validate_profile(document: Any, uri: str) -> None:
     errors = sorted(validator.iter_errors(document), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         raise ProfileError(f"source profile {uri}: {_describe(errors[0])}")
+
+
+def _legacy_header(value: Any) -> str | int | None:
+    """The schema admits "search" or a whole number (JSON may spell it 256.0)."""
+    return int(value) if isinstance(value, float) else value
 
 
 def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
@@ -127,6 +135,7 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
         date_format=document.get("date_format", "%Y-%m-%d"),
         path_map=path_map,
         keep_metadata=frozenset(document.get("keep_metadata", ())),
+        legacy_header=_legacy_header(document.get("legacy_header")),
     )
 
 

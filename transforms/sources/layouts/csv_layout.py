@@ -93,6 +93,7 @@ def parse_csv_row(
         lineage_metadata=kept,
         findings=tuple(findings),
         source_profile=profile.name,
+        legacy_header=profile.legacy_header,
         page_number=page_number,
     )
 

@@ -132,6 +132,7 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
         lineage_metadata=kept,
         findings=tuple(findings),
         source_profile=profile.name,
+        legacy_header=profile.legacy_header,
     )
 
 
