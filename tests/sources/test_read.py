@@ -4,9 +4,10 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.reasons import Reason
 from schemas.records import DocumentRef
+from transforms.selection.select import OUTSTANDING, SelectDocuments
 from transforms.sources.layouts.canonical import iter_manifest_refs
 from transforms.sources.profiles import canonical_profile
-from transforms.sources.read import ReadSources, SpreadAndFlagRepeatedIds, flag_repeated_ids
+from transforms.sources.read import ReadSources, flag_repeated_ids
 
 
 def ref(row: int, document_id: str = "D1") -> DocumentRef:
@@ -28,7 +29,7 @@ def test_manifest_rows_stream_through_the_pipeline(tmp_path):
     )
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
         sources = [(canonical_profile(str(manifest)), str(manifest))]
-        refs = pipeline | ReadSources(sources) | SpreadAndFlagRepeatedIds()
+        refs = (pipeline | ReadSources(sources) | SelectDocuments((), None, None))[OUTSTANDING]
         summary = refs | beam.Map(lambda r: (r.label, r.manifest_row, tuple(f.reason.value for f in r.findings)))
         assert_that(
             summary,

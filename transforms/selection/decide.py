@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from apache_beam import pvalue
 
 from schemas.records import DocumentRef, Status
+from transforms.lineage.summary import tally_manifest_row
 from transforms.selection.access_log import Access
 from transforms.selection.state import StateRow, current
 from transforms.sources.read import flag_repeated_ids
@@ -61,7 +62,9 @@ def decide(
     redo = True
     if refs:
         first, *repeats = flag_repeated_ids((key, refs))
-        counts = Counter({"manifest_documents": 1 + len(repeats), f"profile:{first.source_profile}": 1 + len(repeats)})
+        counts = Counter()
+        for ref in (first, *repeats):
+            counts.update(tally_manifest_row(ref)[1])
         state = unchanged(first, latest, blob_size) if latest is not None and latest.finished else False
         redo = state is False
         if redo:

@@ -1,9 +1,9 @@
 """Reading legacy dumps: (profile, index file) pairs in, DocumentRefs out (references only, never bytes).
 
 Each layout (transforms/sources/layouts/, and the canonical manifest) turns its index into refs; big indexes are split
-across workers (transforms/sources/layouts/splits.py). Duplicate (source_system, document_id) pairs are caught by the
-same shuffle that spreads the refs over workers, so de-duplicating ids costs no extra stage; page-per-row
-documents are assembled there too.
+across workers (transforms/sources/layouts/splits.py). Repeated (source_system, document_id) pairs are caught, and
+page-per-row documents assembled (flag_repeated_ids), in the selection stage's shuffle (transforms/selection/),
+so neither costs a stage of its own.
 """
 
 from __future__ import annotations
@@ -115,17 +115,4 @@ def flag_repeated_ids(key_and_refs: tuple[tuple[str, str], Iterable[DocumentRef]
                 Reason.DUPLICATE_DOCUMENT_ID,
                 f"document id already used by {first.manifest_uri} row {first.manifest_row}",
             )
-        )
-
-
-class SpreadAndFlagRepeatedIds(beam.PTransform):
-    """The shuffle that spreads refs over workers also finds ids used twice in one source system,
-    and assembles page-per-row documents from their rows (refs only: no bytes cross it)."""
-
-    def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[DocumentRef]:
-        return (
-            refs
-            | "KeyById" >> beam.Map(lambda ref: (ref.key, ref))
-            | "GroupById" >> beam.GroupByKey()
-            | "FlagRepeatedIds" >> beam.FlatMap(flag_repeated_ids)
         )
