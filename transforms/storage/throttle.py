@@ -27,13 +27,14 @@ class ReadCaps:
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most one second's worth saved up; a take that overdraws waits it back."""
+    """`rate` tokens a second, at most one token saved up (no burst, so the cap holds over any stretch, short runs
+    included); a take that overdraws waits it back."""
 
     def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
         self.rate = rate
         self.clock = clock
         self.sleep = sleep
-        self.tokens = rate  # a full second's burst at the start
+        self.tokens = 1.0  # the first read goes at once, the rest at the rate
         self.updated = clock()
         self.lock = threading.Lock()
 
@@ -41,7 +42,7 @@ class TokenBucket:
         """Spend `amount`; returns the seconds waited to stay within the rate."""
         with self.lock:
             now = self.clock()
-            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate) - amount
+            self.tokens = min(1.0, self.tokens + (now - self.updated) * self.rate) - amount
             self.updated = now
             wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
         if wait:
