@@ -18,9 +18,10 @@ from typing import NoReturn
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, WorkerOptions
 
 from pipelines.console import UsageError, configure_logging, print_error
+from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
@@ -56,11 +57,13 @@ def parse_options(argv: list[str]) -> PipelineOptions:
     if unknown:
         raise UsageError(f"unrecognised option(s): {' '.join(unknown)}")
     options = PipelineOptions(argv)
-    # Workers import this package: ship it with the job unless the user chose how.
+    # Workers import this package: ship it with the job unless the user chose how, or the workers' container
+    # (the template image, templates/Dockerfile) already has it installed.
     setup = options.view_as(SetupOptions)
     if (
         not setup.setup_file
         and not setup.requirements_file
+        and not options.view_as(WorkerOptions).sdk_container_image
         and options.get_all_options()["runner"] not in LOCAL_RUNNERS
     ):
         setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
@@ -119,6 +122,8 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
 
 def migrate(argv: list[str]) -> int:
     """Launch, wait, print the summary. Returns the process exit code."""
+    if is_dry_run(options := parse_options(argv)):  # translate for Dataflow offline, submit nothing
+        return dry_run(options)
     options, plan = prepare(argv)
     events = RunLineage(
         run_id=plan.run_id,

@@ -108,14 +108,16 @@ def _check_values(migrate: MigrateOptions) -> None:
         raise UsageError(f"--bigquery_dataset must be PROJECT.DATASET, not {migrate.bigquery_dataset!r}")
 
 
-def plan_from(options: PipelineOptions) -> MigrationPlan:
+def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> MigrationPlan:
+    """`expand_remote=False` (a dry run): a profile's gs:// glob is carried as it is instead of being listed."""
     migrate = options.view_as(MigrateOptions)
     _check_values(migrate)
     output = absolute(migrate.output).rstrip("/")
     sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
     profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
     for profile in (load_profile(uri) for uri in profile_uris):
-        sources += [(profile, manifest) for manifest in expand_manifests(profile)]
+        remote = "://" in profile.manifest and not expand_remote
+        sources += [(profile, manifest) for manifest in ([profile.manifest] if remote else expand_manifests(profile))]
     manifests = tuple(manifest for _, manifest in sources)
     if len(set(manifests)) != len(manifests):
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
