@@ -126,7 +126,13 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     ),
     JobOption(
         "patient_key_file",
-        "Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
+        "File holding the secret key for patient pseudonyms (HMAC-SHA256), a path or gs:// URI; workers read it. "
+        "Else $EDMS_PATIENT_KEY (local runners), else a local default.",
+    ),
+    JobOption(
+        "patient_key_secret",
+        "Secret Manager version holding the patient key (projects/P/secrets/S/versions/V); workers fetch it in "
+        "setup(), so the key never travels in the job graph.",
     ),
     JobOption(
         "bigquery_dataset",

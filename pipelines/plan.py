@@ -22,7 +22,7 @@ from transforms.imaging.image_job import ImageLimits
 from transforms.lineage.bigquery_load import valid_dataset
 from transforms.lineage.runs import RunInfo, code_version
 from transforms.migrate import MigrationSettings
-from transforms.privacy.patient_key import PatientKeyError, resolve_patient_key
+from transforms.privacy.patient_key import PatientKeyError, choose_key_ref
 from transforms.sources.layouts.registry import layout_for
 from transforms.sources.paths import absolute
 from transforms.sources.profiles import SourceProfile, canonical_profile, expand_manifests, load_profile
@@ -36,7 +36,7 @@ class MigrationPlan:
     output: str
     run_id: str
     migration_key: str
-    settings: MigrationSettings  # its patient_key is resolved by with_patient_key, after the cheap checks
+    settings: MigrationSettings  # its patient_key (where workers find it) is chosen by with_patient_key
     max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     bigquery_dataset: str | None = None
@@ -158,13 +158,15 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
 
 
 def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> MigrationPlan:
-    """Resolved after the cheap checks, so misuse is still one line (a new local key logs where it is)."""
+    """Where workers will find the key, chosen and checked after the cheap checks, so misuse is still one line (a new
+    local key logs where it is). The plan holds the reference, never the key."""
     migrate = options.view_as(MigrateOptions)
+    runner = options.get_all_options()["runner"]
     try:
-        key = resolve_patient_key(migrate.patient_key_file, options.get_all_options()["runner"])
+        ref = choose_key_ref(migrate.patient_key_file, migrate.patient_key_secret, runner)
     except PatientKeyError as error:
         raise UsageError(str(error)) from error
-    return replace(plan, settings=replace(plan.settings, patient_key=key.key))
+    return replace(plan, settings=replace(plan.settings, patient_key=ref))
 
 
 def check_sources(plan: MigrationPlan) -> None:

@@ -29,6 +29,7 @@ from transforms.imaging.risk import looks_risky
 from transforms.lineage.outcomes import document_row, page_row, quarantine_record
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import remove_stale_index_record, write_index_record
+from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
@@ -53,9 +54,9 @@ class MigrationSettings:
     decode_memory_limit_mb: int | None = DEFAULT_DECODE_MEMORY_LIMIT_MB
     isolation: str = "always"  # always | risky | never: which documents decode in the isolated child
     document_types: dict[str, frozenset[str]] | None = None  # source_system (or "*") → allowed types
-    # The secret for patient pseudonyms (transforms/patient_key.py). It is pickled with the DoFn, so on a managed
-    # runner it travels in the job graph: load it from a file or a Secret Manager-mounted variable.
-    patient_key: bytes | None = None
+    # Where the secret for patient pseudonyms is (transforms/privacy/key_source.py), never the key: the settings are
+    # pickled into the job graph, and workers fetch the key in setup().
+    patient_key: PatientKeyRef | None = None
     today: dt.date | None = None
 
 
@@ -123,7 +124,8 @@ class MigrateDocumentFn(StorageDoFn):
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
-        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id, settings.patient_key)
+        self.key = key_for_worker(settings.patient_key) if settings.patient_key else None
+        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id, self.key)
         self.progress = ProgressLog()
         memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
         self.isolated = IsolatedWorker(
@@ -215,7 +217,7 @@ class MigrateDocumentFn(StorageDoFn):
             ref,
             run_id=run_id,
             status=Status.MIGRATED,
-            key=self.settings.patient_key,
+            key=self.key,
             page_count=len(converted.pages),
             source_format=converted.source_format,
             source_compression=converted.pages[0].source_compression,
@@ -240,14 +242,15 @@ class MigrateDocumentFn(StorageDoFn):
 class QuarantineCrashedFn(StorageDoFn):
     """Documents whose migration raised something unexpected: quarantined with the error, bytes kept."""
 
-    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
+    def __init__(self, output_prefix: str, run_id: str, patient_key: PatientKeyRef | None) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
         self.patient_key = patient_key
 
     def setup(self) -> None:
         super().setup()
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
+        key = key_for_worker(self.patient_key) if self.patient_key else None
+        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, key)
 
     def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
         ref, (error_type, error_value, _trace) = failure

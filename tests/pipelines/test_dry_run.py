@@ -24,6 +24,7 @@ from google.cloud import dataflow_v1beta3 as dataflow
 
 from pipelines.dry_run import TranslatedJob, is_dry_run, offline_plan, translate
 from pipelines.launcher import parse_options, run
+from tests.key_leaks import places_holding
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "trust-edms-prod"
@@ -32,6 +33,7 @@ IMAGE = f"{REGION}-docker.pkg.dev/{PROJECT}/edms/edms-migrate:0.1.0"
 KMS_KEY = f"projects/{PROJECT}/locations/{REGION}/keyRings/edms/cryptoKeys/dataflow"
 WORKER_ACCOUNT = f"edms-worker@{PROJECT}.iam.gserviceaccount.com"
 MACHINE = "n2-highcpu-8"
+SECRET = f"projects/{PROJECT}/secrets/edms-patient-key/versions/3"
 TOP_LEVEL_STEPS = [
     "ReadSources",
     "Spread",
@@ -87,14 +89,13 @@ def dataflow_flags(**overrides: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A canonical manifest and a key file: a dry run reads only the index headers, never a blob."""
+    """A canonical manifest: a dry run reads only the index headers, never a blob."""
     folder = tmp_path_factory.mktemp("export")
     (folder / "manifest.csv").write_text("source_system,document_id,blob_uri\nPAS,1,a.tif\n", encoding="utf-8")
-    (folder / "patient.key").write_bytes(b"dry-run-test-key-0123456789abcdef\n")
     return folder
 
 
-def job_argv(folder: Path, *extra: str) -> list[str]:
+def job_argv(folder: Path, *extra: str, key: tuple[str, str] = ("--patient_key_secret", SECRET)) -> list[str]:
     return [
         "--manifest",
         str(folder / "manifest.csv"),
@@ -104,8 +105,7 @@ def job_argv(folder: Path, *extra: str) -> list[str]:
         "gs://legacy-scans/pas",
         "--bigquery_dataset",
         f"{PROJECT}.edms_lineage",
-        "--patient_key_file",
-        str(folder / "patient.key"),
+        *key,
         *dataflow_flags(),
         *extra,
     ]
@@ -200,15 +200,13 @@ def test_dry_run_false_is_not_a_dry_run(flag, expected):
 def test_ci_dry_run_of_every_layout_in_a_fresh_process(sample_dump, tmp_path):
     """What CI runs: the command, in a new process, over the canonical, DIP and page-per-row sources, building the
     sdist that --setup_file ships (no --sdk_container_image)."""
-    key = tmp_path / "patient.key"
-    key.write_bytes(b"ci-dry-run-key-0123456789abcdef\n")
     argv = ["--manifest", sample_dump.manifest_path, "--output", "gs://trust-edms-archive/migration"]
     for profile in sample_dump.profiles:
         argv += ["--source", profile]
     flags = [flag for flag in dataflow_flags() if not flag.startswith("--sdk_container_image")]
     env = {name: value for name, value in os.environ.items() if not name.startswith(("STORAGE_EMULATOR", "GOOGLE"))}
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", *argv, "--patient_key_file", str(key), *flags],
+        [sys.executable, "-m", "pipelines.cli", "run", *argv, "--patient_key_secret", SECRET, *flags],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -218,3 +216,31 @@ def test_ci_dry_run_of_every_layout_in_a_fresh_process(sample_dump, tmp_path):
     assert result.returncode == 0, result.stderr
     steps = [line.strip() for line in result.stdout.splitlines()[1:]]
     assert steps == [step for step in TOP_LEVEL_STEPS if step not in ("Orphans", "WriteOrphans", "BigQuery")]
+
+
+def test_the_secret_is_named_in_the_job_for_the_workers(translated):
+    assert translated.job.environment.sdk_pipeline_options["options"]["patient_key_secret"] == SECRET
+    assert places_holding(SECRET.encode(), {"pipeline": translated.pipeline.SerializeToString()}) == ["pipeline"]
+
+
+@pytest.mark.slow
+def test_the_translated_job_contains_no_key_bytes(storage_emulator, small_export, monkeypatch):
+    """The key is where a launcher that read it would find it (a gs:// object it can read, and the launching
+    shell's $EDMS_PATIENT_KEY); the whole job, serialised and with every pickled payload unpacked, holds none of it."""
+    from google.cloud import storage
+
+    key = b"k3y-NEVER-in-the-graph-" + os.urandom(12).hex().encode()
+    client = storage.Client.create_anonymous_client()
+    client.create_bucket("trust-keys-dry-run").blob("edms/patient.key").upload_from_string(key + b"\n")
+    monkeypatch.setenv("EDMS_PATIENT_KEY", key.decode())
+    options = parse_options(
+        job_argv(small_export, key=("--patient_key_file", "gs://trust-keys-dry-run/edms/patient.key"))
+    )
+    job = translate(options, offline_plan(options))
+    serialised = {
+        "create_job_request.json": job.request_json().encode(),
+        "create_job_request.pb": dataflow.CreateJobRequest.serialize(job.request),
+        "pipeline.pb": job.pipeline.SerializeToString(),
+    }
+    assert places_holding(b"gs://trust-keys-dry-run/edms/patient.key", serialised)  # where it is: yes
+    assert places_holding(key, serialised) == []  # the key: nowhere
