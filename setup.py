@@ -34,6 +34,9 @@ setup(
         "openlineage-python>=1.30",
         "imagehash>=4.3",
         "jsonschema>=4.18",
+        "google-cloud-secret-manager>=2.20",
+        "google-cloud-dataflow-client>=0.8",
+        "google-crc32c>=1.5",
     ],
     extras_require={
         "test": [
@@ -42,6 +45,7 @@ setup(
             "gcp-storage-emulator>=2024.8.3",
             "bqemulator==1.4.0",
             "ruff>=0.6",
+            "packaging>=24",
         ],
     },
     entry_points={"console_scripts": ["edms-migrate=pipelines.cli:main"]},

@@ -24,6 +24,15 @@ DEFAULT_MAX_QUARANTINE_RATE = 0.8
 DEFAULT_BIGQUERY_LOCATION = "europe-west2"
 
 
+def true_or_false(text: str) -> bool:
+    """A switch's value as a Flex Template passes it (`--name=true`); argparse reports anything else."""
+    if text.strip().lower() in ("true", "1", "yes"):
+        return True
+    if text.strip().lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+
+
 @dataclass(frozen=True)
 class JobOption:
     """One flag of the job: its name (as --name), meaning and default, and how argparse reads it."""
@@ -36,6 +45,9 @@ class JobOption:
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
     table_default: str | None = None  # what the option table says instead of the default (e.g. "required")
+    switch: bool = False  # true/false: `--name` alone means true, and `--name=false` (a template parameter) works
+    required: bool = False  # a launch needs it (the template says so; the plan checks it)
+    param_type: str = "TEXT"  # the template parameter's type (Dataflow ParameterType) when it is a text value
 
     @property
     def flag(self) -> str:
@@ -44,6 +56,8 @@ class JobOption:
     def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, show_default: bool = False) -> None:
         shown = f" (default: {self.table_default or self.default})" if self.table_default or self.default else ""
         keywords: dict[str, Any] = {"default": self.default, "help": self.help + (shown if show_default else "")}
+        if self.switch:
+            keywords.update(nargs="?", const=True, default=bool(self.default), type=true_or_false, metavar="true|false")
         if self.repeatable:
             keywords["action"] = "append"
         if self.type is not None:
@@ -61,21 +75,26 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "Canonical manifest CSV (local path or gs:// URI); repeat for several.",
         repeatable=True,
         table_default="required",
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "source",
         "Source profile JSON (local path or gs:// URI); repeat for several. De-duplication spans them all.",
         repeatable=True,
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "blob_root",
         "Legacy store root whose files no index references are listed in the orphans table; repeatable.",
         repeatable=True,
+        param_type="GCS_READ_FOLDER",
     ),
     JobOption(
         "output",
         "Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
         table_default="required",
+        required=True,
+        param_type="GCS_WRITE_FOLDER",
     ),
     JobOption("run_id", "Run id recorded in lineage (default: UTC time + random)."),
     JobOption(
@@ -117,6 +136,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     JobOption(
         "document_types",
         'JSON file {"SOURCE_SYSTEM": ["type", ...], "*": [...]}: other types are DOCUMENT_TYPE_UNKNOWN.',
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "max_quarantine_rate",
@@ -128,6 +148,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "patient_key_file",
         "File holding the secret key for patient pseudonyms (HMAC-SHA256), a path or gs:// URI; workers read it. "
         "Else $EDMS_PATIENT_KEY (local runners), else a local default.",
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "patient_key_secret",
