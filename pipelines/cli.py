@@ -14,12 +14,15 @@ from pipelines.console import UsageError, configure_logging, print_error
 from pipelines.demo import run_demo, write_dump
 from pipelines.launcher import run
 from pipelines.options import help_text
+from pipelines.preflight import preflight_command
 from pipelines.report_data import ReportError
 from pipelines.report_html import write_report
 from transforms.sources.paths import absolute
 
 _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] [--blob_root URI ...] --output PREFIX
                         [Beam pipeline options]
+       edms-migrate preflight --output gs://BUCKET/PREFIX [--index_output URI] [--bigquery_dataset P.D]
+                              [--allowed_locations LOC,...]
        edms-migrate report PREFIX [--out FILE]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""
@@ -38,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run",
         help="migrate a dump (all remaining arguments go to the job and Beam; run --help lists them)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "preflight",
+        help="check the destination's security posture (buckets, dataset) before any patient data is written",
         add_help=False,
     )
     demo = commands.add_parser("demo", help="write a sample legacy dump and migrate it on the DirectRunner")
@@ -60,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             print(help_text())
             return 0
         return run(argv[1:])
+    if argv and argv[0] == "preflight":
+        configure_logging()
+        try:
+            return preflight_command(argv[1:])
+        except UsageError as error:
+            return print_error(error)
     args = _parser().parse_args(argv)
     configure_logging()
     try:

@@ -33,7 +33,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     final = (
         outcomes
         | "Deduplicate" >> DeduplicateDocuments()
-        | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
+        | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.settings.records_prefix))
     )
     info = plan.run_info()
 

@@ -25,6 +25,7 @@ from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
+from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from schemas.tables import ORPHANS
 from transforms.lineage.runs import file_sha256
@@ -105,7 +106,10 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     plan = plan_from(options)
     check_sources(plan)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
-    check_output_writable(plan.output)
+    launch_checks(options, plan.output)  # the destination's security posture, before anything is written
+    for output in (plan.output, plan.settings.index_output):
+        if output:
+            check_output_writable(output)
     plan = with_patient_key(plan, options)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")

@@ -22,6 +22,8 @@ from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TI
 DEFAULT_MAX_QUARANTINE_RATE = 0.8
 #: London: UK patient data stays in the UK unless an operator says otherwise.
 DEFAULT_BIGQUERY_LOCATION = "europe-west2"
+#: Where buckets and datasets holding patient data may be (pipelines/preflight.py): London, by default.
+DEFAULT_ALLOWED_LOCATIONS = "europe-west2"
 
 
 def true_or_false(text: str) -> bool:
@@ -164,6 +166,25 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "Where a missing dataset is created and load jobs run; keep patient data in its region.",
         DEFAULT_BIGQUERY_LOCATION,
     ),
+    JobOption(
+        "index_output",
+        "Prefix for the EDMS index records, the only output holding NHS numbers (default: --output): their own "
+        "prefix or bucket, under separate access.",
+        param_type="GCS_WRITE_FOLDER",
+    ),
+    JobOption(
+        "allowed_locations",
+        "Comma-separated locations the destination's buckets and dataset may be in (preflight).",
+        DEFAULT_ALLOWED_LOCATIONS,
+    ),
+    JobOption(
+        "preflight",
+        "What a failed check of the destination's security posture does before anything is written: fail the "
+        "launch (exit 2) or warn and continue.",
+        "fail",
+        choices=("fail", "warn"),
+    ),
+    JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
 )
 
 

@@ -138,6 +138,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
         isolation=migrate.decode_isolation,
         document_types=load_document_types(migrate.document_types),
+        index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
     )
     return MigrationPlan(
         tuple(sources),

@@ -58,13 +58,20 @@ class MigrationSettings:
     # pickled into the job graph, and workers fetch the key in setup().
     patient_key: PatientKeyRef | None = None
     today: dt.date | None = None
+    index_output: str | None = None  # where EDMS index records go (they hold NHS numbers); None: output_prefix
+
+    @property
+    def records_prefix(self) -> str:
+        return self.index_output or self.output_prefix
 
 
 class _QuarantineWriter:
     """Copies a document's original bytes and a JSON record to the quarantine area."""
 
-    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
-        self.output_prefix = output_prefix
+    def __init__(
+        self, output_prefix: str, run_id: str, patient_key: bytes | None, records_prefix: str | None = None
+    ) -> None:
+        self.records_prefix = records_prefix or output_prefix
         self.area = QuarantineArea(output_prefix)
         self.run_id = run_id
         self.patient_key = patient_key
@@ -92,7 +99,7 @@ class _QuarantineWriter:
         )
         record_uri = self.area.put(base, data, record)
         if not suffix:  # a repeated id's record belongs to the id's first row, which may well be migrated
-            remove_stale_index_record(self.output_prefix, ref.source_system, ref.document_id)
+            remove_stale_index_record(self.records_prefix, ref.source_system, ref.document_id)
         row = document_row(
             ref,
             run_id=self.run_id,
@@ -125,7 +132,7 @@ class MigrateDocumentFn(StorageDoFn):
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
         self.key = key_for_worker(settings.patient_key) if settings.patient_key else None
-        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id, self.key)
+        self.quarantine = _QuarantineWriter(settings.output_prefix, settings.run_id, self.key, settings.records_prefix)
         self.progress = ProgressLog()
         memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
         self.isolated = IsolatedWorker(
@@ -231,7 +238,7 @@ class MigrateDocumentFn(StorageDoFn):
         dedupe_key = (patient, content) if patient else None
         outcome = DocumentOutcome(document=row, pages=tuple(rows), dedupe_key=dedupe_key, objects_written=written)
         try:  # the EDMS record: the only output naming the patient, written where the identifiers are
-            write_index_record(self.settings.output_prefix, ref, outcome)
+            write_index_record(self.settings.records_prefix, ref, outcome)
         except Exception as error:  # any filesystem's failure: this document, not the job
             raise QuarantineError(
                 Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"
@@ -242,15 +249,18 @@ class MigrateDocumentFn(StorageDoFn):
 class QuarantineCrashedFn(StorageDoFn):
     """Documents whose migration raised something unexpected: quarantined with the error, bytes kept."""
 
-    def __init__(self, output_prefix: str, run_id: str, patient_key: PatientKeyRef | None) -> None:
+    def __init__(
+        self, output_prefix: str, run_id: str, patient_key: PatientKeyRef | None, records_prefix: str | None = None
+    ) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
         self.patient_key = patient_key
+        self.records_prefix = records_prefix
 
     def setup(self) -> None:
         super().setup()
         key = key_for_worker(self.patient_key) if self.patient_key else None
-        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, key)
+        self.quarantine = _QuarantineWriter(self.output_prefix, self.run_id, key, self.records_prefix)
 
     def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
         ref, (error_type, error_value, _trace) = failure
@@ -281,6 +291,6 @@ class MigrateDocuments(beam.PTransform):
             main_tag="outcomes", dead_letter_tag="crashed"
         )
         quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
-            QuarantineCrashedFn(settings.output_prefix, settings.run_id, settings.patient_key)
+            QuarantineCrashedFn(settings.output_prefix, settings.run_id, settings.patient_key, settings.records_prefix)
         )
         return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()
