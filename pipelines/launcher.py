@@ -76,11 +76,14 @@ def check_output_writable(output: str) -> None:
     probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
     try:
         write_all(probe, b"edms-migrate write check\n")
-        FileSystems.delete([probe])
     except Exception as error:  # any filesystem's failure, reported as one line
         raise UsageError(
             f"cannot write to --output {output}: {type(error).__name__}: {error}".splitlines()[0]
         ) from error
+    try:
+        FileSystems.delete([probe])
+    except Exception:  # a bucket retention policy (preflight asks for one) keeps every object its period
+        _LOGGER.info("the write check %s stays until the bucket's retention period ends", probe)
 
 
 def count_orphans(plan: MigrationPlan) -> int:
