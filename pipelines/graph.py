@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
 from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
@@ -57,5 +58,10 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     if plan.bigquery_dataset:
         graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(
             plan.bigquery_dataset, plan.run_id, plan.bigquery_location
+        )
+    if plan.detached:  # nobody waits: the run's end event comes from its last step
+        waits = [collection for name, collection in graph.items() if name != "outcomes"]
+        graph["run_event"] = summary["tallies"] | "RunEvent" >> EmitRunEvent(
+            plan.lineage_arguments(), plan.run_id, plan.max_quarantine_rate, waits
         )
     return graph

@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, 
 from pipelines.console import UsageError, configure_logging, print_error
 from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
+from pipelines.job_lineage import submitted_message
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
 from pipelines.preflight import launch_checks
@@ -140,6 +141,15 @@ def migrate(argv: list[str]) -> int:
         bigquery_dataset=plan.bigquery_dataset,
     )
     events.start()
+    if plan.detached:  # nobody waits (a Flex Template launch): the job's final step emits COMPLETE or FAIL
+        try:
+            pipeline = beam.Pipeline(options=options)
+            build(pipeline, plan)
+            print(submitted_message(pipeline.run(), plan.output))
+        except BaseException as error:
+            events.fail(error)
+            raise
+        return 0
     started = time.monotonic()
     try:
         with beam.Pipeline(options=options) as pipeline:

@@ -185,6 +185,13 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         choices=("fail", "warn"),
     ),
     JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
+    JobOption(
+        "detached",
+        "Submit the job and return without waiting (a Flex Template launch always does): the job's final step "
+        "then emits the OpenLineage COMPLETE or FAIL event itself.",
+        False,
+        switch=True,
+    ),
 )
 
 

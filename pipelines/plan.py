@@ -45,10 +45,21 @@ class MigrationPlan:
     options_json: str = "{}"
     blob_roots: tuple[str, ...] = ()
     profile_uris: tuple[str, ...] = ()
+    detached: bool = False  # nobody waits for the run: its final step emits the OpenLineage end event
 
     @property
     def manifests(self) -> tuple[str, ...]:
         return tuple(manifest for _, manifest in self.sources)
+
+    def lineage_arguments(self) -> dict:
+        """RunLineage's arguments for this run, the same for the launcher and the job's final step."""
+        return {
+            "run_id": self.run_id,
+            "migration_key": self.migration_key,
+            "manifests": self.manifests,
+            "output_prefix": self.output,
+            "bigquery_dataset": self.bigquery_dataset,
+        }
 
     def run_info(self) -> RunInfo:
         return RunInfo(
@@ -155,6 +166,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         ),
         blob_roots=tuple(absolute(root).rstrip("/") for root in migrate.blob_root or ()),
         profile_uris=profile_uris,
+        detached=migrate.detached,
     )
 
 

@@ -139,3 +139,4 @@ def test_the_template_entry_point_launches_a_dry_run(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "batch job in trust-edms-prod/europe-west2" in result.stdout and "  Migrate" in result.stdout
+    assert result.stdout.rstrip().endswith("  RunEvent")  # a template's job is detached: it ends its own run
