@@ -72,15 +72,13 @@ def parse_options(argv: list[str]) -> PipelineOptions:
     return options
 
 
-def check_output_writable(output: str) -> None:
+def check_output_writable(output: str, flag: str = "--output") -> None:
     """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
     probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
     try:
         write_all(probe, b"edms-migrate write check\n")
     except Exception as error:  # any filesystem's failure, reported as one line
-        raise UsageError(
-            f"cannot write to --output {output}: {type(error).__name__}: {error}".splitlines()[0]
-        ) from error
+        raise UsageError(f"cannot write to {flag} {output}: {type(error).__name__}: {error}".splitlines()[0]) from error
     try:
         FileSystems.delete([probe])
     except Exception:  # a bucket retention policy (preflight asks for one) keeps every object its period
@@ -111,9 +109,9 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     check_sources(plan)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     launch_checks(options, plan.output)  # the destination's security posture, before anything is written
-    for output in (plan.output, plan.settings.index_output):
+    for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):
         if output:
-            check_output_writable(output)
+            check_output_writable(output, flag)
     plan = with_patient_key(plan, options)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
