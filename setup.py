@@ -35,6 +35,9 @@ setup(
         "imagehash>=4.3",
         "jsonschema>=4.18",
         "pikepdf>=9.0",  # PDF validation; its wheel bundles qpdf
+        "google-cloud-secret-manager>=2.20",
+        "google-cloud-dataflow-client>=0.8",
+        "google-crc32c>=1.5",
     ],
     extras_require={
         "test": [
@@ -43,6 +46,7 @@ setup(
             "gcp-storage-emulator>=2024.8.3",
             "bqemulator==1.4.0",
             "ruff>=0.6",
+            "packaging>=24",
         ],
     },
     entry_points={"console_scripts": ["edms-migrate=pipelines.cli:main"]},

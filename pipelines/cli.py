@@ -12,14 +12,22 @@ from typing import NoReturn
 
 from pipelines.console import UsageError, configure_logging, print_error
 from pipelines.demo import run_demo, write_dump
+from pipelines.estimate import __doc__ as estimate_doc
+from pipelines.estimate import estimate_command
 from pipelines.launcher import run
 from pipelines.options import help_text
+from pipelines.preflight import preflight_command
 from pipelines.report_data import ReportError
 from pipelines.report_html import write_report
+from transforms.sources.errors import ManifestError
 from transforms.sources.paths import absolute
 
 _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] [--blob_root URI ...] --output PREFIX
                         [Beam pipeline options]
+       edms-migrate preflight --output gs://BUCKET/PREFIX [--index_output URI] [--bigquery_dataset P.D]
+                              [--allowed_locations LOC,...]
+       edms-migrate estimate [--manifest MANIFEST ...] [--source PROFILE.json ...] --deadline YYYY-MM-DD
+                             [--sample 300] [--documents N] [--vcpu_hour_price P] [--gb_month_price P] [--json]
        edms-migrate report PREFIX [--out FILE]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""
@@ -38,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "run",
         help="migrate a dump (all remaining arguments go to the job and Beam; run --help lists them)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "preflight",
+        help="check the destination's security posture (buckets, dataset) before any patient data is written",
+        add_help=False,
+    )
+    commands.add_parser(
+        "estimate",
+        help="a capacity plan (vCPU-hours, workers × hours to a deadline, storage, cost) from a calibration run",
         add_help=False,
     )
     demo = commands.add_parser("demo", help="write a sample legacy dump and migrate it on the DirectRunner")
@@ -60,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             print(help_text())
             return 0
         return run(argv[1:])
+    if argv and argv[0] in ("preflight", "estimate"):  # their own flags, and the job's, parsed by each
+        if argv[0] == "estimate" and {"-h", "--help"} & set(argv[1:]):
+            print(estimate_doc)
+            return 0
+        configure_logging()
+        try:
+            return (preflight_command if argv[0] == "preflight" else estimate_command)(argv[1:])
+        except (UsageError, ManifestError) as error:
+            return print_error(error)
     args = _parser().parse_args(argv)
     configure_logging()
     try:

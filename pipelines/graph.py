@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
 from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
@@ -33,8 +34,9 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents)
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(plan.run_id)
-    final = deduplicated["outcomes"] | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
-    settled = deduplicated[LATE] | "MarkSettledRecords" >> beam.ParDo(MarkDuplicateRecordsFn(plan.output))
+    records = plan.settings.records_prefix
+    final = deduplicated["outcomes"] | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
+    settled = deduplicated[LATE] | "MarkSettledRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
     info = plan.run_info()
 
     def table_writer(table):
@@ -59,5 +61,10 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     if plan.bigquery_dataset:
         graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(
             plan.bigquery_dataset, plan.run_id, plan.bigquery_location
+        )
+    if plan.detached:  # nobody waits: the run's end event comes from its last step
+        waits = [collection for name, collection in graph.items() if name != "outcomes"]
+        graph["run_event"] = summary["tallies"] | "RunEvent" >> EmitRunEvent(
+            plan.lineage_arguments(), plan.run_id, plan.max_quarantine_rate, waits
         )
     return graph

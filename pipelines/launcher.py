@@ -16,12 +16,15 @@ from typing import NoReturn
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, WorkerOptions
 
 from pipelines.console import UsageError, configure_logging, print_error
+from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
+from pipelines.job_lineage import submitted_message
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_history, with_patient_key
+from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from schemas.reasons import Reason
 from schemas.tables import ORPHANS
@@ -57,27 +60,30 @@ def parse_options(argv: list[str]) -> PipelineOptions:
     if unknown:
         raise UsageError(f"unrecognised option(s): {' '.join(unknown)}")
     options = PipelineOptions(argv)
-    # Workers import this package: ship it with the job unless the user chose how.
+    # Workers import this package: ship it with the job unless the user chose how, or the workers' container
+    # (the template image, templates/Dockerfile) already has it installed.
     setup = options.view_as(SetupOptions)
     if (
         not setup.setup_file
         and not setup.requirements_file
+        and not options.view_as(WorkerOptions).sdk_container_image
         and options.get_all_options()["runner"] not in LOCAL_RUNNERS
     ):
         setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
     return options
 
 
-def check_output_writable(output: str) -> None:
+def check_output_writable(output: str, flag: str = "--output") -> None:
     """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
     probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
     try:
         write_all(probe, b"edms-migrate write check\n")
-        FileSystems.delete([probe])
     except Exception as error:  # any filesystem's failure, reported as one line
-        raise UsageError(
-            f"cannot write to --output {output}: {type(error).__name__}: {error}".splitlines()[0]
-        ) from error
+        raise UsageError(f"cannot write to {flag} {output}: {type(error).__name__}: {error}".splitlines()[0]) from error
+    try:
+        FileSystems.delete([probe])
+    except Exception:  # a bucket retention policy (preflight asks for one) keeps every object its period
+        _LOGGER.info("the write check %s stays until the bucket's retention period ends", probe)
 
 
 def count_orphans(plan: MigrationPlan) -> int:
@@ -99,7 +105,10 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     plan = plan_from(options)
     check_sources(plan)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
-    check_output_writable(plan.output)
+    launch_checks(options, plan.output)  # the destination's security posture, before anything is written
+    for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):
+        if output:
+            check_output_writable(output, flag)
     plan = with_history(with_patient_key(plan, options))
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
@@ -125,6 +134,8 @@ def migrate(argv: list[str]) -> int:
 
 
 def _migrate(argv: list[str]) -> int:
+    if is_dry_run(parse_options(argv)):  # translate for Dataflow offline, submit nothing
+        return dry_run(parse_options(argv))
     options, plan = prepare(argv)
     events = RunLineage(
         run_id=plan.run_id,
@@ -134,6 +145,15 @@ def _migrate(argv: list[str]) -> int:
         bigquery_dataset=plan.bigquery_dataset,
     )
     events.start()
+    if plan.detached:  # nobody waits (a Flex Template launch): the job's final step emits COMPLETE or FAIL
+        try:
+            pipeline = beam.Pipeline(options=options)
+            build(pipeline, plan)
+            print(submitted_message(pipeline.run(), plan.output))
+        except BaseException as error:
+            events.fail(error)
+            raise
+        return 0
     started = time.monotonic()
     try:
         with beam.Pipeline(options=options) as pipeline:
@@ -158,7 +178,7 @@ def finish_passing_run(plan: MigrationPlan) -> None:
     """Retire the index records of documents this run quarantined. Lineage is append-only history: no run
     deletes another run's files, and the current views choose each document's latest row."""
     retired = retire_index_records(
-        plan.output, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
+        plan.settings.records_prefix, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
     )
     if retired:
         _LOGGER.info("retired %d index record(s) of documents quarantined by this run", retired)

@@ -4,7 +4,8 @@ Configured the OpenLineage way (openlineage.yml, OPENLINEAGE_CONFIG, OPENLINEAGE
 OPENLINEAGE__TRANSPORT__* variables), the client sends them wherever that says. With no
 configuration, they are written as JSON lines to PREFIX/lineage/openlineage-<run>.jsonl
 (through Beam's FileSystems, so gs:// too), so every run leaves its lineage events beside
-its tables. The launcher emits them: it is where a run starts and where its end is known.
+its tables. The launcher emits them: it is where a run starts and, when it waits, where its end is known; when
+nobody waits (--detached, a Flex Template launch), the job's final step ends the run (pipelines/job_lineage.py).
 Events carry counts and names only — never an NHS number.
 """
 
@@ -150,7 +151,19 @@ class RunLineage:
         if self.fallback:
             _LOGGER.info("OpenLineage events: %s (no OpenLineage configuration found)", self.fallback)
 
+    def resume(self) -> RunLineage:
+        """Carry on the events another process started (the launcher's START, when the job itself ends the run):
+        without a configured client they share one JSON-lines file, which is rewritten whole."""
+        if self.fallback and FileSystems.exists(self.fallback):
+            with FileSystems.open(self.fallback, compression_type="uncompressed") as handle:
+                self._lines = [line for line in handle.read().decode("utf-8").splitlines() if line.strip()]
+        return self
+
     def complete(self, summary: dict[str, Any]) -> None:
+        self.finish(summary, None if summary["balanced"] else "documents in ≠ documents out for some source system")
+
+    def finish(self, summary: dict[str, Any], error: str | None) -> None:
+        """COMPLETE with the outcome counts, or FAIL with them and the error (a failed check of the run)."""
         totals = summary["totals"]
         facet = OutcomesRunFacet(
             totals=dict(totals),
@@ -158,13 +171,11 @@ class RunLineage:
             balanced=summary["balanced"],
         )
         rows = {"documents": totals["manifest_documents"], "pages": totals["pages"], "runs": 1}
-        if summary["balanced"]:
+        if error is None:
             self._emit(RunState.COMPLETE, {"edms_outcomes": facet}, rows)
         else:
-            error = error_message_run.ErrorMessageRunFacet(
-                message="documents in ≠ documents out for some source system", programmingLanguage="python"
-            )
-            self._emit(RunState.FAIL, {"edms_outcomes": facet, "errorMessage": error}, rows)
+            message = error_message_run.ErrorMessageRunFacet(message=error, programmingLanguage="python")
+            self._emit(RunState.FAIL, {"edms_outcomes": facet, "errorMessage": message}, rows)
 
     def fail(self, error: BaseException) -> None:
         facet = error_message_run.ErrorMessageRunFacet(

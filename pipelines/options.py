@@ -24,6 +24,17 @@ from transforms.storage.blobs import DEFAULT_MAX_DOCUMENT_BYTES
 DEFAULT_MAX_QUARANTINE_RATE = 0.8
 #: London: UK patient data stays in the UK unless an operator says otherwise.
 DEFAULT_BIGQUERY_LOCATION = "europe-west2"
+#: Where buckets and datasets holding patient data may be (pipelines/preflight.py): London, by default.
+DEFAULT_ALLOWED_LOCATIONS = "europe-west2"
+
+
+def true_or_false(text: str) -> bool:
+    """A switch's value as a Flex Template passes it (`--name=true`); argparse reports anything else."""
+    if text.strip().lower() in ("true", "1", "yes"):
+        return True
+    if text.strip().lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,9 @@ class JobOption:
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
     table_default: str | None = None  # what the option table says instead of the default (e.g. "required")
+    switch: bool = False  # true/false: `--name` alone means true, and `--name=false` (a template parameter) works
+    required: bool = False  # a launch needs it (the template says so; the plan checks it)
+    param_type: str = "TEXT"  # the template parameter's type (Dataflow ParameterType) when it is a text value
 
     @property
     def flag(self) -> str:
@@ -46,6 +60,8 @@ class JobOption:
     def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, show_default: bool = False) -> None:
         shown = f" (default: {self.table_default or self.default})" if self.table_default or self.default else ""
         keywords: dict[str, Any] = {"default": self.default, "help": self.help + (shown if show_default else "")}
+        if self.switch:
+            keywords.update(nargs="?", const=True, default=bool(self.default), type=true_or_false, metavar="true|false")
         if self.repeatable:
             keywords["action"] = "append"
         if self.type is not None:
@@ -63,16 +79,19 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "Canonical manifest CSV (local path or gs:// URI); repeat for several.",
         repeatable=True,
         table_default="required",
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "source",
         "Source profile JSON (local path or gs:// URI); repeat for several. De-duplication spans them all.",
         repeatable=True,
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "blob_root",
         "Legacy store root whose files no index references are listed in the orphans table; repeatable.",
         repeatable=True,
+        param_type="GCS_READ_FOLDER",
     ),
     JobOption(
         "allowed_roots",
@@ -116,6 +135,8 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "output",
         "Output prefix (local folder or gs:// URI): objects/, quarantine/, lineage/ go under it.",
         table_default="required",
+        required=True,
+        param_type="GCS_WRITE_FOLDER",
     ),
     JobOption("run_id", "Run id recorded in lineage (default: UTC time + random)."),
     JobOption(
@@ -163,6 +184,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     JobOption(
         "document_types",
         'JSON file {"SOURCE_SYSTEM": ["type", ...], "*": [...]}: other types are DOCUMENT_TYPE_UNKNOWN.',
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "max_quarantine_rate",
@@ -172,7 +194,14 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     ),
     JobOption(
         "patient_key_file",
-        "Secret key for patient pseudonyms (HMAC-SHA256); else $EDMS_PATIENT_KEY, else a local default.",
+        "File holding the secret key for patient pseudonyms (HMAC-SHA256), a path or gs:// URI; workers read it. "
+        "Else $EDMS_PATIENT_KEY (local runners), else a local default.",
+        param_type="GCS_READ_FILE",
+    ),
+    JobOption(
+        "patient_key_secret",
+        "Secret Manager version holding the patient key (projects/P/secrets/S/versions/V); workers fetch it in "
+        "setup(), so the key never travels in the job graph.",
     ),
     JobOption(
         "bigquery_dataset",
@@ -182,6 +211,32 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         "bigquery_location",
         "Where a missing dataset is created and load jobs run; keep patient data in its region.",
         DEFAULT_BIGQUERY_LOCATION,
+    ),
+    JobOption(
+        "index_output",
+        "Prefix for the EDMS index records, the only output holding NHS numbers (default: --output): their own "
+        "prefix or bucket, under separate access.",
+        param_type="GCS_WRITE_FOLDER",
+    ),
+    JobOption(
+        "allowed_locations",
+        "Comma-separated locations the destination's buckets and dataset may be in (preflight).",
+        DEFAULT_ALLOWED_LOCATIONS,
+    ),
+    JobOption(
+        "preflight",
+        "What a failed check of the destination's security posture does before anything is written: fail the "
+        "launch (exit 2) or warn and continue.",
+        "fail",
+        choices=("fail", "warn"),
+    ),
+    JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
+    JobOption(
+        "detached",
+        "Submit the job and return without waiting (a Flex Template launch always does): the job's final step "
+        "then emits the OpenLineage COMPLETE or FAIL event itself.",
+        False,
+        switch=True,
     ),
 )
 

@@ -23,7 +23,7 @@ from transforms.lineage.bigquery_load import valid_dataset
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.runs import RunInfo, code_version
 from transforms.migrate import MigrationSettings
-from transforms.privacy.patient_key import PatientKeyError, resolve_patient_key
+from transforms.privacy.patient_key import PatientKeyError, choose_key_ref
 from transforms.selection.access_log import check_access_log
 from transforms.selection.state import history_files
 from transforms.sources.layouts.registry import layout_for
@@ -41,7 +41,7 @@ class MigrationPlan:
     output: str
     run_id: str
     migration_key: str
-    settings: MigrationSettings  # its patient_key is resolved by with_patient_key, after the cheap checks
+    settings: MigrationSettings  # its patient_key (where workers find it) is chosen by with_patient_key
     max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     bigquery_dataset: str | None = None
@@ -53,10 +53,21 @@ class MigrationPlan:
     history: tuple[str, ...] = ()  # earlier runs' documents files under PREFIX/lineage, listed before this run
     access_log: str | None = None
     max_documents: int | None = None
+    detached: bool = False  # nobody waits for the run: its final step emits the OpenLineage end event
 
     @property
     def manifests(self) -> tuple[str, ...]:
         return tuple(manifest for _, manifest in self.sources)
+
+    def lineage_arguments(self) -> dict:
+        """RunLineage's arguments for this run, the same for the launcher and the job's final step."""
+        return {
+            "run_id": self.run_id,
+            "migration_key": self.migration_key,
+            "manifests": self.manifests,
+            "output_prefix": self.output,
+            "bigquery_dataset": self.bigquery_dataset,
+        }
 
     def run_info(self) -> RunInfo:
         return RunInfo(
@@ -141,14 +152,16 @@ def _check_values(migrate: MigrateOptions) -> None:
         raise UsageError(f"--bigquery_dataset must be PROJECT.DATASET, not {migrate.bigquery_dataset!r}")
 
 
-def plan_from(options: PipelineOptions) -> MigrationPlan:
+def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> MigrationPlan:
+    """`expand_remote=False` (a dry run): a profile's gs:// glob is carried as it is instead of being listed."""
     migrate = options.view_as(MigrateOptions)
     _check_values(migrate)
     output = absolute(migrate.output).rstrip("/")
     sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
     profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
     for profile in (load_profile(uri) for uri in profile_uris):
-        sources += [(profile, manifest) for manifest in expand_manifests(profile)]
+        remote = "://" in profile.manifest and not expand_remote
+        sources += [(profile, manifest) for manifest in ([profile.manifest] if remote else expand_manifests(profile))]
     manifests = tuple(manifest for _, manifest in sources)
     if len(set(manifests)) != len(manifests):
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
@@ -181,6 +194,7 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         journal=JournalSettings(
             output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
         ),
+        index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
     )
     return MigrationPlan(
         tuple(sources),
@@ -199,17 +213,20 @@ def plan_from(options: PipelineOptions) -> MigrationPlan:
         profile_uris=profile_uris,
         access_log=absolute(migrate.access_log) if migrate.access_log else None,
         max_documents=migrate.max_documents or None,
+        detached=migrate.detached,
     )
 
 
 def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> MigrationPlan:
-    """Resolved after the cheap checks, so misuse is still one line (a new local key logs where it is)."""
+    """Where workers will find the key, chosen and checked after the cheap checks, so misuse is still one line (a new
+    local key logs where it is). The plan holds the reference, never the key."""
     migrate = options.view_as(MigrateOptions)
+    runner = options.get_all_options()["runner"]
     try:
-        key = resolve_patient_key(migrate.patient_key_file, options.get_all_options()["runner"])
+        ref = choose_key_ref(migrate.patient_key_file, migrate.patient_key_secret, runner)
     except PatientKeyError as error:
         raise UsageError(str(error)) from error
-    return replace(plan, settings=replace(plan.settings, patient_key=key.key))
+    return replace(plan, settings=replace(plan.settings, patient_key=ref))
 
 
 def check_sources(plan: MigrationPlan) -> None:

@@ -88,6 +88,29 @@ def upload_folder(folder: Path, bucket_name: str, prefix: str) -> str:
     return f"gs://{bucket_name}/{prefix}"
 
 
+#: A default CMEK key for buckets the tests make compliant (the emulator stores it and encrypts nothing).
+TEST_KMS_KEY = "projects/trust-edms-test/locations/europe-west2/keyRings/edms/cryptoKeys/archive"
+
+
+def compliant_bucket(name: str) -> str:
+    """Create (if need be) an emulator bucket and patch in the posture the preflight asks for; returns gs://name."""
+    from google.cloud import storage
+
+    client = storage.Client.create_anonymous_client()
+    bucket = client.bucket(name)
+    if not bucket.exists():
+        client.create_bucket(name)
+    bucket = client.get_bucket(name)
+    bucket.iam_configuration.public_access_prevention = "enforced"
+    bucket.iam_configuration.uniform_bucket_level_access_enabled = True
+    bucket.default_kms_key_name = TEST_KMS_KEY
+    bucket.retention_period = 3600
+    bucket.soft_delete_policy.retention_duration_seconds = 7 * 86400
+    bucket._patch_property("location", "EUROPE-WEST2")  # immutable on GCS; the emulator reports US unless patched
+    bucket.patch()
+    return f"gs://{name}"
+
+
 @pytest.fixture(scope="session")
 def bigquery_emulator(storage_emulator_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """bqemulator (tests/bigquery_emulator.py) in its own process; BIGQUERY_EMULATOR_HOST points the client at it.

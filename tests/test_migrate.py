@@ -16,6 +16,7 @@ from schemas.records import DocumentRef, Status
 from tests.faulty_converters import BUG_MARKER, CRASH_MARKER, HANG_MARKER, misbehaving_convert
 from tests.images import bilevel_page, encode, multipage_g4
 from transforms.migrate import MigrateDocumentFn, MigrateDocuments, MigrationSettings, QuarantineCrashedFn
+from transforms.privacy.key_source import PatientKeyRef
 from transforms.privacy.patient_key import patient_key
 
 VALID_NHS = "943 476 5919"
@@ -34,12 +35,19 @@ def dump(tmp_path):
     return folder, g4, png
 
 
+def key_ref(tmp_path) -> PatientKeyRef:
+    """The key in a file, as a local run has it: settings (and so the job graph) hold only where it is."""
+    path = tmp_path / "patient.key"
+    path.write_bytes(KEY + b"\n")
+    return PatientKeyRef("file", str(path))
+
+
 def settings(tmp_path, **overrides) -> MigrationSettings:
     values = {
         "isolation": "never",
         "today": dt.date(2026, 1, 1),
         "document_types": DOCUMENT_TYPES,
-        "patient_key": KEY,
+        "patient_key": key_ref(tmp_path),
         **overrides,
     }
     return MigrationSettings(str(tmp_path / "out"), "run-1", **values)
@@ -162,7 +170,9 @@ def test_an_unexpected_exception_costs_one_document_not_the_job(tmp_path, dump):
                 main_tag="outcomes", dead_letter_tag="crashed"
             )
         )
-        recovered = outcomes.crashed | beam.ParDo(QuarantineCrashedFn(str(tmp_path / "out"), "run-1", KEY))
+        recovered = outcomes.crashed | beam.ParDo(
+            QuarantineCrashedFn(str(tmp_path / "out"), "run-1", key_ref(tmp_path))
+        )
         assert_that(
             (outcomes.outcomes, recovered)
             | beam.Flatten()

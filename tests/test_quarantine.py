@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef, PageBlob, Status
+from transforms.privacy.key_source import PatientKeyRef
 from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter, quarantine_suffix
 from transforms.storage.objects import MAX_NAME_BYTES, safe_name
 
@@ -33,7 +34,8 @@ def test_a_crashed_page_per_row_document_keeps_each_readable_page_file(tmp_path)
         (tmp_path / f"p{number}.tif").write_bytes(f"page {number}".encode())
     pages = tuple(PageBlob(str(tmp_path / f"p{n}.tif"), manifest_row=n) for n in (1, 2, 3))  # p3 does not exist
     ref = DocumentRef("RAD", "R1", str(tmp_path / "pages.csv"), 1, blob_uri=pages[0].blob_uri, page_blobs=pages)
-    crashed = QuarantineCrashedFn(str(tmp_path / "out"), "run-1", KEY)
+    (tmp_path / "patient.key").write_bytes(KEY)
+    crashed = QuarantineCrashedFn(str(tmp_path / "out"), "run-1", PatientKeyRef("file", str(tmp_path / "patient.key")))
     crashed.setup()
     [outcome] = list(crashed.process((ref, (RuntimeError, RuntimeError("boom"), None))))
     assert outcome.document["reasons"] == ["INTERNAL_ERROR"]

@@ -26,6 +26,7 @@ from transforms.imaging.risk import looks_risky
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import write_index_record
+from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
@@ -53,16 +54,21 @@ class MigrationSettings:
     decode_memory_limit_mb: int | None = DEFAULT_DECODE_MEMORY_LIMIT_MB
     isolation: str = "always"  # always | risky | never: which documents decode in the isolated child
     document_types: dict[str, frozenset[str]] | None = None  # source_system (or "*") → allowed types
-    # The secret for patient pseudonyms (transforms/patient_key.py). It is pickled with the DoFn, so on a managed
-    # runner it travels in the job graph: load it from a file or a Secret Manager-mounted variable.
-    patient_key: bytes | None = None
+    # Where the secret for patient pseudonyms is (transforms/privacy/key_source.py), never the key: the settings are
+    # pickled into the job graph, and workers fetch the key in setup().
+    patient_key: PatientKeyRef | None = None
     today: dt.date | None = None
+    index_output: str | None = None  # where EDMS index records go (they hold NHS numbers); None: output_prefix
     # Where documents may be read from, how large they may be, how hard to retry a failing store.
     reading: ReadPolicy = field(default_factory=ReadPolicy)
     # Where outcomes are recorded as the job goes (None: not recorded here, as in unit tests of the step).
     journal: JournalSettings | None = None
     # What the job may ask of each legacy store (reads and MiB per second, per source system).
     read_caps: ReadCaps = field(default_factory=ReadCaps)
+
+    @property
+    def records_prefix(self) -> str:
+        return self.index_output or self.output_prefix
 
 
 class MigrateDocumentFn(StorageDoFn):
@@ -82,7 +88,8 @@ class MigrateDocumentFn(StorageDoFn):
         # Damaged legacy TIFFs trip this on every read; the damage itself is judged by decode, not by a warning.
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
-        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, settings.patient_key)
+        self.key = key_for_worker(settings.patient_key) if settings.patient_key else None
+        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, self.key)
         self.progress = ProgressLog()
         memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
         self.isolated = IsolatedWorker(
@@ -194,10 +201,10 @@ class MigrateDocumentFn(StorageDoFn):
             converted,
             self.objects,
             run_id=settings.run_id,
-            patient_key=settings.patient_key,
+            patient_key=self.key,
         )
         try:  # the EDMS record: the only output naming the patient, written where the identifiers are
-            write_index_record(settings.output_prefix, ref, outcome)
+            write_index_record(settings.records_prefix, ref, outcome)
         except Exception as error:  # any filesystem's failure: this document, not the job
             raise QuarantineError(
                 Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"

@@ -19,6 +19,7 @@ from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.signatures import sniff
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.outcomes import document_row, quarantine_record
+from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import QuarantineArea, sha256_hex
@@ -113,7 +114,7 @@ class QuarantineCrashedFn(StorageDoFn):
         self,
         output_prefix: str,
         run_id: str,
-        patient_key: bytes | None,
+        patient_key: PatientKeyRef | None,
         policy: ReadPolicy = DEFAULT_READ_POLICY,
         journal: JournalSettings | None = None,
     ) -> None:
@@ -125,7 +126,8 @@ class QuarantineCrashedFn(StorageDoFn):
 
     def setup(self) -> None:
         super().setup()
-        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, self.patient_key)
+        key = key_for_worker(self.patient_key) if self.patient_key else None
+        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key)
         self.journal = self.journal_settings.open() if self.journal_settings else None
 
     def finish_bundle(self) -> None:
@@ -155,5 +157,5 @@ class QuarantineCrashedFn(StorageDoFn):
             yield self.quarantine.outcome(ref, [finding], data, pages)
         except Exception as error:  # even the row could not be made: the bare minimum, still one outcome
             _LOGGER.error("could not quarantine %s: %s", ref.label, type(error).__name__)
-            row = document_row(ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding])
+            row = document_row(ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding])  # no key: safe
             yield DocumentOutcome(document=row)

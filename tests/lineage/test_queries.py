@@ -23,7 +23,8 @@ def lineage(bigquery_emulator, sample_dump, tmp_path_factory):
     output = str(tmp_path_factory.mktemp("queries") / "out")
     for run_id in ("q-first", "q-second"):
         args = ["--manifest", sample_dump.manifest_path, "--output", output, "--run_id", run_id]
-        assert migrate([*args, "--bigquery_dataset", DATASET]) == 0
+        # bqemulator keeps no CMEK key, so the dataset check cannot pass here: report it and go on
+        assert migrate([*args, "--bigquery_dataset", DATASET, "--preflight", "warn"]) == 0
     return output
 
 

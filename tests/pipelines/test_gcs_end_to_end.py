@@ -9,7 +9,7 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.launcher import migrate
-from tests.conftest import upload_folder
+from tests.conftest import compliant_bucket, upload_folder
 from tests.lineage_checks import (
     check_every_source_balances,
     check_outcomes_match_plan,
@@ -26,9 +26,8 @@ def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
     source = upload_folder(Path(sample_dump.directory), "legacy-archive", "export-2026")
     manifest = f"{source}/manifest.csv"
     output = "gs://cloud-edms/migration"
-    from google.cloud import storage
 
-    storage.Client.create_anonymous_client().create_bucket("cloud-edms")
+    compliant_bucket("cloud-edms")  # the preflight's posture, patched in
 
     def on_gcs(local: str) -> str:
         return f"{source}/{Path(local).relative_to(sample_dump.directory).as_posix()}"
@@ -64,7 +63,7 @@ def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_pat
 
     client = storage.Client.create_anonymous_client()
     client.create_bucket("cli-legacy")
-    client.create_bucket("cli-edms")
+    compliant_bucket("cli-edms")
     dumped = edms("sample-dump", "gs://cli-legacy/export")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     assert client.bucket("cli-legacy").blob("export/manifest.csv").exists()

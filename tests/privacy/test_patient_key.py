@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.privacy.patient_key import PatientKeyError, default_key_path, patient_key, resolve_patient_key
+from transforms.privacy.key_source import PatientKeyError, PatientKeyRef, load_key
+from transforms.privacy.patient_key import choose_key_ref, default_key_path, patient_key
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,28 +28,59 @@ def test_a_key_file_wins_over_the_environment(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_bytes(b"from-the-file-0123456789\n")
     key_file.chmod(0o600)
-    source = resolve_patient_key(str(key_file), "DataflowRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
-    assert source.key == b"from-the-file-0123456789" and source.origin == str(key_file)
-    assert "from-the-file" not in repr(source)
+    ref = choose_key_ref(str(key_file), None, "DirectRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
+    assert ref == PatientKeyRef("file", str(key_file))
+    assert load_key(ref) == b"from-the-file-0123456789"
+    assert "from-the-file" not in repr(ref)
 
 
-def test_the_environment_variable_serves_a_managed_runner():
-    source = resolve_patient_key(None, "DataflowRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
-    assert source.key == b"from-the-env-0123456789"
+def test_the_environment_variable_serves_a_local_runner_by_name():
+    environ = {"EDMS_PATIENT_KEY": "from-the-env-0123456789"}
+    ref = choose_key_ref(None, None, "DirectRunner", environ)
+    assert ref == PatientKeyRef("env", "EDMS_PATIENT_KEY") and "from-the-env" not in repr(ref)
+    assert load_key(ref, environ=environ) == b"from-the-env-0123456789"
 
 
 @pytest.mark.parametrize("runner", ["DataflowRunner", "PortableRunner"])
 def test_a_managed_runner_without_a_key_is_refused(runner, tmp_path):
     with pytest.raises(PatientKeyError, match="needs a patient key"):
-        resolve_patient_key(None, runner, {"XDG_CONFIG_HOME": str(tmp_path)})
+        choose_key_ref(None, None, runner, {"XDG_CONFIG_HOME": str(tmp_path)})
     assert not default_key_path({"XDG_CONFIG_HOME": str(tmp_path)}).exists()
+
+
+def test_dataflow_takes_a_secret_or_a_gs_object_never_what_is_on_the_launching_machine(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"on-the-laptop-0123456789\n")
+    secret = "projects/trust/secrets/edms-patient-key/versions/3"
+    assert choose_key_ref(None, secret, "DataflowRunner", {}) == PatientKeyRef("secret", secret)
+    gcs = "gs://trust-keys/edms/patient.key"
+    assert choose_key_ref(gcs, None, "DataflowRunner", {}) == PatientKeyRef("file", gcs)
+    with pytest.raises(PatientKeyError, match="DataflowRunner workers cannot read"):
+        choose_key_ref(str(key_file), None, "DataflowRunner", {})
+    with pytest.raises(PatientKeyError, match="workers cannot read \\$EDMS_PATIENT_KEY"):
+        choose_key_ref(None, None, "DataflowRunner", {"EDMS_PATIENT_KEY": "from-the-env-0123456789"})
+
+
+@pytest.mark.parametrize(
+    ("key_file", "secret", "message"),
+    [
+        (None, "edms-patient-key", "must be projects/PROJECT/secrets/SECRET/versions/VERSION"),
+        (None, "projects/p/secrets/s", "must be projects/PROJECT/secrets/SECRET/versions/VERSION"),
+        ("gs://trust-keys", None, "names a bucket, not an object"),
+        ("s3://trust-keys/key", None, "takes a path or a gs:// URI"),
+        ("gs://trust-keys/key", "projects/p/secrets/s/versions/1", "not both"),
+    ],
+)
+def test_a_malformed_key_source_is_refused_before_launch(key_file, secret, message):
+    with pytest.raises(PatientKeyError, match=message):
+        choose_key_ref(key_file, secret, "DataflowRunner", {})
 
 
 def test_short_or_unreadable_keys_are_refused(tmp_path):
     with pytest.raises(PatientKeyError, match="shorter than"):
-        resolve_patient_key(None, None, {"EDMS_PATIENT_KEY": "short"})
+        choose_key_ref(None, None, None, {"EDMS_PATIENT_KEY": "short"})
     with pytest.raises(PatientKeyError, match="cannot read"):
-        resolve_patient_key(str(tmp_path / "missing"), None, {})
+        choose_key_ref(str(tmp_path / "missing"), None, None, {})
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
@@ -57,27 +89,27 @@ def test_a_key_file_others_can_open_is_refused(tmp_path, mode):
     key_file.write_bytes(b"a-secret-of-enough-bytes\n")
     key_file.chmod(mode)
     with pytest.raises(PatientKeyError, match=rf"open to other users \(mode 0{mode:o}\): run chmod 600 "):
-        resolve_patient_key(str(key_file), None, {})
+        choose_key_ref(str(key_file), None, None, {})
     key_file.chmod(0o400)
-    assert resolve_patient_key(str(key_file), None, {}).key == b"a-secret-of-enough-bytes"
+    assert load_key(choose_key_ref(str(key_file), None, None, {})) == b"a-secret-of-enough-bytes"
 
 
 def test_the_default_key_is_refused_too_once_others_can_read_it(tmp_path):
     environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-    resolve_patient_key(None, None, environ)
+    choose_key_ref(None, None, None, environ)
     default_key_path(environ).chmod(0o644)
     with pytest.raises(PatientKeyError, match="open to other users"):
-        resolve_patient_key(None, None, environ)
+        choose_key_ref(None, None, None, environ)
 
 
 def test_a_local_run_creates_a_private_key_once_and_reuses_it(tmp_path):
     environ = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-    first = resolve_patient_key(None, "DirectRunner", environ)
+    first = choose_key_ref(None, None, "DirectRunner", environ)
     path = default_key_path(environ)
-    assert first.origin == str(path) and path.is_file()
+    assert first == PatientKeyRef("file", str(path)) and path.is_file()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert resolve_patient_key(None, None, environ).key == first.key
-    assert len(first.key) == 64
+    assert choose_key_ref(None, None, None, environ) == first
+    assert len(load_key(first)) == 64
 
 
 @pytest.mark.slow

@@ -1,0 +1,179 @@
+"""The destination's security posture, checked before any patient data is written.
+
+`edms-migrate preflight --output gs://… [--index_output gs://…] [--bigquery_dataset P.D]` runs the checks, and so
+does every launch unless --skip_preflight. Each bucket that will hold patient data (the output's, and the index
+records' if --index_output names another) must enforce public access prevention and uniform bucket-level access,
+be in an allowed location, encrypt with a default CMEK key, and have a retention policy and soft delete; the
+BigQuery dataset must be in an allowed location with a default CMEK key. A failed check is one line naming it;
+`--preflight warn` prints the lines and carries on. Local outputs have no posture to check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.console import UsageError
+from pipelines.options import JOB_OPTIONS, MigrateOptions
+
+_LOGGER = logging.getLogger("edms_migrate")
+_COMMAND_OPTIONS = ("output", "index_output", "bigquery_dataset", "allowed_locations")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One posture check of one resource: its name (what an operator searches for), and what was found."""
+
+    target: str  # gs://bucket or PROJECT.DATASET
+    name: str
+    ok: bool
+    found: str
+
+    def line(self) -> str:
+        return f"{'ok' if self.ok else 'FAILED'}: {self.target}: {self.name}: {self.found}"
+
+
+def allowed(text: str) -> frozenset[str]:
+    return frozenset(location.strip().lower() for location in text.split(",") if location.strip())
+
+
+def bucket_checks(bucket, locations: frozenset[str]) -> list[Check]:  # bucket: google.cloud.storage.Bucket
+    target = f"gs://{bucket.name}"
+    iam = bucket.iam_configuration
+    prevention = iam.public_access_prevention or "unspecified"
+    location = (bucket.location or "unknown").lower()
+    soft_delete = bucket.soft_delete_policy.retention_duration_seconds or 0
+    retention = bucket.retention_period or 0
+
+    def check(name: str, ok: bool, found: str) -> Check:
+        return Check(target, name, ok, found)
+
+    return [
+        check("public_access_prevention", prevention == "enforced", f"{prevention} (must be enforced)"),
+        check(
+            "uniform_bucket_level_access",
+            bool(iam.uniform_bucket_level_access_enabled),
+            "enabled" if iam.uniform_bucket_level_access_enabled else "disabled: object ACLs could grant access",
+        ),
+        check("location", location in locations, f"{location} (allowed: {', '.join(sorted(locations))})"),
+        check(
+            "default_kms_key",
+            bool(bucket.default_kms_key_name),
+            bucket.default_kms_key_name or "none: objects would be encrypted with a Google-managed key",
+        ),
+        check(
+            "retention_policy",
+            retention > 0,
+            f"{retention} s{' (locked)' if bucket.retention_policy_locked else ''}" if retention else "none",
+        ),
+        check("soft_delete", soft_delete > 0, f"{soft_delete // 86400} days" if soft_delete else "disabled"),
+    ]
+
+
+def dataset_checks(dataset, locations: frozenset[str]) -> list[Check]:  # dataset: google.cloud.bigquery.Dataset
+    target = f"{dataset.project}.{dataset.dataset_id}"
+    location = (dataset.location or "unknown").lower()
+    encryption = dataset.default_encryption_configuration
+    key = encryption.kms_key_name if encryption else None
+    return [
+        Check(target, "location", location in locations, f"{location} (allowed: {', '.join(sorted(locations))})"),
+        Check(target, "default_kms_key", bool(key), key or "none: tables would use a Google-managed key"),
+    ]
+
+
+def _storage_client():
+    import os
+
+    from google.cloud import storage
+
+    if os.environ.get("STORAGE_EMULATOR_HOST"):  # the emulator needs, and has, no credentials
+        return storage.Client.create_anonymous_client()
+    return storage.Client()
+
+
+def run_checks(
+    outputs: Iterable[tuple[str, str | None]], bigquery_dataset: str | None, locations: frozenset[str]
+) -> list[Check]:
+    """Every check of every destination ((flag, uri) pairs). A bucket that cannot be read is a UsageError."""
+    checks: list[Check] = []
+    seen: set[str] = set()
+    for flag, uri in outputs:
+        if not uri or not uri.startswith("gs://") or (name := uri[5:].split("/", 1)[0]) in seen:
+            continue
+        seen.add(name)
+        try:
+            bucket = _storage_client().get_bucket(name)
+        except Exception as error:  # not found, forbidden, no credentials: one line
+            reason = "does not exist" if "404" in str(error) else f"{type(error).__name__}: {error}"
+            raise UsageError(f"cannot write to {flag} gs://{name}: bucket {reason}".splitlines()[0]) from error
+        checks += bucket_checks(bucket, locations)
+    if bigquery_dataset:
+        from transforms.lineage.bigquery_load import bigquery_client
+
+        project = bigquery_dataset.split(".", 1)[0]
+        try:
+            dataset = bigquery_client(project).get_dataset(bigquery_dataset)
+        except Exception as error:  # a missing dataset would be created without CMEK: refuse
+            reason = "does not exist" if "404" in str(error) else f"{type(error).__name__}: {error}"
+            detail = f"{reason}: create it in an allowed location with a default CMEK key first".splitlines()[0]
+            return [*checks, Check(bigquery_dataset, "dataset", False, detail)]
+        checks += dataset_checks(dataset, locations)
+    return checks
+
+
+def enforce(checks: list[Check], mode: str) -> None:
+    """One line on stderr per failed check; in `fail` mode, then refuse (UsageError: exit code 2)."""
+    failed = [check for check in checks if not check.ok]
+    for check in failed:
+        print(f"edms-migrate: preflight {check.line()}", file=sys.stderr)
+    if failed and mode != "warn":
+        raise UsageError(
+            f"preflight: {len(failed)} check(s) of the destination failed; nothing was written. Fix them, or "
+            "pass --preflight warn (report and continue) or --skip_preflight"
+        )
+    if checks:
+        _LOGGER.info("preflight: %d of %d check(s) passed", len(checks) - len(failed), len(checks))
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def launch_checks(options: PipelineOptions, output: str) -> None:
+    """The preflight every launch makes (unless --skip_preflight), before anything is written."""
+    migrate = options.view_as(MigrateOptions)
+    if migrate.skip_preflight:
+        _LOGGER.warning("preflight skipped (--skip_preflight): the destination's posture was not checked")
+        return
+    destinations = [("--output", output), ("--index_output", migrate.index_output)]
+    checks = run_checks(destinations, migrate.bigquery_dataset, allowed(migrate.allowed_locations))
+    enforce(checks, migrate.preflight)
+
+
+def preflight_command(argv: list[str]) -> int:
+    """`edms-migrate preflight`: every check, one line each (ok on stdout, failures on stderr); exit 0 or 2."""
+    parser = _OneLineParser(prog="edms-migrate preflight", description=__doc__.splitlines()[0])
+    for option in JOB_OPTIONS:
+        if option.name in _COMMAND_OPTIONS:
+            option.add_to(parser, show_default=True)
+    args = parser.parse_args(argv)
+    if not (args.output or "").startswith("gs://") and not args.bigquery_dataset:
+        raise UsageError("preflight checks a gs:// --output (and --index_output, --bigquery_dataset)")
+    checks = run_checks(
+        [("--output", args.output), ("--index_output", args.index_output)],
+        args.bigquery_dataset,
+        allowed(args.allowed_locations),
+    )
+    for check in checks:
+        if check.ok:
+            print(check.line())
+    enforce(checks, "fail")
+    print(f"preflight: all {len(checks)} check(s) passed")
+    return 0

@@ -1,0 +1,14 @@
+"""The Flex Template's launcher entry point (FLEX_TEMPLATE_PYTHON_PY_FILE in templates/Dockerfile).
+
+Dataflow's template launcher runs this with the template's parameters as --name=value and Beam's launch options;
+they become an ordinary `edms-migrate run`, with every check a launch makes (preflight included). Nobody waits
+for a template's job, so it runs --detached: its own final step emits the OpenLineage COMPLETE or FAIL event.
+"""
+
+import sys
+
+from pipelines.launcher import run
+from pipelines.template_metadata import template_argv
+
+if __name__ == "__main__":
+    sys.exit(run(["--detached", *template_argv(sys.argv[1:])]))
