@@ -50,8 +50,12 @@ def checked_key(key: bytes, origin: object) -> bytes:
 
 
 def private_file(path: str) -> str:
-    """A local key others can read is no secret: refused, as ssh refuses a private key with an open mode."""
-    mode = os.stat(path).st_mode & 0o777
+    """A local key others can read is no secret: the launcher refuses it, as ssh refuses a private key with an
+    open mode (workers then read what the launcher checked)."""
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError as error:
+        raise PatientKeyError(f"cannot read --patient_key_file {path}: {error.strerror}") from error
     if mode & 0o077:
         raise PatientKeyError(
             f"the patient key file {path} is open to other users (mode {mode:04o}): run chmod 600 {path}"
@@ -61,12 +65,8 @@ def private_file(path: str) -> str:
 
 def _read_file(uri: str) -> bytes:
     try:
-        if "://" not in uri:
-            private_file(uri)
         with FileSystems.open(uri, compression_type="uncompressed") as handle:
             return handle.read()
-    except PatientKeyError:
-        raise
     except Exception as error:  # each filesystem raises its own kind; one line for the user
         reason = getattr(error, "strerror", None) or f"{type(error).__name__}: {error}".splitlines()[0]
         raise PatientKeyError(f"cannot read --patient_key_file {uri}: {reason}") from error

@@ -93,6 +93,7 @@ def choose_key_ref(
         if "://" in key_file:
             raise PatientKeyError(f"--patient_key_file takes a path or a gs:// URI, not {key_file}")
         ref = _cloud_ready(PatientKeyRef("file", os.path.abspath(key_file)), runner)
+        private_file(ref.name)
         load_key(ref)
         return ref
     if environ.get(ENV_VAR):
