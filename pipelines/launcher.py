@@ -23,11 +23,12 @@ from pipelines.graph import build
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
 from pipelines.report import format_summary
+from pipelines.run_record import check_run_id_unused, record_run
 from schemas.reasons import Reason
 from schemas.tables import ORPHANS
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
-from transforms.lineage.tables import lineage_folder, summary_uri, superseded_lineage_files
+from transforms.lineage.tables import lineage_folder, summary_uri
 from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
@@ -100,6 +101,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     check_sources(plan)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     check_output_writable(plan.output)
+    check_run_id_unused(plan)
     plan = with_patient_key(plan, options)
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
@@ -131,6 +133,7 @@ def migrate(argv: list[str]) -> int:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)
+        record_run(plan, summary)
     except BaseException as error:  # the FAIL event, then the error as before
         events.fail(error)
         raise
@@ -146,11 +149,7 @@ def migrate(argv: list[str]) -> int:
 
 
 def finish_passing_run(plan: MigrationPlan) -> None:
-    """Replace this migration's earlier lineage, and retire the index records of documents now quarantined."""
-    stale = superseded_lineage_files(plan.output, plan.migration_key, plan.run_id)
-    if stale:
-        FileSystems.delete(stale)
-        _LOGGER.info("replaced %d lineage file(s) of earlier runs of this migration", len(stale))
+    """Retire the index records of documents now quarantined. Earlier runs' lineage stays: it is history."""
     retired = retire_index_records(
         plan.output, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
     )

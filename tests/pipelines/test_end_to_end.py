@@ -130,20 +130,24 @@ def outcome_of(document: dict) -> tuple:
     return document["source_system"], document["document_id"], document["status"], document["duplicate_of"]
 
 
-def test_a_rerun_writes_nothing_new_and_replaces_its_lineage(migration, sample_dump):
+def test_a_rerun_writes_nothing_new_and_keeps_the_earlier_lineage(migration, sample_dump):
+    import duckdb
+
+    from transforms.lineage.queries import for_duckdb
+
     objects = {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()}
     first_rows = sorted(
         (d["source_system"], d["document_id"], d["status"], d["duplicate_of"])
         for d in read_table(migration, "documents")
     )
+    earlier = {p.name: p.read_bytes() for p in Path(migration, "lineage").iterdir()}
     assert migrate([*all_sources(sample_dump), "--output", migration, "--run_id", "rerun"]) == 0
     assert {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()} == objects
-    documents = read_table(migration, "documents")
-    assert {d["run_id"] for d in documents} == {"rerun"}
-    assert (
-        sorted((d["source_system"], d["document_id"], d["status"], d["duplicate_of"]) for d in documents) == first_rows
-    )
-    summary = json.loads(next(Path(migration, "lineage").glob("summary-*.json")).read_text())
+    assert {name: Path(migration, "lineage", name).read_bytes() for name in earlier} == earlier  # history stays
+    current = duckdb.sql(for_duckdb("SELECT * FROM {documents}", f"{migration}/lineage")).to_arrow_table().to_pylist()
+    assert {d["run_id"] for d in current} == {"rerun"}
+    assert sorted((d["source_system"], d["document_id"], d["status"], d["duplicate_of"]) for d in current) == first_rows
+    summary = json.loads(next(Path(migration, "lineage").glob("summary-*-rerun.json")).read_text())
     assert summary["totals"]["objects_written"] == 0
     assert not [p for p in Path(migration).rglob("*.partial")]
     assert not [p for p in os.listdir(Path(migration, "lineage")) if p.startswith("beam-temp")]
@@ -177,8 +181,8 @@ def test_valid_nhs_numbers_become_keyed_pseudonyms(migration, sample_dump, priva
 def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump):
     import hashlib
 
-    [run] = read_table(migration, "runs")
-    documents = read_table(migration, "documents")
+    run = min(read_table(migration, "runs"), key=lambda row: row["started_at"])  # the first, whatever ran since
+    documents = [d for d in read_table(migration, "documents") if d["run_id"] == run["run_id"]]
     assert run["manifests"][0] == os.path.abspath(sample_dump.manifest_path)
     assert set(run["manifests"]) == {d["manifest_uri"] for d in documents}  # every index file read, named once
     assert run["manifest_sha256"] == [hashlib.sha256(Path(uri).read_bytes()).hexdigest() for uri in run["manifests"]]
@@ -191,7 +195,7 @@ def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump)
     assert (
         {d["run_date"] for d in documents}
         == {run["run_date"]}
-        == {p["run_date"] for p in read_table(migration, "pages")}
+        == {p["run_date"] for p in read_table(migration, "pages") if p["run_id"] == run["run_id"]}
     )
 
 

@@ -1,8 +1,8 @@
 """Lineage tables as Parquet under PREFIX/lineage/, named by the migration they describe.
 
-File names carry a migration key (derived from the manifests) and the run id; once
-a run has succeeded, the files of earlier runs of the same migration are removed,
-so a re-run replaces its lineage instead of adding a second copy beside it.
+File names carry a migration key (derived from the manifests) and the run id. Lineage is append-only history:
+an earlier run's files are never removed (each runs row seals them, transforms/lineage/chain.py), and the current
+views (schemas/queries/views) choose each document's latest row.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentOutcome
-from schemas.tables import DOCUMENTS, PAGES, TABLES, Table
+from schemas.tables import DOCUMENTS, PAGES, Table
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -27,20 +27,6 @@ def table_prefix(output_prefix: str, table: Table, migration_key: str, run_id: s
 def summary_uri(output_prefix: str, migration_key: str, run_id: str) -> str:
     """One summary per run: a later run, failing or not, never overwrites an earlier run's."""
     return FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-{run_id}.json")
-
-
-def superseded_lineage_files(output_prefix: str, migration_key: str, run_id: str) -> list[str]:
-    """Lineage files of earlier runs of the same migration: replaced once this run has passed every check."""
-    stale = []
-    for table in TABLES:
-        pattern = FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-*.parquet")
-        for metadata in FileSystems.match([pattern])[0].metadata_list:
-            if f"-{run_id}-" not in metadata.path.rsplit("/", 1)[-1]:
-                stale.append(metadata.path)
-    own_summary = summary_uri(output_prefix, migration_key, run_id)
-    pattern = FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-*.json")
-    stale += [m.path for m in FileSystems.match([pattern])[0].metadata_list if m.path != own_summary]
-    return sorted(stale)
 
 
 class WriteParquetTable(beam.PTransform):
