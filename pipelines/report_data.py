@@ -28,8 +28,9 @@ def report_uri(prefix: str) -> str:
     return FileSystems.join(prefix, "report.html")
 
 
-def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
-    """Each lineage table under the name of its table (empty when the run wrote none).
+def load_lineage(prefix: str, *, required: bool = True) -> duckdb.DuckDBPyConnection:
+    """Each lineage table under the name of its table (empty when the run wrote none); with required, no lineage
+    at all is a ReportError. Files written before a column was added read as null in it (union by name).
 
     Local lineage is read by DuckDB in place (views over the Parquet files: streamed, out of core, so a
     235-million-page lineage is never loaded whole). gs:// lineage is copied in through FileSystems, because
@@ -43,13 +44,15 @@ def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
         found |= table.name == "documents" and bool(files)
         if files and "://" not in folder:
             listed = ", ".join("'" + uri.replace("'", "''") + "'" for uri in files)
-            connection.execute(f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet([{listed}])")
+            connection.execute(
+                f"CREATE VIEW {table.name} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+            )
             continue
         parts = [pq.read_table(io.BytesIO(read_all(uri)), schema=table.arrow_schema()) for uri in files]
         arrow = pa.concat_tables(parts) if parts else table.arrow_schema().empty_table()
         connection.register(f"{table.name}_arrow", arrow)
         connection.execute(f"CREATE TABLE {table.name} AS SELECT * FROM {table.name}_arrow")
-    if not found:
+    if required and not found:
         raise ReportError(f"no lineage under {folder}: run a migration into {prefix} first")
     return connection
 
