@@ -12,6 +12,7 @@ Manifests are streamed into DuckDB in batches (it spills to disk), never held as
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import shutil
@@ -38,6 +39,8 @@ from transforms.storage.listing import FOLDER_ORDER, sizes
 
 _LOGGER = logging.getLogger("edms_migrate")
 BATCH = 50_000
+#: DuckDB's memory for status and reconcile; beyond it, sorts and joins spill to disk.
+MEMORY_LIMIT = "512MB"
 _DOCUMENTS = pa.schema(
     [
         ("source_system", pa.string()),
@@ -63,13 +66,34 @@ _PAGE_ROWS = pa.schema(
 
 
 def open_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
-    """The lineage under prefix (none yet is fine: every document is then outstanding) and its current views."""
+    """The lineage under prefix (none yet is fine: every document is then outstanding) and its current views.
+
+    Tables made here go into a scratch database file, not memory: DuckDB keeps an in-memory table's blocks in
+    memory, and manifests of 235 million documents do not fit. Memory is capped; sorts and joins spill beside it.
+    """
     connection = load_lineage(prefix, required=False)
-    spill = os.path.join(tempfile.gettempdir(), "edms-migrate-duckdb")
-    connection.execute(f"SET temp_directory = '{spill}'")
     for name in ("documents", "pages"):
         connection.execute(f"CREATE VIEW current_{name} AS SELECT * FROM {expand('{' + name + '}', str)}")
+    folder = tempfile.mkdtemp(prefix="edms-migrate-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    connection.execute(f"ATTACH '{os.path.join(folder, 'scratch.duckdb')}' AS scratch")
+    connection.execute(f"SET temp_directory = '{folder}'")
+    connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    connection.execute("SET preserve_insertion_order = false")
+    _use_scratch(connection)
     return connection
+
+
+def _use_scratch(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """New tables in the scratch file; names found there, then among the lineage views."""
+    connection.execute("USE scratch")
+    connection.execute("SET search_path = 'scratch.main,memory.main'")
+    return connection
+
+
+def cursor(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second cursor (to stream one result while writing another), seeing what the connection sees."""
+    return _use_scratch(connection.cursor())
 
 
 class _Batches:
@@ -132,9 +156,9 @@ def load_manifests(connection: duckdb.DuckDBPyConnection, sources: Iterable[tupl
 
 def _assembled(connection: duckdb.DuckDBPyConnection) -> Iterator[DocumentRef]:
     """Page rows of each (source_system, document_id), one document at a time, assembled as the pipeline does."""
-    cursor = connection.cursor()
-    cursor.execute("SELECT * FROM page_rows ORDER BY source_system, document_id")
-    rows: Iterator[tuple] = iter(lambda: cursor.fetchmany(BATCH), [])
+    reader = cursor(connection)
+    reader.execute("SELECT * FROM page_rows ORDER BY source_system, document_id")
+    rows: Iterator[tuple] = iter(lambda: reader.fetchmany(BATCH), [])
     flat = (row for chunk in rows for row in chunk)
     for _, group in groupby(flat, key=lambda row: (row[0], row[1])):
         refs = [
@@ -177,14 +201,14 @@ def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str) -> None:
 def find_gone_sources(connection: duckdb.DuckDBPyConnection) -> int:
     """gone_documents: manifest documents currently migrated or duplicate whose legacy bytes can no longer be
     found (any of their blobs). They stay as they are: the source going is not a defect of the migration."""
-    cursor = connection.cursor()
-    cursor.execute(
+    reader = cursor(connection)
+    reader.execute(
         "SELECT DISTINCT blob FROM (SELECT UNNEST(m.blobs) AS blob FROM manifest_documents AS m "
         "JOIN current_documents AS c USING (source_system, document_id) "
         "WHERE NOT m.repeated AND c.status IN ('migrated', 'duplicate')) "
         f"ORDER BY {FOLDER_ORDER.format('blob')}"
     )
-    blobs = (row[0] for chunk in iter(lambda: cursor.fetchmany(BATCH), []) for row in chunk)
+    blobs = (row[0] for chunk in iter(lambda: reader.fetchmany(BATCH), []) for row in chunk)
     gone = _Batches(connection, "gone_blobs", pa.schema([("blob", pa.string())]))
     for uri, size in sizes(blobs):
         if size is None:

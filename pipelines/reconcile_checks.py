@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from pipelines.console import UsageError
+from pipelines.inventory import cursor
 from pipelines.report_data import rows
 from transforms.lineage.runs import file_sha256
 from transforms.storage.listing import FOLDER_ORDER, folder_of, sizes
@@ -88,10 +89,10 @@ class Check:
 
 
 def _stream(connection: duckdb.DuckDBPyConnection, sql: str) -> Iterator[dict[str, Any]]:
-    cursor = connection.cursor()
-    cursor.execute(sql)
-    columns = [d[0] for d in cursor.description]
-    for chunk in iter(lambda: cursor.fetchmany(10_000), []):
+    reader = cursor(connection)
+    reader.execute(sql)
+    columns = [d[0] for d in reader.description]
+    for chunk in iter(lambda: reader.fetchmany(10_000), []):
         yield from (dict(zip(columns, row, strict=True)) for row in chunk)
 
 
