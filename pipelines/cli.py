@@ -1,4 +1,4 @@
-"""The edms-migrate command: run, report, demo and sample-dump.
+"""The edms-migrate command: run, status, reconcile, report, demo and sample-dump.
 
 Misuse gets one line and exit code 2; everything after `run` that is not the job's
 own flag is handed to Beam as a pipeline option.
@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
+from pipelines import reconcile, status
 from pipelines.console import UsageError, configure_logging, print_error
 from pipelines.demo import run_demo, write_dump
 from pipelines.estimate import __doc__ as estimate_doc
@@ -28,6 +29,9 @@ _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ..
                               [--allowed_locations LOC,...]
        edms-migrate estimate [--manifest MANIFEST ...] [--source PROFILE.json ...] --deadline YYYY-MM-DD
                              [--sample 300] [--documents N] [--vcpu_hour_price P] [--gb_month_price P] [--json]
+       edms-migrate status --output PREFIX [--manifest MANIFEST ...] [--source PROFILE.json ...] [--access_log CSV]
+       edms-migrate reconcile --output PREFIX [--manifest MANIFEST ...] [--source PROFILE.json ...]
+                              [--verify_objects all|sample:N]
        edms-migrate report PREFIX [--out FILE]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""
@@ -62,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output", default="./edms-demo", help="folder for the dump and the migration (default ./edms-demo)"
     )
+    status.add_arguments(commands.add_parser("status", help="how far a migration has got, and the time left"))
+    reconcile.add_arguments(
+        commands.add_parser("reconcile", help="prove every manifest document is accounted for (exit 0) or not (1)")
+    )
     report = commands.add_parser("report", help="write a self-contained HTML report of a migration's lineage")
     report.add_argument("prefix", help="the migration's --output (local folder or gs:// prefix)")
     report.add_argument("--out", default=None, help="where to write it (default PREFIX/report.html)")
@@ -92,12 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return run_demo(args.output)
+        if args.command in ("status", "reconcile"):
+            return {"status": status.main, "reconcile": reconcile.main}[args.command](args)
         if args.command == "report":
             print(f"report: {write_report(absolute(args.prefix).rstrip('/'), args.out)}")
             return 0
         write_dump(args.directory, seed=args.seed)
         return 0
-    except (UsageError, ReportError) as error:
+    except (UsageError, ReportError, ManifestError) as error:
         return print_error(error)
 
 

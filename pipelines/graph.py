@@ -1,7 +1,8 @@
 """build(): the whole migration as an unrun Beam graph, from a plan. Nothing here launches or prints.
 
-sources → per-document migration → de-duplication → lineage, summary, review tables, runs row, orphans
-(→ BigQuery). Every source of the run meets in one graph, so de-duplication spans them all.
+sources → per-document migration → de-duplication → lineage, summary, review tables, orphans (→ BigQuery).
+Every source of the run meets in one graph, so de-duplication spans them all. The runs row is not here: it seals
+the files the graph writes (transforms/lineage/chain.py), so the launcher records it once the graph has run.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import apache_beam as beam
 
 from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
-from schemas.tables import ORPHANS, RUNS, TABLES_BY_NAME
+from schemas.tables import ORPHANS, TABLES_BY_NAME
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
 from transforms.lineage.dedupe import LATE, DeduplicateDocuments
 from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.review import FindRecordsForReview
-from transforms.lineage.runs import runs_row
 from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable, summary_uri
 from transforms.migrate import MigrateDocuments
@@ -49,7 +49,6 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     for name, review_rows in review.items():
         tables[name] = review_rows | f"Write_{name}" >> table_writer(TABLES_BY_NAME[name])
-    tables["runs"] = summary["tallies"] | "RunsRow" >> beam.Map(runs_row, info) | "WriteRuns" >> table_writer(RUNS)
     if plan.blob_roots:
         excluded = (*plan.manifests, *plan.profile_uris)
         tables["orphans"] = (

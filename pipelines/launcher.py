@@ -26,6 +26,7 @@ from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_history, with_patient_key
 from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
+from pipelines.run_record import check_run_id_unused, record_run
 from schemas.reasons import Reason
 from schemas.tables import ORPHANS
 from transforms.lineage.readback import count_rows, quarantined_documents
@@ -109,6 +110,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):
         if output:
             check_output_writable(output, flag)
+    check_run_id_unused(plan)
     plan = with_history(with_patient_key(plan, options))
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
@@ -160,6 +162,7 @@ def _migrate(argv: list[str]) -> int:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)
+        record_run(plan, summary)
     except BaseException as error:  # the FAIL event, then the error as before
         events.fail(error)
         raise

@@ -28,9 +28,10 @@ def report_uri(prefix: str) -> str:
     return FileSystems.join(prefix, "report.html")
 
 
-def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
+def load_lineage(prefix: str, *, required: bool = True) -> duckdb.DuckDBPyConnection:
     """Each table's history as <table>_history, and under the table's own name what an analyst reads: the
-    current views for documents and pages (each document's latest outcome), the history for the others.
+    current views for documents and pages (each document's latest outcome), the history for the others. With
+    required, no lineage at all is a ReportError.
 
     Local lineage is read by DuckDB in place (views over the Parquet files: streamed, out of core, so a
     235-million-page lineage is never loaded whole). gs:// lineage is copied in through FileSystems, because
@@ -49,7 +50,7 @@ def load_lineage(prefix: str) -> duckdb.DuckDBPyConnection:
         else:
             connection.register(f"{table.name}_arrow", read_arrow(table, files))
             connection.execute(f"CREATE TABLE {history} AS SELECT * FROM {table.name}_arrow")
-    if not found:
+    if required and not found:
         raise ReportError(f"no lineage under {folder}: run a migration into {prefix} first")
     for table in TABLES:
         source = f"{{{table.name}}}" if table.name in ("documents", "pages") else f"{table.name}_history"

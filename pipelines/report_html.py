@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pipelines.reconcile_record import reconciliation_section
 from pipelines.report import human_bytes
 from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
 from pipelines.report_data import QUARANTINE_LINKS, load_lineage, query, report_uri, rows
@@ -99,6 +100,7 @@ def build_report(prefix: str) -> str:
     )
     sections = [
         verdict,
+        reconciliation_section(prefix),
         '<div class="tiles">'
         + "".join(f'<div class="tile"><b>{e(v)}</b><span>{e(t)}</span></div>' for v, t in tiles)
         + "</div>",

@@ -149,7 +149,7 @@ RUNS = Table(
         col("run_id", "STRING", "The run this row describes.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column.", required=True),
         col("started_at", "TIMESTAMP", "When the launcher started the run (UTC).", required=True),
-        col("finished_at", "TIMESTAMP", "When the run's outcomes were all counted (UTC).", required=True),
+        col("finished_at", "TIMESTAMP", "When the run was recorded, after its pipeline (UTC).", required=True),
         col("migration_key", "STRING", "Identifies the migration: the manifests and the output prefix.", required=True),
         col(
             "output_prefix",
@@ -182,6 +182,20 @@ RUNS = Table(
             "BOOL",
             "True when every source system's documents in equal its outcomes, already-done and deferred ones.",
             required=True,
+        ),
+        col(
+            "lineage_files",
+            "STRING",
+            "'NAME SHA256' of each lineage file this row vouches for: the run's own tables and summary, and any "
+            "left by a run that crashed before it was recorded (see governance: the run chain).",
+            repeated=True,
+        ),
+        col("lineage_sha256", "STRING", "SHA-256 of the sorted lineage_files: the run's lineage, sealed."),
+        col(
+            "previous_run_sha256",
+            "STRING",
+            "SHA-256 of the previous run's row (canonical JSON); empty for the first. A removed or edited run breaks "
+            "it.",
         ),
     ),
     cluster_columns=("migration_key",),

@@ -46,8 +46,6 @@ TOP_LEVEL_STEPS = [
     "Review",
     "Write_review_misfiling",
     "Write_review_near_duplicates",
-    "RunsRow",
-    "WriteRuns",
     "Orphans",
     "WriteOrphans",
     "BigQuery",

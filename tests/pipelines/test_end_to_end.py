@@ -169,8 +169,8 @@ def test_valid_nhs_numbers_become_keyed_pseudonyms(migration, sample_dump, priva
 def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump):
     import hashlib
 
-    [run] = read_table(migration, "runs")
-    documents = read_table(migration, "documents")
+    run = min(read_table(migration, "runs"), key=lambda row: row["started_at"])  # the first, whatever ran since
+    documents = [d for d in read_table(migration, "documents") if d["run_id"] == run["run_id"]]
     assert run["manifests"][0] == os.path.abspath(sample_dump.manifest_path)
     assert set(run["manifests"]) == {d["manifest_uri"] for d in documents}  # every index file read, named once
     assert run["manifest_sha256"] == [hashlib.sha256(Path(uri).read_bytes()).hexdigest() for uri in run["manifests"]]
@@ -183,7 +183,7 @@ def test_the_runs_table_says_when_with_what_and_how_many(migration, sample_dump)
     assert (
         {d["run_date"] for d in documents}
         == {run["run_date"]}
-        == {p["run_date"] for p in read_table(migration, "pages")}
+        == {p["run_date"] for p in read_table(migration, "pages") if p["run_id"] == run["run_id"]}
     )
 
 
@@ -225,6 +225,7 @@ def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(m
     first = {(d["source_system"], d["document_id"]): d for d in read_table(migration, "documents")}
     finished = [d for d in first.values() if d["status"] in ("migrated", "duplicate") and d["blob_uri"]]
     whole_blob = next(d for d in finished if d["byte_offset"] is None and d["status"] == "migrated")
+    earlier = {p.name: p.read_bytes() for p in Path(migration, "lineage").iterdir() if p.is_file()}
     blob = Path(whole_blob["blob_uri"])
     original = blob.read_bytes()
     blob.write_bytes(b"\0" * len(original))  # same size, no image: were it read again, it would be quarantined
@@ -233,6 +234,7 @@ def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(m
     finally:
         blob.write_bytes(original)  # the dump is shared by other tests
     assert {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()} == objects
+    assert {name: Path(migration, "lineage", name).read_bytes() for name in earlier} == earlier  # history stays
     current = {(d["source_system"], d["document_id"]): d for d in read_table(migration, "documents")}
     key = (whole_blob["source_system"], whole_blob["document_id"])
     assert current[key]["status"] == "migrated" and current[key]["run_id"] == whole_blob["run_id"]  # never read

@@ -54,6 +54,14 @@ def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
     check_quarantine_keeps_original_bytes(documents)
     assert FileSystems.match([f"{output}/lineage/summary-*.json"])[0].metadata_list
 
+    from pipelines.cli import main
+
+    proof = ["reconcile", "--output", output, "--manifest", manifest]
+    proof += [arg for profile in sample_dump.profiles for arg in ("--source", on_gcs(profile))]
+    assert main(proof) == 0  # on gs://: objects listed and hashed, the chain re-hashed, the record written
+    FileSystems.delete([pages[0]["object_uri"]])
+    assert main(proof) == 1
+
 
 def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_path):
     """sample-dump to gs://, run gs:// → gs://, as separate processes; a missing output bucket fails fast."""

@@ -62,8 +62,14 @@ def code_version() -> str:
 
 
 def runs_row(tallies: dict[str, Counter], info: RunInfo, finished_at: dt.datetime | None = None) -> dict[str, Any]:
-    totals = summary_document(tallies, info.run_id)
-    counts = totals["totals"]
+    return runs_row_from_summary(summary_document(tallies, info.run_id), info, finished_at)
+
+
+def runs_row_from_summary(
+    summary: dict[str, Any], info: RunInfo, finished_at: dt.datetime | None = None, **chain: Any
+) -> dict[str, Any]:
+    """The row from the run's summary (what the launcher has once the pipeline is done) and its chain fields."""
+    counts = summary["totals"]
     return RUNS.row(
         run_id=info.run_id,
         run_date=info.run_date,
@@ -75,6 +81,7 @@ def runs_row(tallies: dict[str, Counter], info: RunInfo, finished_at: dt.datetim
         manifest_sha256=list(info.manifest_sha256),
         options_json=info.options_json,
         code_version=info.code_version,
-        balanced=totals["balanced"],
+        balanced=summary["balanced"],
         **{key: counts[key] for key in counts},
+        **chain,
     )

@@ -1,0 +1,93 @@
+"""Reconciliation records under PREFIX/reconcile/: written by `reconcile`, read back by it and by the report.
+
+Each record is one JSON file, never rewritten, named by the time it was made, so the latest sorts last. Each
+keeps the run chain's head (run id and row hash): a later reconciliation checks every earlier head is still in
+the chain, unchanged, which covers the one row no later row vouches for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.report_charts import e, table
+from transforms.storage.objects import read_all, write_all
+
+
+def records_folder(prefix: str) -> str:
+    return FileSystems.join(prefix, "reconcile")
+
+
+def record_uris(prefix: str) -> list[str]:
+    """Every record, oldest first."""
+    pattern = FileSystems.join(records_folder(prefix), "reconcile-*.json")
+    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+
+
+def write_record(prefix: str, record: dict[str, Any], now: dt.datetime) -> str:
+    uri = FileSystems.join(records_folder(prefix), f"reconcile-{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}.json")
+    write_all(uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode("utf-8"))
+    return uri
+
+
+def anchors(prefix: str) -> list[tuple[str, str, str]]:
+    """(run id, row SHA-256, record name) of the chain head each earlier record saw. An unreadable record is
+    skipped here: it is not evidence of the chain, and the chain is checked without it."""
+    found = []
+    for uri in record_uris(prefix):
+        try:
+            chain = json.loads(read_all(uri))["checks"]["chain"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if chain.get("head_run_id") and chain.get("head_sha256"):
+            found.append((chain["head_run_id"], chain["head_sha256"], f"reconciliation {uri.rsplit('/', 1)[-1]}"))
+    return found
+
+
+def latest_record(prefix: str) -> tuple[str, dict[str, Any]] | None:
+    uris = record_uris(prefix)
+    if not uris:
+        return None
+    return uris[-1], json.loads(read_all(uris[-1]))
+
+
+def reconciliation_section(prefix: str) -> str:
+    """The report's "Reconciliation" section from the latest record, or nothing when there is none."""
+    latest = latest_record(prefix)
+    if latest is None:
+        return ""
+    uri, record = latest
+    passed = record["verdict"] == "pass"
+    checks = record["checks"]
+    lines = [
+        [name, "holds" if check["holds"] else f"FAILS ({check['failure_count']:,})", check.get("checked", 0)]
+        for name, check in checks.items()
+    ]
+    failures = "".join(
+        f"<li><b>{e(name)}</b>: {e(message)}</li>"
+        for name, check in checks.items()
+        for message in check["failures"][:5]
+    )
+    counts = [
+        [source, *(entry.get(key, 0) for key in ("documents", "migrated", "duplicate", "quarantined", "outstanding"))]
+        for source, entry in sorted(record["sources"].items())
+    ]
+    verdict = (
+        "Every manifest document is accounted for, its evidence is in place and the run chain is intact"
+        if passed
+        else "The reconciliation found failures: the legacy stores cannot be decommissioned yet"
+    )
+    return (
+        f'<section class="{"ok" if passed else "bad"}"><h2>Reconciliation: {"PASS" if passed else "FAIL"}</h2>'
+        f"<p>{e(verdict)}. {e(record['reconciled_at'])}, objects verified: {e(record['verify_objects'])}; "
+        f"chain head run {e(str(checks['chain'].get('head_run_id')))}; record <code>{e(uri)}</code>.</p>"
+        + table(["check", "result", "checked"], lines)
+        + table(["source system", "documents", "migrated", "duplicate", "quarantined", "outstanding"], counts)
+        + (f"<ul>{failures}</ul>" if failures else "")
+        + f"<p>Orphans (files no index references): {record['orphans']['count']:,}. Source gone (done, legacy "
+        f"bytes no longer there): {record['source_gone']['count']:,}.</p></section>"
+    )
