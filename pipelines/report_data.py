@@ -46,7 +46,10 @@ def load_lineage(prefix: str, *, required: bool = True) -> duckdb.DuckDBPyConnec
         history = f"{table.name}_history"
         if files and "://" not in folder:
             listed = ", ".join("'" + uri.replace("'", "''") + "'" for uri in files)
-            connection.execute(f"CREATE VIEW {history} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+            files_sql = analyst_queries.with_later_columns(
+                table.name, f"read_parquet([{listed}], union_by_name = true)"
+            )
+            connection.execute(f"CREATE VIEW {history} AS SELECT * FROM {files_sql}")
         else:
             connection.register(f"{table.name}_arrow", read_arrow(table, files))
             connection.execute(f"CREATE TABLE {history} AS SELECT * FROM {table.name}_arrow")

@@ -79,3 +79,25 @@ def test_quarantine_reasons_and_savings_agree_with_the_rows(lineage):
     assert {(s, r): n for s, r, n in on_duckdb("quarantine_reasons", lineage)} == reasons
     saved = sum(d["object_bytes"] or 0 for d in documents if d["status"] == "duplicate")
     assert saved > 0 and sum(row[2] for row in on_duckdb("duplicates_and_savings", lineage)) == saved
+
+
+def test_the_current_views_read_lineage_an_earlier_version_wrote(tmp_path):
+    """Lineage from before documents had recorded_at still reads: the column is null there, one row per document."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "lineage").mkdir()
+    old = pa.table(
+        {
+            "run_id": ["r1", "r1"],
+            "source_system": ["PAS", "PAS"],
+            "document_id": ["1", "2"],
+            "status": ["migrated", "quarantined"],
+        }
+    )
+    pq.write_table(old, tmp_path / "lineage" / "documents-k-r1-00000-of-00001.parquet")
+    sql = analyst_queries.for_duckdb(
+        "SELECT document_id, status FROM {documents} ORDER BY 1", str(tmp_path / "lineage")
+    )
+    assert duckdb.sql(sql).fetchall() == [("1", "migrated"), ("2", "quarantined")]

@@ -48,10 +48,22 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
 
 
+#: Columns the views need that lineage written by an earlier version lacks: read as null there.
+_LATER_COLUMNS = {"documents": "CAST(NULL AS TIMESTAMPTZ) AS recorded_at"}
+
+
+def with_later_columns(name: str, relation: str) -> str:
+    """A DuckDB relation over one table's files, with the columns the views need even where every file predates
+    them (lineage an earlier version wrote)."""
+    if name not in _LATER_COLUMNS:
+        return relation
+    return f"(SELECT * FROM {relation} UNION ALL BY NAME SELECT {_LATER_COLUMNS[name]} WHERE FALSE)"
+
+
 def for_duckdb(sql: str, lineage_folder: str) -> str:
     def table(name: str) -> str:
         pattern = f"{lineage_folder.rstrip('/')}/{name}-*.parquet".replace("'", "''")
-        return f"read_parquet('{pattern}', union_by_name = true)"
+        return with_later_columns(name, f"read_parquet('{pattern}', union_by_name = true)")
 
     return expand(sql, table)
 
