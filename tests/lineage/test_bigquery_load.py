@@ -147,7 +147,7 @@ def test_a_pages_table_an_earlier_version_made_is_relaxed_and_takes_a_pdf_row(bi
     (tmp_path / "letter.pdf").write_bytes(blank_pdf(2))
     (tmp_path / "m.csv").write_text(f"source_system,document_id,blob_uri,nhs_number\nLETTERS,P1,letter.pdf,{NHS}\n")
     argv = ["--manifest", str(tmp_path / "m.csv"), "--output", str(tmp_path / "out"), "--bigquery_dataset", dataset]
-    assert migrate(argv) == 0
+    assert migrate([*argv, *NO_CMEK_IN_EMULATOR]) == 0
     modes = {field.name: field.mode for field in client.get_table(f"{dataset}.pages").schema}
     assert {name: modes[name] for name in was_required} == dict.fromkeys(was_required, "NULLABLE")
     loaded = rows(client, f"SELECT document_id, object_format, width FROM `{dataset}.pages`")

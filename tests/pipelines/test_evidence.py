@@ -171,7 +171,7 @@ def test_the_chain_breaks_when_a_lineage_file_is_edited(share, capsys):
     argv, output = share
     assert migrate(argv) == 0  # a second run: two rows in the chain
     assert reconcile(capsys, *argv)[2]["checks"]["chain"]["runs"] == 2
-    [first_documents, _] = sorted((output / "lineage").glob("documents-*.parquet"))
+    first_documents = sorted((output / "lineage").glob("documents-*.parquet"))[0]
     original = first_documents.read_bytes()
     table = pq.read_table(first_documents)
     rows = [dict(row, status="migrated") for row in table.to_pylist()]  # a valid file, quietly rewritten
