@@ -35,6 +35,9 @@ setup(
         "imagehash>=4.3",
         "jsonschema>=4.18",
         "pikepdf>=9.0",  # PDF validation; its wheel bundles qpdf
+        "tifffile>=2026.3.3",  # TIFF variants Pillow cannot read or would reduce (16-bit colour, float, CMYK 16, …)
+        "imagecodecs>=2026.3.6",  # tifffile's codecs (LZW, Deflate, JPEG, CCITT, PackBits, …) in one wheel
+        "numpy>=1.26",
     ],
     extras_require={
         "test": [

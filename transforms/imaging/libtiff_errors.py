@@ -31,11 +31,23 @@ from PIL import Image, ImageDraw
 _LOGGER = logging.getLogger(__name__)
 _HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
 _MESSAGE_BYTES = 300
-#: Warnings that mean rows of the page were never decoded (libtiff then fills them in white).
-_DAMAGE_WARNINGS = ("Premature EOF",)
+#: Warnings that mean the page's data is damaged: rows never decoded (libtiff fills them in white), codes that ended
+#: a row early or late, or a JPEG strip that libjpeg had to patch. Other warnings (an unknown tag, an unsorted
+#: directory, old-style JPEG's deprecation notice) say nothing about the pixels and are not damage.
+DAMAGE_WARNINGS = (
+    "Premature EOF",
+    "Premature EOL",
+    "Line length mismatch",
+    "Bad line length",
+    "Premature end of JPEG",
+    "Corrupt JPEG data",
+)
+#: Words in a libtiff report that mean the data ends early, rather than that it is corrupt.
+TRUNCATION_REPORTS = ("Premature EOF", "Not enough data", "Premature end of JPEG", "premature end of data")
 _capturing = threading.local()
 _installing = threading.Lock()  # the handlers are global to the process; threads install them once
 _keep_alive: list[object] = []  # ctypes callbacks must outlive the library's use of them
+_library: list[ctypes.CDLL] = []  # the libtiff the handlers were installed on: Pillow's own
 
 
 def _candidates() -> list[str]:
@@ -56,7 +68,7 @@ def _record(kind: str, libc: ctypes.CDLL) -> object:
             messages = getattr(_capturing, "messages", None)
             if messages is None:
                 _LOGGER.debug("libtiff %s: %s", kind, message)
-            elif kind == "error" or any(hint in message for hint in _DAMAGE_WARNINGS):
+            elif kind == "error" or any(hint in message for hint in DAMAGE_WARNINGS):
                 messages.append(message)
         except Exception:  # an exception cannot cross back into C; losing one message is the lesser harm
             _LOGGER.debug("could not record a libtiff message", exc_info=True)
@@ -98,9 +110,15 @@ def _install() -> bool:
         with _collect() as messages, suppress(Exception):  # corrupt on purpose: only the messages matter
             Image.open(io.BytesIO(_corrupt_group4_page())).load()
         if messages:
+            _library.append(library)
             return True
     _LOGGER.warning("libtiff's error reports cannot be captured: a corrupt fax strip would decode as white rows")
     return False
+
+
+def pillow_libtiff() -> ctypes.CDLL | None:
+    """The libtiff Pillow decodes with, once its reports are heard; None where it cannot be found."""
+    return _library[0] if available() else None
 
 
 @contextmanager
