@@ -23,8 +23,8 @@ from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from schemas.reasons import QuarantineError, Reason
 from transforms.imaging.gif_structure import gif_is_truncated
-from transforms.imaging.libtiff_errors import TRUNCATION_REPORTS, libtiff_errors
-from transforms.imaging.libtiff_rows import FAX_COMPRESSIONS, missing_rows
+from transforms.imaging.libtiff_check import FAX_COMPRESSIONS, judge_by_libtiff
+from transforms.imaging.libtiff_errors import libtiff_errors
 from transforms.imaging.signatures import IMAGE, sniff, unsupported
 from transforms.imaging.tiff_arrays import as_pillow, preview
 from transforms.imaging.tiff_fallback import ArrayPage, TiffArrays
@@ -236,13 +236,13 @@ class DecodedDocument:
                 return None
         orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
         with libtiff_errors() as reported:
-            image.load()
-        if reported and self.format == "TIFF":  # a fax strip libtiff could not decode, filled in with white
-            truncated = any(hint in reported[0] for hint in TRUNCATION_REPORTS)
-            reason = Reason.TRUNCATED_IMAGE if truncated else Reason.DECODE_ERROR
-            raise QuarantineError(reason, f"{where}: libtiff reported {reported[0]}")
+            try:
+                image.load()
+            except OSError:
+                if not reported or self.format != "TIFF":
+                    raise  # what libtiff said, when it said anything, names the damage better than Pillow's code
         if self.format == "TIFF":
-            self._check_fax_rows(index, image.tag_v2.get(259), where)
+            judge_by_libtiff(self.data, index, image.tag_v2.get(259), where, reported)
         compression = image.info.get("compression") if self.format == "TIFF" else self.format.lower()
         return Page(
             index + 1,
@@ -253,13 +253,6 @@ class DecodedDocument:
             orientation,
             orientation_applied=self.format == "TIFF",
         )
-
-    def _check_fax_rows(self, index: int, compression: object, where: str) -> None:
-        """A fax page whose data ends before the page does: libtiff says nothing, the rows it left unwritten do."""
-        if isinstance(compression, int) and compression in FAX_COMPRESSIONS:
-            missing = missing_rows(self.data, index)
-            if missing is not None:
-                raise QuarantineError(Reason.TRUNCATED_IMAGE, f"{where}: {missing.describe()}")
 
     def _array_page(self, index: int) -> Page:
         """The page read by tifffile: as a Pillow image where one holds it exactly, else as its samples."""
@@ -278,7 +271,8 @@ class DecodedDocument:
         if width == 0 or height == 0:
             raise QuarantineError(Reason.DECODE_ERROR, f"{where} has no pixels ({width}x{height})")
         page = self.arrays.page(index)
-        self._check_fax_rows(index, int(tags.get(259) or 1), where)
+        if int(tags.get(259) or 1) in FAX_COMPRESSIONS:  # tifffile's fax decoder pads a short strip silently
+            judge_by_libtiff(self.data, index, int(tags.get(259)), where, [])
         image = as_pillow(page)
         return Page(
             index + 1,

@@ -8,6 +8,11 @@ error and warning handlers are replaced (through ctypes, on the libtiff Pillow i
 by one that records the messages of the calling thread while a page is loaded, so the page's
 decode can be judged by what libtiff said.
 
+Only errors are heard while Pillow decodes: Pillow's libtiff decoder calls TIFFSetWarningHandler(NULL)
+at the start of every decode, so warnings ("Premature EOL", "Line length mismatch", libjpeg's
+"Premature end of JPEG file") never reach a global handler. libtiff_check.py reads the page a second
+time with handlers of its own, per file, where every warning is heard.
+
 The hook proves itself once per process on a deliberately corrupt page; where it cannot (a
 Pillow built without a findable libtiff), `available()` is False and pages load as before.
 """
@@ -43,7 +48,13 @@ DAMAGE_WARNINGS = (
     "Corrupt JPEG data",
 )
 #: Words in a libtiff report that mean the data ends early, rather than that it is corrupt.
-TRUNCATION_REPORTS = ("Premature EOF", "Not enough data", "Premature end of JPEG", "premature end of data")
+TRUNCATION_REPORTS = (
+    "Premature EOF",
+    "Not enough data",
+    "not terminated with EOI",
+    "Premature end of JPEG",
+    "premature end of data",
+)
 _capturing = threading.local()
 _installing = threading.Lock()  # the handlers are global to the process; threads install them once
 _keep_alive: list[object] = []  # ctypes callbacks must outlive the library's use of them
@@ -59,16 +70,32 @@ def _candidates() -> list[str]:
     return found + ([system] if system else [])
 
 
-def _record(kind: str, libc: ctypes.CDLL) -> object:
+def report_text(module: bytes | None, fmt: bytes | None, arguments: int | None) -> str:
+    """One libtiff report as text: its printf format filled in from the C va_list, prefixed by its module once."""
+    text = ctypes.create_string_buffer(_MESSAGE_BYTES)
+    _libc().vsnprintf(text, _MESSAGE_BYTES, fmt, ctypes.c_void_p(arguments))
+    module_name, said = (module or b"libtiff").decode("latin-1"), text.value.decode("latin-1")
+    return said if said.startswith(f"{module_name}:") else f"{module_name}: {said}"
+
+
+def is_damage(kind: str, message: str) -> bool:
+    """Every error is; a warning only when it says rows were lost or codes were bad (DAMAGE_WARNINGS)."""
+    return kind == "error" or any(hint in message for hint in DAMAGE_WARNINGS)
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None)
+
+
+def _record(kind: str) -> object:
     def handler(module: bytes | None, fmt: bytes | None, arguments: int | None) -> None:
         try:
-            text = ctypes.create_string_buffer(_MESSAGE_BYTES)
-            libc.vsnprintf(text, _MESSAGE_BYTES, fmt, ctypes.c_void_p(arguments))
-            message = f"{(module or b'libtiff').decode('latin-1')}: {text.value.decode('latin-1')}"
+            message = report_text(module, fmt, arguments)
             messages = getattr(_capturing, "messages", None)
             if messages is None:
                 _LOGGER.debug("libtiff %s: %s", kind, message)
-            elif kind == "error" or any(hint in message for hint in DAMAGE_WARNINGS):
+            elif is_damage(kind, message):
                 messages.append(message)
         except Exception:  # an exception cannot cross back into C; losing one message is the lesser harm
             _LOGGER.debug("could not record a libtiff message", exc_info=True)
@@ -97,11 +124,10 @@ def available() -> bool:
 
 @cache
 def _install() -> bool:
-    libc = ctypes.CDLL(None)
     for path in _candidates():
         try:
             library = ctypes.CDLL(path)
-            handlers = (_record("error", libc), _record("warning", libc))
+            handlers = (_record("error"), _record("warning"))
             library.TIFFSetErrorHandler(handlers[0])
             library.TIFFSetWarningHandler(handlers[1])
         except (OSError, AttributeError):

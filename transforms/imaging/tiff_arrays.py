@@ -72,7 +72,8 @@ def preview(page: ArrayPage) -> Image.Image:
     """An 8-bit grey view of any page, for ink coverage and the perceptual hash only."""
     array = page.array
     if page.photometric == PALETTE and page.colormap is not None:
-        array = np.moveaxis(page.colormap[:, np.clip(array, 0, page.colormap.shape[1] - 1)], 0, -1)
+        indices = array[..., 0] if array.ndim == 3 else array  # extra samples (alpha) do not index the colormap
+        array = np.moveaxis(page.colormap[:, np.clip(indices, 0, page.colormap.shape[1] - 1)], 0, -1)
     if array.ndim == 2:
         grey = _to_8_bits(array)
     elif page.photometric in (RGB, PALETTE) and array.shape[-1] >= 3:

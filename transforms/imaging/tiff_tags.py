@@ -65,6 +65,7 @@ _SAMPLE_FORMATS = {2: " signed", 3: " float", 4: " untyped", 5: " complex intege
 #: by an exact, reversible scale (×85, ×17), as every viewer shows them.
 PILLOW_EXACT = frozenset(
     {("1", 1, 1), ("L", 8, 1), ("L", 4, 1), ("L", 2, 1), ("RGB", 8, 1), ("RGBA", 8, 1), ("CMYK", 8, 1)}
+    | {("LA", 8, 1), ("PA", 8, 1)}
     | {("LAB", 8, 1), ("F", 32, 3), ("I", 32, 2)}
     | {("P", bits, 1) for bits in range(1, 9)}
     | {(mode, bits, 1) for mode in ("I;16", "I;16B", "I;16L", "I;16N") for bits in range(9, 17)}
@@ -114,12 +115,14 @@ def pillow_reads_exactly(mode: str, tags: Mapping[int, Any]) -> bool:
     key = (mode, bits.pop(), _first(tags, SAMPLE_FORMAT, 1))
     if key not in PILLOW_EXACT:
         return False
-    if _first(tags, PHOTOMETRIC, -1) == 6 and _first(tags, COMPRESSION, 1) not in (6, 7):
+    if _first(tags, COMPRESSION, 1) == 6:
+        return False  # old-style JPEG: Pillow's colours came out up to 80 levels off the JPEG stream's own decode
+    if _first(tags, PHOTOMETRIC, -1) == 6 and _first(tags, COMPRESSION, 1) != 7:
         return False  # uncompressed or LZW YCbCr: Pillow mistakes its (subsampled) layout
     samples = _first(tags, SAMPLES_PER_PIXEL, 1)
     extras = _tuple(tags.get(EXTRA_SAMPLES))
-    if mode == "RGBA":
-        return samples == 4 and extras == (2,)  # unassociated alpha; premultiplied alpha Pillow would divide out
+    if mode in ("RGBA", "LA", "PA"):  # unassociated alpha (or none said); premultiplied alpha Pillow divides out
+        return samples == len(mode) and extras in ((), (2,))
     if mode in ("RGB", "CMYK", "LAB"):
         return samples == len(mode) and not extras  # an extra sample Pillow would drop
     return samples == _BANDS.get(mode, samples)
