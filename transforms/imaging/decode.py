@@ -258,11 +258,7 @@ class DecodedDocument:
         """The page read by tifffile: as a Pillow image where one holds it exactly, else as its samples."""
         if self.arrays is None:
             self.arrays = TiffArrays(self.data)
-        if index >= self.arrays.page_count:
-            raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1}: its directory cannot be read")
-        tags = self.arrays.tags(index)
-        where = f"page {index + 1} ({describe_tags(tags)})"
-        width, height = int(tags.get(256) or 0), int(tags.get(257) or 0)
+        where, (width, height, compression) = self.arrays.where(index), self.arrays.header(index)
         if width * height > self.max_page_pixels:
             raise QuarantineError(
                 Reason.DECOMPRESSION_BOMB,
@@ -271,8 +267,8 @@ class DecodedDocument:
         if width == 0 or height == 0:
             raise QuarantineError(Reason.DECODE_ERROR, f"{where} has no pixels ({width}x{height})")
         page = self.arrays.page(index)
-        if int(tags.get(259) or 1) in FAX_COMPRESSIONS:  # tifffile's fax decoder pads a short strip silently
-            judge_by_libtiff(self.data, index, int(tags.get(259)), where, [])
+        if compression in FAX_COMPRESSIONS:  # tifffile's fax decoder pads a short strip silently
+            judge_by_libtiff(self.data, index, compression, where, [])
         image = as_pillow(page)
         return Page(
             index + 1,

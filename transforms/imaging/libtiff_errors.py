@@ -36,6 +36,8 @@ from PIL import Image, ImageDraw
 _LOGGER = logging.getLogger(__name__)
 _HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
 _MESSAGE_BYTES = 300
+#: Names Pillow's decoder and libtiff_check.py open files under: libtiff passes them as the "module" of some reports.
+_FILE_NAMES = frozenset({"tempfile.tif", "page"})
 #: Warnings that mean the page's data is damaged: rows never decoded (libtiff fills them in white), codes that ended
 #: a row early or late, or a JPEG strip that libjpeg had to patch. Other warnings (an unknown tag, an unsorted
 #: directory, old-style JPEG's deprecation notice) say nothing about the pixels and are not damage.
@@ -75,7 +77,9 @@ def report_text(module: bytes | None, fmt: bytes | None, arguments: int | None) 
     text = ctypes.create_string_buffer(_MESSAGE_BYTES)
     _libc().vsnprintf(text, _MESSAGE_BYTES, fmt, ctypes.c_void_p(arguments))
     module_name, said = (module or b"libtiff").decode("latin-1"), text.value.decode("latin-1")
-    return said if said.startswith(f"{module_name}:") else f"{module_name}: {said}"
+    if module_name in _FILE_NAMES or said.startswith(f"{module_name}:"):
+        return said  # the module is the name a reader gave the file, or is already in the text
+    return f"{module_name}: {said}"
 
 
 def is_damage(kind: str, message: str) -> bool:

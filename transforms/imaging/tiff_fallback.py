@@ -136,14 +136,41 @@ class TiffArrays:
         except Exception:  # a page whose directory cannot be read is described by its number alone
             return "unreadable directory"
 
+    def where(self, index: int) -> str:
+        return f"page {index + 1} ({self.describe(index)})"
+
+    def _page(self, index: int) -> tifffile.TiffPage:
+        try:
+            with _tifffile_warnings():
+                page = self.file.pages[index]
+        except Exception as error:  # a directory tifffile cannot parse: corrupt
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1}: its directory cannot be read") from error
+        if not isinstance(page, tifffile.TiffPage):
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1}: its directory cannot be read")
+        return page
+
+    def header(self, index: int) -> tuple[int, int, int]:
+        """Width, height and compression code of page index+1, as tifffile parsed them, before any pixel."""
+        page = self._page(index)
+        try:
+            return int(page.imagewidth), int(page.imagelength), int(page.compression)
+        except (TypeError, ValueError) as error:  # a dimension given as several values, or none
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1}: its directory cannot be read") from error
+
     def page(self, index: int) -> ArrayPage:
         """Page index+1's samples; QuarantineError with the page number and what the page is, on any doubt."""
-        number, what = index + 1, self.describe(index)
-        where = f"page {number} ({what})"
-        with _tifffile_warnings():
-            page = self.file.pages[index]
-        if not isinstance(page, tifffile.TiffPage):
-            raise QuarantineError(Reason.DECODE_ERROR, f"{where}: its directory cannot be read")
+        try:
+            return self._read(index)
+        except (QuarantineError, MemoryError):
+            raise  # MemoryError: the worker reports it as DECOMPRESSION_BOMB with its memory limit
+        except Exception as error:  # a tag tifffile parsed into something no page has: corrupt, never a crash
+            text = plain(f"{type(error).__name__}: {error}")
+            raise QuarantineError(Reason.DECODE_ERROR, f"{self.where(index)}: cannot decode ({text})") from error
+
+    def _read(self, index: int) -> ArrayPage:
+        what = self.describe(index)
+        where = f"page {index + 1} ({what})"
+        page = self._page(index)
         for segment, (offset, count) in enumerate(zip(page.dataoffsets, page.databytecounts, strict=False)):
             if count and offset + count > len(self.data):
                 kind = "tile" if page.is_tiled else "strip"
