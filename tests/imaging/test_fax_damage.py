@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+import tifffile
 
 from samples.tiff_builder import cut_strip, flip_bits, set_tag, strips
 from schemas.reasons import QuarantineError, Reason
 from tests.images import bilevel_page
 from transforms.imaging.image_job import ImageLimits, convert_blobs
 from transforms.imaging.libtiff_check import MissingRows, SecondRead, second_read
+from transforms.imaging.libtiff_errors import is_damage
 
 LIMITS = ImageLimits()
 FAX = {
@@ -117,14 +119,36 @@ def test_the_same_damage_gives_the_same_message_every_time():
 
 
 def test_a_damaged_page_that_pillow_cannot_open_is_judged_by_tifffile_as_strictly():
-    """A 16-bit RGB page goes to tifffile; its LZW strip cut short is still quarantined, not padded."""
-    import numpy as np
-    import tifffile
-
+    """A 16-bit RGB page goes to tifffile (Pillow would reduce it to 8 bits); its LZW strip cut short is still
+    quarantined, not padded."""
     buffer = io.BytesIO()
     samples = (np.arange(64 * 48 * 3, dtype=np.uint32) * 2654435761 % 65536).astype(np.uint16).reshape(64, 48, 3)
     tifffile.imwrite(buffer, samples, photometric="rgb", compression="lzw", rowsperstrip=64, metadata=None)
     error = quarantined(cut_strip(buffer.getvalue(), 0.5))
     assert error.finding.reason in (Reason.TRUNCATED_IMAGE, Reason.DECODE_ERROR)
     assert error.finding.message.startswith("page 1 (LZW, RGB, 16-bit)"), error.finding.message
-    assert Image  # Pillow itself would have reduced this page to 8 bits
+
+
+def test_a_jpeg_strip_cut_short_is_truncated_not_grey_rows():
+    """libjpeg fills a cut JPEG strip with grey and says so only as a warning, which Pillow silences."""
+    pages = [bilevel_page(480, 640, seed=seed).convert("RGB") for seed in range(2)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "TIFF", compression="jpeg", strip_size=2**30, save_all=True, append_images=pages[1:])
+    error = quarantined(cut_strip(buffer.getvalue(), 0.5, page=2))
+    assert error.finding.reason == Reason.TRUNCATED_IMAGE
+    assert error.finding.message.startswith("page 2 (JPEG, RGB, 8-bit): libtiff reported JPEGLib: Premature end")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "damage"),
+    [
+        ("error", "Fax4Decode: Bad code word at line 3 of strip 0 (x 7)", True),
+        ("warning", "Fax3Decode1D: Premature EOL at line 9 of strip 0 (got 12, expected 480)", True),
+        ("warning", "JPEGLib: Premature end of JPEG file", True),
+        ("warning", "JPEGLib: Corrupt JPEG data: 3 extraneous bytes before marker 0xd9", False),
+        ("warning", "TIFFReadDirectory: Unknown field with tag 65000 (0xfde8) encountered", False),
+        ("warning", "OJPEGSubsamplingCorrectJpegData: Deprecated and troublesome old-style JPEG", False),
+    ],
+)
+def test_which_libtiff_reports_count_as_damage(kind, message, damage):
+    assert is_damage(kind, message) is damage

@@ -8,7 +8,7 @@ never loaded (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
 TIFF is a decoder chain: Pillow where it reads a page exactly (tiff_tags.pillow_reads_exactly), tifffile
 with imagecodecs, strictly, for what Pillow cannot open or would reduce (tiff_fallback.py). Damage is
 detected, not decoded around: libtiff's own reports (libtiff_errors.py) and, for fax pages, the rows
-libtiff really wrote (libtiff_rows.py).
+libtiff really wrote (libtiff_check.py).
 """
 
 from __future__ import annotations

@@ -82,9 +82,16 @@ def report_text(module: bytes | None, fmt: bytes | None, arguments: int | None) 
     return f"{module_name}: {said}"
 
 
+#: libjpeg's "Corrupt JPEG data: N extraneous bytes before marker": padding some writers leave between segments,
+#: skipped without touching a pixel. Not damage, or a scanner that pads its strips would lose every page.
+_HARMLESS = ("extraneous bytes",)
+
+
 def is_damage(kind: str, message: str) -> bool:
     """Every error is; a warning only when it says rows were lost or codes were bad (DAMAGE_WARNINGS)."""
-    return kind == "error" or any(hint in message for hint in DAMAGE_WARNINGS)
+    if kind == "error":
+        return True
+    return any(hint in message for hint in DAMAGE_WARNINGS) and not any(hint in message for hint in _HARMLESS)
 
 
 @cache

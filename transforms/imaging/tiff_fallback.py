@@ -100,11 +100,11 @@ _UPRIGHT = {
 }
 
 
-def _samples_last(array: np.ndarray, shaped: tuple[int, ...]) -> np.ndarray:
+def _samples_last(array: np.ndarray, shaped: tuple[int, ...], where: str) -> np.ndarray:
     """tifffile's (planes, depth, rows, columns, samples) as (rows, columns[, samples])."""
     planes, depth, rows, columns, samples = shaped
     if depth != 1:
-        raise QuarantineError(Reason.IMAGE_VARIANT_UNSUPPORTED, f"a volume of {depth} slices is not a page")
+        raise QuarantineError(Reason.IMAGE_VARIANT_UNSUPPORTED, f"{where}: a volume of {depth} slices, not a page")
     array = array.reshape(shaped)[:, 0]  # (planes, rows, columns, samples)
     array = np.moveaxis(array[..., 0], 0, -1) if planes > 1 else array[0]
     array = array.reshape(rows, columns) if array.shape[-1] == 1 else array
@@ -196,7 +196,7 @@ class TiffArrays:
             raise QuarantineError(Reason.DECODE_ERROR, f"{where}: the decoder reported {warned[0]}")
         value = page.tags.valueof(274)
         orientation = int(value) if isinstance(value, int) and int(value) in range(1, 9) else None
-        array = _samples_last(array, page.shaped)
+        array = _samples_last(array, page.shaped, where)
         if orientation in _UPRIGHT:  # stored upright, as Pillow stores every TIFF page
             array = np.ascontiguousarray(_UPRIGHT[orientation](array))
         return ArrayPage(
