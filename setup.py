@@ -38,6 +38,9 @@ setup(
         "google-cloud-secret-manager>=2.20",
         "google-cloud-dataflow-client>=0.8",
         "google-crc32c>=1.5",
+        "tifffile>=2026.3.3",  # TIFF variants Pillow cannot read or would reduce (16-bit colour, float, CMYK 16, …)
+        "imagecodecs>=2026.3.6",  # tifffile's codecs (LZW, Deflate, JPEG, CCITT, PackBits, …) in one wheel
+        "numpy>=1.26",
     ],
     extras_require={
         "test": [

@@ -1,6 +1,7 @@
 """Markdown for the docs pages, derived from the code so the docs cannot drift from it.
 
-python -m pipelines.docs            # print every generated section (options, reason codes, lineage columns)
+python -m pipelines.docs            # print every generated section (options, reason codes, lineage columns,
+                                    # the TIFF coverage table)
 python -m pipelines.docs --write    # rewrite the generated sections of every page in PAGES in place
 
 A page holds each of its sections between <!-- BEGIN generated:NAME --> and <!-- END generated:NAME -->.
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from pipelines.options import options_markdown
+from samples.tiff_variants import coverage_markdown
 from schemas.reasons import OPERATOR_ACTIONS, Reason
 from schemas.tables import TABLES, Table
 
@@ -22,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES: dict[str, str] = {
     "options": "docs/running.md",
     "reasons": "docs/governance.md",
+    "tiff_coverage": "docs/formats.md",
     **{table.name: "docs/lineage.md" for table in TABLES},
 }
 
@@ -46,6 +49,7 @@ def generated_sections() -> dict[str, str]:
     return {
         "options": options_markdown(),
         "reasons": reasons_markdown(),
+        "tiff_coverage": coverage_markdown(),
         **{table.name: table_markdown(table) for table in TABLES},
     }
 

@@ -26,6 +26,7 @@ class Reason(enum.StrEnum):
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     LEGACY_HEADER_MISMATCH = "LEGACY_HEADER_MISMATCH"
     DECODE_ERROR = "DECODE_ERROR"
+    IMAGE_VARIANT_UNSUPPORTED = "IMAGE_VARIANT_UNSUPPORTED"
     TRUNCATED_IMAGE = "TRUNCATED_IMAGE"
     DECOMPRESSION_BOMB = "DECOMPRESSION_BOMB"
     DECODE_TIMEOUT = "DECODE_TIMEOUT"
@@ -87,8 +88,19 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
         "The profile's fixed legacy_header length does not fit this blob: check the length against the legacy "
         'system\'s format, or use "search".'
     ),
-    Reason.DECODE_ERROR: "The image is corrupt: recover it from the legacy system, a backup or a rescan.",
-    Reason.TRUNCATED_IMAGE: "The image ends early: recover the full file; truncated images are never loaded.",
+    Reason.DECODE_ERROR: (
+        "The image is corrupt (the message names the page, what it is, and what the decoder reported: a bad fax "
+        "code, a corrupt LZW or JPEG strip): recover it from the legacy system, a backup or a rescan."
+    ),
+    Reason.IMAGE_VARIANT_UNSUPPORTED: (
+        "A whole image in a variant no decoder here reads exactly (the message names the page's compression, "
+        "colour and bits per sample: JBIG, LogLuv, chroma-subsampled uncompressed YCbCr, …): not damaged. "
+        "Escalate to the migration team, who can add a decoder; see docs/formats.md."
+    ),
+    Reason.TRUNCATED_IMAGE: (
+        "The image ends early (the message names the page, and for a fax page the row where its data ends): "
+        "recover the full file; truncated images are never loaded."
+    ),
     Reason.DECOMPRESSION_BOMB: (
         "The page claims more pixels than the limit: inspect it, then raise --max_page_pixels if genuine."
     ),

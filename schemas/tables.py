@@ -118,7 +118,12 @@ PAGES = Table(
         col("pixel_sha256", "STRING", "SHA-256 of the page's decoded pixels in canonical form; null for a PDF."),
         col("width", "INT64", "Width in pixels; null for a PDF."),
         col("height", "INT64", "Height in pixels; null for a PDF."),
-        col("mode", "STRING", "Pillow pixel mode, kept unchanged from the source (1, L, RGB, …); null for a PDF."),
+        col(
+            "mode",
+            "STRING",
+            "Pixel mode, kept unchanged from the source: a Pillow mode (1, L, RGB, …), or for samples Pillow has no "
+            "mode for, photometric and sample type (RGB;uint16, SEPARATED;uint16, MINISBLACK;float64); null for a PDF.",
+        ),
         col("dpi", "FLOAT64", "Horizontal resolution in dots per inch, when the source recorded one."),
         col("dpi_y", "FLOAT64", "Vertical resolution in dots per inch, when the source recorded one."),
         col(
@@ -138,6 +143,12 @@ PAGES = Table(
             repeated=True,
         ),
         col("perceptual_hash", "STRING", "256-bit pHash of the page (64 hex digits): near for rescans and re-saves."),
+        col(
+            "decoder",
+            "STRING",
+            "Which library read the page: pillow, or tifffile for TIFF variants Pillow cannot read or would reduce "
+            "(docs/formats.md); null for a PDF.",
+        ),
     ),
     cluster_columns=("source_system", "object_format"),
 )

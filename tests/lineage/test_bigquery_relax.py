@@ -1,4 +1,4 @@
-"""Relaxing a BigQuery table an earlier version made: the modes that changed, and nothing else."""
+"""Evolving a BigQuery table an earlier version made: the modes that changed, the columns added, nothing else."""
 
 from __future__ import annotations
 
@@ -20,3 +20,15 @@ def test_columns_that_became_nullable_are_relaxed_and_the_rest_kept():
 def test_a_current_table_needs_no_change():
     assert relaxed_schema(DOCUMENTS.bigquery_schema(), DOCUMENTS) is None
     assert relaxed_schema(PAGES.bigquery_schema(), PAGES) is None
+
+
+def test_a_column_added_since_is_appended_nullable_and_the_rest_kept():
+    remote = [dict(field) for field in PAGES.bigquery_schema() if field["name"] != "decoder"]
+    evolved = relaxed_schema(remote, PAGES)
+    assert evolved[: len(remote)] == remote
+    assert evolved[len(remote) :] == [{"name": "decoder", "type": "STRING", "mode": "NULLABLE", **_description()}]
+
+
+def _description() -> dict:
+    field = next(field for field in PAGES.bigquery_schema() if field["name"] == "decoder")
+    return {key: value for key, value in field.items() if key not in ("name", "type", "mode")}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.docs import PAGES, generated_sections, options_markdown, reasons_markdown, rewrite, table_markdown
+from samples.tiff_variants import coverage_markdown
 from schemas.tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,8 @@ def test_every_page_is_up_to_date(page):
             assert options_markdown() in text, f"{page}'s options table {stale}"
         elif name == "reasons":
             assert reasons_markdown() in text, f"{page}'s reason codes {stale}"
+        elif name == "tiff_coverage":
+            assert coverage_markdown() in text, f"{page}'s TIFF coverage table {stale}"
         else:
             (table,) = [table for table in TABLES if table.name == name]
             assert table_markdown(table) in text, f"{page}'s {name} table {stale}"

@@ -4,6 +4,11 @@ The format is sniffed from the header bytes (signatures.py) and Pillow is told t
 that decoder; structural checks catch truncation that a lenient decoder would paper
 over; each page is sized before its pixels are allocated. Truncated images are
 never loaded (ImageFile.LOAD_TRUNCATED_IMAGES stays False).
+
+TIFF is a decoder chain: Pillow where it reads a page exactly (tiff_tags.pillow_reads_exactly), tifffile
+with imagecodecs, strictly, for what Pillow cannot open or would reduce (tiff_fallback.py). Damage is
+detected, not decoded around: libtiff's own reports (libtiff_errors.py) and, for fax pages, the rows
+libtiff really wrote (libtiff_check.py).
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from schemas.reasons import QuarantineError, Reason
 from transforms.imaging.gif_structure import gif_is_truncated
+from transforms.imaging.libtiff_check import FAX_COMPRESSIONS, judge_by_libtiff
 from transforms.imaging.libtiff_errors import libtiff_errors
 from transforms.imaging.signatures import IMAGE, sniff, unsupported
+from transforms.imaging.tiff_arrays import as_pillow, preview
+from transforms.imaging.tiff_fallback import ArrayPage, TiffArrays
 from transforms.imaging.tiff_structure import ifd_chain_is_truncated
+from transforms.imaging.tiff_tags import describe_tags, pillow_reads_exactly
 
 #: Pillow's plugin name for each image format.
 _PILLOW_FORMATS = {
@@ -53,6 +62,8 @@ class Page:
     icc_profile: bytes | None
     orientation: int | None = None  # as the source recorded it (EXIF/TIFF tag 274), 1-8
     orientation_applied: bool = False  # Pillow turns TIFF pages upright on load, so the pixels already are
+    decoder: str = "pillow"  # or "tifffile": which library read the page, for lineage
+    deep: ArrayPage | None = None  # samples with no exact Pillow mode; image is then a grey view for checks only
 
 
 def _jpeg_is_truncated(data: bytes) -> bool:
@@ -131,6 +142,7 @@ class DecodedDocument:
             raise unsupported(data, found)
         self.format = found.code
         self.max_page_pixels = max_page_pixels
+        self.arrays: TiffArrays | None = None
         if self.format == "JPEG" and _jpeg_is_truncated(data):
             raise QuarantineError(Reason.TRUNCATED_IMAGE, "JPEG has no end-of-image marker after its last scan")
         if self.format == "PNG" and _png_is_truncated(data):
@@ -147,12 +159,24 @@ class DecodedDocument:
         except MemoryError:
             raise  # the worker reports it as DECOMPRESSION_BOMB with its memory limit
         except (UnidentifiedImageError, SyntaxError, ValueError, struct.error) as error:
-            raise QuarantineError(Reason.DECODE_ERROR, f"cannot parse {self.format} ({describe(error)})") from error
+            if self.format != "TIFF":
+                raise QuarantineError(Reason.DECODE_ERROR, f"cannot parse {self.format} ({describe(error)})") from error
+            self._open_arrays()  # a TIFF variant Pillow cannot open: tifffile reads it, strictly, or nothing does
         except Exception as error:  # any other decoder failure on bad bytes (KeyError, TypeError, …) is a reason
-            raise _classify(error, f"{self.format} header") from error
+            if self.format != "TIFF":
+                raise _classify(error, f"{self.format} header") from error
+            self._open_arrays()
+
+    def _open_arrays(self) -> None:
+        self.image = None
+        self.arrays = TiffArrays(self.data)
+        self.page_count = self.arrays.page_count
 
     def close(self) -> None:
-        self.image.close()
+        if self.image is not None:
+            self.image.close()
+        if self.arrays is not None:
+            self.arrays.close()
 
     def __enter__(self) -> DecodedDocument:
         return self
@@ -165,32 +189,60 @@ class DecodedDocument:
             yield self._decode_page(index)
 
     def _decode_page(self, index: int) -> Page:
-        image = self.image
+        """Pillow where it reads the page exactly; tifffile where it cannot, or would reduce it."""
+        if self.image is None:
+            return self._array_page(index)
+        where = f"page {index + 1}"
         try:
-            image.seek(index)
-            width, height = image.size
-            if width * height > self.max_page_pixels:
-                raise QuarantineError(
-                    Reason.DECOMPRESSION_BOMB,
-                    f"page {index + 1} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
-                )
-            if width == 0 or height == 0:
-                raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1} has no pixels ({width}x{height})")
-            if isinstance(image, TiffImagePlugin.TiffImageFile) and _tiff_page_is_truncated(image, len(self.data)):
-                raise QuarantineError(Reason.TRUNCATED_IMAGE, f"page {index + 1}'s strips run past the end of the file")
-            orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
-            with libtiff_errors() as reported:
-                image.load()
-            if reported and self.format == "TIFF":  # a fax strip libtiff could not decode, filled in with white
-                raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1}: libtiff reported {reported[0]}")
+            page = self._pillow_page(index)
         except QuarantineError:
             raise
         except Image.DecompressionBombError as error:
             raise QuarantineError(Reason.DECOMPRESSION_BOMB, str(error)) from error
         except MemoryError:
             raise  # the worker reports it as DECOMPRESSION_BOMB with its memory limit
+        except (SyntaxError, TypeError, KeyError, AttributeError, ValueError) as error:
+            if self.format != "TIFF":
+                raise _classify(error, where) from error
+            page = None  # Pillow tripped over this page's tags or layout, not its data: tifffile reads it
         except Exception as error:  # any decoder failure on bad bytes is this page's reason, never a crash
-            raise _classify(error, f"page {index + 1}") from error
+            raise _classify(error, self._where(index)) from error
+        return page if page is not None else self._array_page(index)
+
+    def _where(self, index: int) -> str:
+        """ "page N (LZW, RGB, 16-bit)": the page, and for a TIFF what it is."""
+        try:
+            return f"page {index + 1} ({describe_tags(self.image.tag_v2)})"
+        except Exception:  # not a TIFF, or tags too damaged to describe: the page number alone
+            return f"page {index + 1}"
+
+    def _pillow_page(self, index: int) -> Page | None:
+        """The page as Pillow decodes it; None for a TIFF page Pillow would not read exactly."""
+        image = self.image
+        image.seek(index)
+        width, height = image.size
+        if width * height > self.max_page_pixels:
+            raise QuarantineError(
+                Reason.DECOMPRESSION_BOMB,
+                f"page {index + 1} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
+            )
+        if width == 0 or height == 0:
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1} has no pixels ({width}x{height})")
+        where = self._where(index)
+        if isinstance(image, TiffImagePlugin.TiffImageFile):
+            if _tiff_page_is_truncated(image, len(self.data)):
+                raise QuarantineError(Reason.TRUNCATED_IMAGE, f"{where}: its strips run past the end of the file")
+            if not pillow_reads_exactly(image.mode, image.tag_v2):  # Pillow would reduce or misread it
+                return None
+        orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
+        with libtiff_errors() as reported:
+            try:
+                image.load()
+            except OSError:
+                if not reported or self.format != "TIFF":
+                    raise  # what libtiff said, when it said anything, names the damage better than Pillow's code
+        if self.format == "TIFF":
+            judge_by_libtiff(self.data, index, image.tag_v2.get(259), where, reported)
         compression = image.info.get("compression") if self.format == "TIFF" else self.format.lower()
         return Page(
             index + 1,
@@ -200,4 +252,32 @@ class DecodedDocument:
             image.info.get("icc_profile"),
             orientation,
             orientation_applied=self.format == "TIFF",
+        )
+
+    def _array_page(self, index: int) -> Page:
+        """The page read by tifffile: as a Pillow image where one holds it exactly, else as its samples."""
+        if self.arrays is None:
+            self.arrays = TiffArrays(self.data)
+        where, (width, height, compression) = self.arrays.where(index), self.arrays.header(index)
+        if width * height > self.max_page_pixels:
+            raise QuarantineError(
+                Reason.DECOMPRESSION_BOMB,
+                f"{where} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
+            )
+        if width == 0 or height == 0:
+            raise QuarantineError(Reason.DECODE_ERROR, f"{where} has no pixels ({width}x{height})")
+        page = self.arrays.page(index)
+        if compression in FAX_COMPRESSIONS:  # tifffile's fax decoder pads a short strip silently
+            judge_by_libtiff(self.data, index, compression, where, [])
+        image = as_pillow(page)
+        return Page(
+            index + 1,
+            image if image is not None else preview(page),
+            page.dpi,
+            page.compression,
+            page.icc_profile,
+            page.orientation,
+            orientation_applied=True,
+            decoder="tifffile",
+            deep=None if image is not None else page,
         )

@@ -62,6 +62,13 @@ class EncodedPage:
     dpi: tuple[float, float] | None
 
 
+def _untagged(image: Image.Image) -> Image.Image:
+    """The pixels without the source file's tags. Pillow's TIFF writer copies every tag of a TIFF it read into the
+    file it writes: a private or oddly typed one made libtiff's encoder raise SystemError or crash the process,
+    and a name in DocumentName or ImageDescription would reach the archive object. Only what _save sets is kept."""
+    return image.copy() if hasattr(image, "tag_v2") else image
+
+
 def _save(page: Page, encoding: Encoding, orientation: int | None) -> bytes:
     options = dict(encoding.options)
     if orientation and orientation != 1:  # carried on the object, so viewers turn the page as the source did
@@ -75,7 +82,7 @@ def _save(page: Page, encoding: Encoding, orientation: int | None) -> bytes:
     if page.image.mode == "P" and "transparency" in page.image.info:
         options["transparency"] = page.image.info["transparency"]
     buffer = io.BytesIO()
-    page.image.save(buffer, format=encoding.pillow_format, **options)
+    _untagged(page.image).save(buffer, format=encoding.pillow_format, **options)
     if encoding.pillow_format == "TIFF":  # same pixels must give the same bytes, or the object name drifts
         return zero_unreferenced_tiff_bytes(buffer.getvalue())
     return buffer.getvalue()

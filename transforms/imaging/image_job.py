@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from schemas.reasons import QuarantineError, Reason
 from transforms.imaging.decode import DecodedDocument, Page
+from transforms.imaging.deep_encode import encode_array
 from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
 from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
@@ -47,6 +48,7 @@ class ConvertedPage:
     ink_coverage: float
     flags: tuple[str, ...]
     perceptual_hash: str
+    decoder: str = "pillow"  # which library read the page: pillow, or tifffile for what Pillow cannot read exactly
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             raise QuarantineError(Reason.LOSSLESS_UNSUPPORTED, "16-bit colour animated PNG cannot be kept exactly")
         pages = []
         for page in document.pages():
-            if original is None and _tiff_page_loses_bits(page):
+            if original is None and page.deep is None and _tiff_page_loses_bits(page):
                 raise QuarantineError(
                     Reason.LOSSLESS_UNSUPPORTED,
                     f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
@@ -164,15 +166,20 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             grey = luminance(page.image)
             coverage = ink_coverage(grey)
             carried = None if page.orientation_applied else page.orientation
+            if page.deep is not None:  # samples Pillow has no exact mode for: kept by tifffile, verified by it
+                encoded = encode_array(page.deep, page.number)
+            else:
+                encoded = encode_page(page, original=(data, original) if original else None, orientation=carried)
             pages.append(
                 ConvertedPage(
-                    encoded=encode_page(page, original=(data, original) if original else None, orientation=carried),
+                    encoded=encoded,
                     source_compression=page.compression,
                     orientation=page.orientation,
                     icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
                     ink_coverage=round(coverage, 5),
                     flags=page_flags(coverage, page.dpi),
                     perceptual_hash=perceptual_hash(grey),
+                    decoder=page.decoder,
                 )
             )
         return ConvertedDocument(document.format, tuple(pages))

@@ -8,6 +8,11 @@ error and warning handlers are replaced (through ctypes, on the libtiff Pillow i
 by one that records the messages of the calling thread while a page is loaded, so the page's
 decode can be judged by what libtiff said.
 
+Only errors are heard while Pillow decodes: Pillow's libtiff decoder calls TIFFSetWarningHandler(NULL)
+at the start of every decode, so warnings ("Premature EOL", "Line length mismatch", libjpeg's
+"Premature end of JPEG file") never reach a global handler. libtiff_check.py reads the page a second
+time with handlers of its own, per file, where every warning is heard.
+
 The hook proves itself once per process on a deliberately corrupt page; where it cannot (a
 Pillow built without a findable libtiff), `available()` is False and pages load as before.
 """
@@ -31,11 +36,31 @@ from PIL import Image, ImageDraw
 _LOGGER = logging.getLogger(__name__)
 _HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
 _MESSAGE_BYTES = 300
-#: Warnings that mean rows of the page were never decoded (libtiff then fills them in white).
-_DAMAGE_WARNINGS = ("Premature EOF",)
+#: Names Pillow's decoder and libtiff_check.py open files under: libtiff passes them as the "module" of some reports.
+_FILE_NAMES = frozenset({"tempfile.tif", "page"})
+#: Warnings that mean the page's data is damaged: rows never decoded (libtiff fills them in white), codes that ended
+#: a row early or late, or a JPEG strip that libjpeg had to patch. Other warnings (an unknown tag, an unsorted
+#: directory, old-style JPEG's deprecation notice) say nothing about the pixels and are not damage.
+DAMAGE_WARNINGS = (
+    "Premature EOF",
+    "Premature EOL",
+    "Line length mismatch",
+    "Bad line length",
+    "Premature end of JPEG",
+    "Corrupt JPEG data",
+)
+#: Words in a libtiff report that mean the data ends early, rather than that it is corrupt.
+TRUNCATION_REPORTS = (
+    "Premature EOF",
+    "Not enough data",
+    "not terminated with EOI",
+    "Premature end of JPEG",
+    "premature end of data",
+)
 _capturing = threading.local()
 _installing = threading.Lock()  # the handlers are global to the process; threads install them once
 _keep_alive: list[object] = []  # ctypes callbacks must outlive the library's use of them
+_library: list[ctypes.CDLL] = []  # the libtiff the handlers were installed on: Pillow's own
 
 
 def _candidates() -> list[str]:
@@ -47,16 +72,41 @@ def _candidates() -> list[str]:
     return found + ([system] if system else [])
 
 
-def _record(kind: str, libc: ctypes.CDLL) -> object:
+def report_text(module: bytes | None, fmt: bytes | None, arguments: int | None) -> str:
+    """One libtiff report as text: its printf format filled in from the C va_list, prefixed by its module once."""
+    text = ctypes.create_string_buffer(_MESSAGE_BYTES)
+    _libc().vsnprintf(text, _MESSAGE_BYTES, fmt, ctypes.c_void_p(arguments))
+    module_name, said = (module or b"libtiff").decode("latin-1"), text.value.decode("latin-1")
+    if module_name in _FILE_NAMES or said.startswith(f"{module_name}:"):
+        return said  # the module is the name a reader gave the file, or is already in the text
+    return f"{module_name}: {said}"
+
+
+#: libjpeg's "Corrupt JPEG data: N extraneous bytes before marker": padding some writers leave between segments,
+#: skipped without touching a pixel. Not damage, or a scanner that pads its strips would lose every page.
+_HARMLESS = ("extraneous bytes",)
+
+
+def is_damage(kind: str, message: str) -> bool:
+    """Every error is; a warning only when it says rows were lost or codes were bad (DAMAGE_WARNINGS)."""
+    if kind == "error":
+        return True
+    return any(hint in message for hint in DAMAGE_WARNINGS) and not any(hint in message for hint in _HARMLESS)
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None)
+
+
+def _record(kind: str) -> object:
     def handler(module: bytes | None, fmt: bytes | None, arguments: int | None) -> None:
         try:
-            text = ctypes.create_string_buffer(_MESSAGE_BYTES)
-            libc.vsnprintf(text, _MESSAGE_BYTES, fmt, ctypes.c_void_p(arguments))
-            message = f"{(module or b'libtiff').decode('latin-1')}: {text.value.decode('latin-1')}"
+            message = report_text(module, fmt, arguments)
             messages = getattr(_capturing, "messages", None)
             if messages is None:
                 _LOGGER.debug("libtiff %s: %s", kind, message)
-            elif kind == "error" or any(hint in message for hint in _DAMAGE_WARNINGS):
+            elif is_damage(kind, message):
                 messages.append(message)
         except Exception:  # an exception cannot cross back into C; losing one message is the lesser harm
             _LOGGER.debug("could not record a libtiff message", exc_info=True)
@@ -85,11 +135,10 @@ def available() -> bool:
 
 @cache
 def _install() -> bool:
-    libc = ctypes.CDLL(None)
     for path in _candidates():
         try:
             library = ctypes.CDLL(path)
-            handlers = (_record("error", libc), _record("warning", libc))
+            handlers = (_record("error"), _record("warning"))
             library.TIFFSetErrorHandler(handlers[0])
             library.TIFFSetWarningHandler(handlers[1])
         except (OSError, AttributeError):
@@ -98,9 +147,15 @@ def _install() -> bool:
         with _collect() as messages, suppress(Exception):  # corrupt on purpose: only the messages matter
             Image.open(io.BytesIO(_corrupt_group4_page())).load()
         if messages:
+            _library.append(library)
             return True
     _LOGGER.warning("libtiff's error reports cannot be captured: a corrupt fax strip would decode as white rows")
     return False
+
+
+def pillow_libtiff() -> ctypes.CDLL | None:
+    """The libtiff Pillow decodes with, once its reports are heard; None where it cannot be found."""
+    return _library[0] if available() else None
 
 
 @contextmanager

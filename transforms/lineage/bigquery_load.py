@@ -68,17 +68,22 @@ def bigquery_table(table: Table, table_id: str):  # -> google.cloud.bigquery.Tab
 
 
 def relaxed_schema(remote_schema: list[dict[str, Any]], table: Table) -> list[dict[str, Any]] | None:
-    """The remote table's schema (API form) with the columns this definition made nullable relaxed; None if none.
+    """The remote table's schema (API form) with the columns this definition made nullable relaxed, and the
+    columns it added appended; None if neither.
 
     A table made by an earlier version keeps its REQUIRED modes (create_table leaves an existing table alone),
-    and a load of rows with nulls there would fail: pages' pixel columns became nullable for PDFs. Relaxing
-    REQUIRED to NULLABLE is a change BigQuery allows on a table in place, and it loses nothing.
+    and a load of rows with nulls there would fail: pages' pixel columns became nullable for PDFs. Likewise a
+    Parquet file with a column the table lacks (pages.decoder) would fail to load. Relaxing REQUIRED to
+    NULLABLE and appending a nullable or repeated column are changes BigQuery allows on a table in place, and
+    they lose nothing.
     """
     nullable = {column.name for column in table.columns if not column.required and not column.repeated}
     relax = [field.get("mode") == "REQUIRED" and field["name"] in nullable for field in remote_schema]
-    if not any(relax):
+    present = {field["name"] for field in remote_schema}
+    added = [column.bigquery_field() for column in table.columns if column.name not in present and not column.required]
+    if not any(relax) and not added:
         return None
-    return [dict(field, mode="NULLABLE") if r else field for field, r in zip(remote_schema, relax, strict=True)]
+    return [dict(field, mode="NULLABLE") if r else field for field, r in zip(remote_schema, relax, strict=True)] + added
 
 
 class LoadIntoBigQueryFn(beam.DoFn):
