@@ -124,7 +124,7 @@ PAGES = Table(
         col(
             "orientation",
             "INT64",
-            "Source EXIF/TIFF orientation 1-8: TIFF pages are stored upright, others carry it.",
+            "Source EXIF/TIFF orientation 1-8: re-encoded TIFF pages are stored upright, others carry it.",
         ),
         col(
             "icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."
@@ -138,6 +138,13 @@ PAGES = Table(
             repeated=True,
         ),
         col("perceptual_hash", "STRING", "256-bit pHash of the page (64 hex digits): near for rescans and re-saves."),
+        col(
+            "encode_path",
+            "STRING",
+            "How the object was made: passthrough (the source page's own Group 4 or Deflate strips, copied into a "
+            "single-page TIFF and proven to decode to the same pixels), reencoded (decoded, encoded losslessly, "
+            "decoded again to prove it) or original (the source file kept byte for byte: a JPEG, a PDF).",
+        ),
     ),
     cluster_columns=("source_system", "object_format"),
 )

@@ -20,3 +20,10 @@ def test_columns_that_became_nullable_are_relaxed_and_the_rest_kept():
 def test_a_current_table_needs_no_change():
     assert relaxed_schema(DOCUMENTS.bigquery_schema(), DOCUMENTS) is None
     assert relaxed_schema(PAGES.bigquery_schema(), PAGES) is None
+
+
+def test_a_nullable_column_added_since_is_appended():
+    remote = [dict(field) for field in PAGES.bigquery_schema() if field["name"] != "encode_path"]
+    evolved = relaxed_schema(remote, PAGES)
+    assert evolved == PAGES.bigquery_schema() and evolved[-1]["name"] == "encode_path"
+    assert evolved[-1]["mode"] == "NULLABLE"

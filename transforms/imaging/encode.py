@@ -48,6 +48,11 @@ CANDIDATES: dict[str, tuple[Encoding, ...]] = {
 }
 _FALLBACK = (DEFLATE_TIFF, PNG, UNCOMPRESSED_TIFF)
 
+#: How a page's object was made, recorded per page in lineage (pages.encode_path).
+REENCODED = "reencoded"  # decoded, encoded losslessly here, decoded again to prove it
+PASSTHROUGH = "passthrough"  # the source's own compressed strips copied into a single-page TIFF (passthrough.py)
+ORIGINAL = "original"  # the source file kept byte for byte (a single-frame JPEG, a 16-bit colour PNG, a PDF)
+
 
 @dataclass(frozen=True)
 class EncodedPage:
@@ -60,6 +65,7 @@ class EncodedPage:
     height: int
     mode: str
     dpi: tuple[float, float] | None
+    path: str = REENCODED
 
 
 def _save(page: Page, encoding: Encoding, orientation: int | None) -> bytes:
@@ -107,7 +113,8 @@ def encode_page(
         try:
             data = original[0] if original is not None else _save(page, encoding, orientation)
             if _decodes_to(data, encoding, page, digest, orientation):
-                return EncodedPage(data, encoding, digest, image.width, image.height, image.mode, page.dpi)
+                path = ORIGINAL if original is not None else REENCODED
+                return EncodedPage(data, encoding, digest, image.width, image.height, image.mode, page.dpi, path)
             failures.append(f"{encoding.name} changed the pixels")
         except (OSError, ValueError, KeyError, TypeError) as error:
             failures.append(f"{encoding.name}: {error}")

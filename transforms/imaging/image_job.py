@@ -18,6 +18,7 @@ from transforms.imaging.decode import DecodedDocument, Page
 from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
 from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
+from transforms.imaging.passthrough import keep_page
 from transforms.imaging.pdf import PdfCheck, check_pdf
 from transforms.imaging.perceptual import perceptual_hash
 from transforms.imaging.signatures import IMAGE, PDF, sniff, unsupported
@@ -164,9 +165,11 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             grey = luminance(page.image)
             coverage = ink_coverage(grey)
             carried = None if page.orientation_applied else page.orientation
+            kept = keep_page(data, page) if document.format == "TIFF" and original is None else None
             pages.append(
                 ConvertedPage(
-                    encoded=encode_page(page, original=(data, original) if original else None, orientation=carried),
+                    encoded=kept
+                    or encode_page(page, original=(data, original) if original else None, orientation=carried),
                     source_compression=page.compression,
                     orientation=page.orientation,
                     icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,

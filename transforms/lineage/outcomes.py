@@ -92,6 +92,7 @@ def page_row(
         ink_coverage=page.ink_coverage,
         flags=list(page.flags),
         perceptual_hash=page.perceptual_hash,
+        encode_path=encoded.path,
     )
 
 
