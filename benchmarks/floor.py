@@ -52,6 +52,7 @@ def _measure(label: str, command: list[str], output: Path, loop: bool) -> dict:
         "cpu_ms_per_page": round(run.cpu_seconds / max(pages, 1) * 1000, 1),
         "pages_per_second": round(pages / run.wall_seconds, 1),
         "first_document_seconds": round(min(stored) - run.started_at, 1) if stored else None,
+        "cpu_seconds_by_role": run.cpu_seconds_by_role,
         "peak_rss_mib": {
             "main": run.peak("main"),
             "beam_worker": run.peak("beam worker"),
@@ -85,14 +86,16 @@ def markdown(name: str, runs: list[dict]) -> str:
     lines = [
         f"{name}: {runs[0]['documents']:,} documents, {runs[0]['pages']:,} pages (load average {load_average():.1f})",
         "",
-        "| run | seconds | CPU s | CPU ms/page | pages/s | vs loop | first doc | peak RSS MiB main/worker/decoder |",
+        "| run | seconds | CPU s (main/workers/decoders) | CPU ms/page | pages/s | vs loop | first doc "
+        "| peak RSS MiB main/worker/decoder |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
-        rss = run["peak_rss_mib"]
+        rss, cpu = run["peak_rss_mib"], run["cpu_seconds_by_role"]
         memory = " / ".join(f"{rss[k]:.0f}" if rss[k] else "–" for k in ("main", "beam_worker", "decoder_child"))
+        split = "/".join(f"{cpu[k]:.1f}" if k in cpu else "–" for k in ("main", "beam worker", "decoder child"))
         lines.append(
-            f"| {run['run']} | {run['seconds']} | {run['cpu_seconds']} | {run['cpu_ms_per_page']} | "
+            f"| {run['run']} | {run['seconds']} | {run['cpu_seconds']} ({split}) | {run['cpu_ms_per_page']} | "
             f"{run['pages_per_second']} | {run['vs_loop']:.2f}× | {run['first_document_seconds']} s | {memory} |"
         )
     return "\n".join(lines)

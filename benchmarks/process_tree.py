@@ -33,6 +33,7 @@ class TreeRun:
     started_at: float  # time.time() at launch
     stdout: str
     peak_rss_mib: dict[str, list[float]] = field(default_factory=dict)  # role → each process's peak
+    cpu_seconds_by_role: dict[str, float] = field(default_factory=dict)  # as last sampled: a little low
 
     def peak(self, role: str) -> float:
         return max(self.peak_rss_mib.get(role, [0.0]))
@@ -61,15 +62,22 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _sample(pid: int) -> tuple[str, float] | None:
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _sample(pid: int) -> tuple[str, float, float] | None:
+    """(command line, peak RSS MiB, CPU seconds so far) of a live process."""
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
     for line in status.splitlines():
         if line.startswith("VmHWM:"):
-            return command, int(line.split()[1]) / 1024
+            return command, int(line.split()[1]) / 1024, cpu
     return None
 
 
@@ -84,7 +92,7 @@ def run_tree(command: list[str], *, cwd: str | None = None, interval: float = 0.
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started_at, started = time.time(), time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peaks: dict[int, tuple[str, float]] = {}
+    peaks: dict[int, tuple[str, float, float]] = {}
     done = threading.Event()
 
     def watch() -> None:
@@ -92,7 +100,8 @@ def run_tree(command: list[str], *, cwd: str | None = None, interval: float = 0.
             for pid in _tree(process.pid):
                 sample = _sample(pid)
                 if sample is not None:
-                    peaks[pid] = (_role(sample[0], pid, process.pid), max(sample[1], peaks.get(pid, ("", 0.0))[1]))
+                    _, peak, _ = peaks.get(pid, ("", 0.0, 0.0))
+                    peaks[pid] = (_role(sample[0], pid, process.pid), max(sample[1], peak), sample[2])
             done.wait(interval)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -104,9 +113,11 @@ def run_tree(command: list[str], *, cwd: str | None = None, interval: float = 0.
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     by_role: dict[str, list[float]] = {}
-    for role, peak in peaks.values():
+    cpu_by_role: dict[str, float] = {}
+    for role, peak, seconds in peaks.values():
         by_role.setdefault(role, []).append(round(peak, 1))
-    return TreeRun(process.returncode, wall, cpu, started_at, stdout, by_role)
+        cpu_by_role[role] = round(cpu_by_role.get(role, 0.0) + seconds, 2)
+    return TreeRun(process.returncode, wall, cpu, started_at, stdout, by_role, cpu_by_role)
 
 
 def first_file_time(folder: Path) -> float | None:
