@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from benchmarks.process_tree import load_average, run_tree
+from benchmarks.process_tree import first_file_time, load_average, run_tree
 from transforms.privacy.nhs_number import check_digit
 
 _REPO = str(Path(__file__).resolve().parent.parent)
@@ -86,6 +86,7 @@ def main() -> None:
     run = run_tree(command, cwd=_REPO)
     summary = json.loads(next((output / "lineage").glob("summary-*.json")).read_text())
     documents = summary["totals"]["manifest_documents"]
+    first = first_file_time(output / "objects")
     thousands = documents / 1000
     print(
         json.dumps(
@@ -98,6 +99,7 @@ def main() -> None:
                 "cpu_seconds": round(run.cpu_seconds, 1),
                 "seconds_per_1000_documents": round(run.wall_seconds / thousands, 2),
                 "cpu_seconds_per_1000_documents": round(run.cpu_seconds / thousands, 2),
+                "first_document_seconds": round(first - run.started_at, 2) if first else None,
                 "cpu_seconds_by_role": run.cpu_seconds_by_role,
                 "peak_rss_mib": run.peak_rss_mib,
                 "load_average": round(load_average(), 1),

@@ -37,9 +37,10 @@ def _prepare_child(memory_limit_bytes: int | None) -> None:
     warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
 
 
-def _preload(module: str) -> None:
-    """Runs in a new child: import the module its calls need, while the parent gets on with its own work."""
-    importlib.import_module(module)
+def _preload(modules: tuple[str, ...]) -> None:
+    """Runs in a new child: import the modules its calls need, while the parent gets on with its own work."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 @contextlib.contextmanager
@@ -81,7 +82,7 @@ class IsolatedWorker:
             )
         return self._pool
 
-    def start(self, preload: str) -> None:
+    def start(self, preload: tuple[str, ...]) -> None:
         """Start the child now and have it import PRELOAD, without waiting: the first call then finds it ready."""
         if self._pool is None:
             with _main_module_not_reimported(_preload):
