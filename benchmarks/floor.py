@@ -52,6 +52,7 @@ def _measure(label: str, command: list[str], output: Path, loop: bool) -> dict:
         "cpu_seconds": round(run.cpu_seconds, 1),
         "first_document_seconds": round(min(stored) - run.started_at, 1) if stored else None,
         "cpu_seconds_by_role": run.cpu_seconds_by_role,
+        "cpu_seconds_each": run.cpu_seconds_each,
         "peak_rss_mib": {
             "main": run.peak("main"),
             "beam_worker": run.peak("beam worker"),

@@ -34,6 +34,7 @@ class TreeRun:
     stdout: str
     peak_rss_mib: dict[str, list[float]] = field(default_factory=dict)  # role → each process's peak
     cpu_seconds_by_role: dict[str, float] = field(default_factory=dict)  # as last sampled: a little low
+    cpu_seconds_each: dict[str, list[float]] = field(default_factory=dict)  # role → each process's CPU seconds
 
     def peak(self, role: str) -> float:
         return max(self.peak_rss_mib.get(role, [0.0]))
@@ -114,10 +115,12 @@ def run_tree(command: list[str], *, cwd: str | None = None, interval: float = 0.
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     by_role: dict[str, list[float]] = {}
     cpu_by_role: dict[str, float] = {}
+    cpu_each: dict[str, list[float]] = {}
     for role, peak, seconds in peaks.values():
         by_role.setdefault(role, []).append(round(peak, 1))
         cpu_by_role[role] = round(cpu_by_role.get(role, 0.0) + seconds, 2)
-    return TreeRun(process.returncode, wall, cpu, started_at, stdout, by_role, cpu_by_role)
+        cpu_each.setdefault(role, []).append(round(seconds, 2))
+    return TreeRun(process.returncode, wall, cpu, started_at, stdout, by_role, cpu_by_role, cpu_each)
 
 
 def first_file_time(folder: Path) -> float | None:

@@ -101,6 +101,7 @@ def main() -> None:
                 "cpu_seconds_per_1000_documents": round(run.cpu_seconds / thousands, 2),
                 "first_document_seconds": round(first - run.started_at, 2) if first else None,
                 "cpu_seconds_by_role": run.cpu_seconds_by_role,
+                "cpu_seconds_each": run.cpu_seconds_each,
                 "peak_rss_mib": run.peak_rss_mib,
                 "load_average": round(load_average(), 1),
             },

@@ -99,14 +99,19 @@ def _decodes_to(data: bytes, encoding: Encoding, page: Page, digest: str, orient
 
 
 def encode_page(
-    page: Page, *, original: tuple[bytes, Encoding] | None = None, orientation: int | None = None
+    page: Page,
+    *,
+    original: tuple[bytes, Encoding] | None = None,
+    orientation: int | None = None,
+    digest: str | None = None,
 ) -> EncodedPage:
     """The first candidate encoding whose decoded pixels equal the source's, value for value.
 
-    `original` keeps the source bytes as the object (single-frame JPEG, 16-bit colour PNG).
+    `original` keeps the source bytes as the object (single-frame JPEG, 16-bit colour PNG); `digest` is the page's
+    pixel_digest when the caller has it.
     """
     image = page.image
-    digest = pixel_digest(image)
+    digest = digest or pixel_digest(image)
     candidates = (original[1],) if original is not None else CANDIDATES.get(image.mode, _FALLBACK)
     failures = []
     for encoding in candidates:

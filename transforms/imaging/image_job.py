@@ -21,6 +21,7 @@ from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
 from transforms.imaging.passthrough import keep_page
 from transforms.imaging.pdf import PdfCheck, check_pdf
 from transforms.imaging.perceptual import perceptual_hash
+from transforms.imaging.pixels import pixel_digest
 from transforms.imaging.signatures import IMAGE, PDF, sniff, unsupported
 
 #: What records really use; anything else is quarantined as UNSUPPORTED_FORMAT before decoding.
@@ -163,13 +164,18 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
                     f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
                 )
             grey = luminance(page.image)
-            coverage = ink_coverage(grey)
+            pixels = page.image.tobytes("raw", "L") if page.image.mode == "1" else None  # for the ink and the hash
+            coverage = ink_coverage(grey, pixels)
+            digest = pixel_digest(page.image, pixels)
+            del pixels
             carried = None if page.orientation_applied else page.orientation
-            kept = keep_page(data, page) if document.format == "TIFF" and original is None else None
+            kept = keep_page(data, page, digest) if document.format == "TIFF" and original is None else None
             pages.append(
                 ConvertedPage(
                     encoded=kept
-                    or encode_page(page, original=(data, original) if original else None, orientation=carried),
+                    or encode_page(
+                        page, original=(data, original) if original else None, orientation=carried, digest=digest
+                    ),
                     source_compression=page.compression,
                     orientation=page.orientation,
                     icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,

@@ -186,18 +186,18 @@ def _same_pixels(stored: Image.Image, image: Image.Image, digest: str) -> bool:
     return pixel_digest(stored) == digest
 
 
-def keep_page(data: bytes, page: Page) -> EncodedPage | None:
+def keep_page(data: bytes, page: Page, digest: str | None = None) -> EncodedPage | None:
     """The page's own strips as its archive object, if the copy decodes to exactly the source page's pixels.
 
     The source page is decoded once (by the caller, for its checks and hashes); the copy is decoded here and must
     match it in mode, size, every pixel value and orientation, with no libtiff complaint. Anything else, even an
-    exception from the decoder, means no: the page is then re-encoded as before.
+    exception from the decoder, means no: the page is then re-encoded as before. DIGEST: the page's pixel_digest.
     """
     image = page.image
     copy = copy_page(data, page.number - 1, image.mode)
     if copy is None:
         return None
-    digest = pixel_digest(image)
+    digest = digest or pixel_digest(image)
     try:
         with libtiff_errors() as reported, Image.open(io.BytesIO(copy), formats=["TIFF"]) as stored:
             orientation = stored.tag_v2.get(274)  # read before load(), which applies and drops it
