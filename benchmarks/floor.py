@@ -34,9 +34,10 @@ _REPO = str(Path(__file__).resolve().parent.parent)
 
 def _measure(label: str, command: list[str], output: Path, loop: bool) -> dict:
     shutil.rmtree(output, ignore_errors=True)
-    run: TreeRun = run_tree(command, cwd=_REPO)
+    log = output.with_name(output.name + ".stderr.log")
+    run: TreeRun = run_tree(command, cwd=_REPO, stderr=log)
     if run.returncode not in (0, 1):  # 1: the pipeline ran but its verdict failed (the mixed dump quarantines)
-        raise SystemExit(f"{label} exited {run.returncode}: {' '.join(command)}")
+        raise SystemExit(f"{label} exited {run.returncode} (its stderr: {log}): {' '.join(command)}")
     if loop:
         counts = json.loads(run.stdout.strip().splitlines()[-1])
         documents, pages = counts["documents"], counts["pages"]

@@ -88,11 +88,14 @@ def _role(command: str, pid: int, root: int) -> str:
     return next((role for marker, role in _ROLES if marker in command), "other")
 
 
-def run_tree(command: list[str], *, cwd: str | None = None, interval: float = 0.2) -> TreeRun:
-    """Run COMMAND to the end, watching its tree; its stdout is kept, its stderr dropped."""
+def run_tree(
+    command: list[str], *, cwd: str | None = None, interval: float = 0.2, stderr: Path | None = None
+) -> TreeRun:
+    """Run COMMAND to the end, watching its tree; its stdout is kept, its stderr written to STDERR (or dropped)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started_at, started = time.time(), time.monotonic()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    errors = open(stderr, "w") if stderr else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=errors, text=True)
     peaks: dict[int, tuple[str, float, float]] = {}
     done = threading.Event()
 
@@ -109,6 +112,8 @@ def run_tree(command: list[str], *, cwd: str | None = None, interval: float = 0.
     watcher.start()
     stdout, _ = process.communicate()
     wall = time.monotonic() - started
+    if stderr:
+        errors.close()
     done.set()
     watcher.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
