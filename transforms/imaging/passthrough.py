@@ -179,19 +179,23 @@ def _write(order: str, entries: dict[int, _Entry], strips: list[bytes]) -> bytes
     return bytes(body + directory + extra)
 
 
-def _same_pixels(stored: Image.Image, image: Image.Image, digest: str) -> bool:
-    """Every pixel value equal: for bilevel pages compared in C, without hashing the copy."""
+def _same_pixels(stored: Image.Image, image: Image.Image, digest: str, pixels: bytes | None) -> bool:
+    """Every pixel value equal: bilevel pages byte for byte against the source's PIXELS (its image.tobytes("raw",
+    "L"), when the caller has it) or in C, without hashing the copy."""
+    if image.mode == "1" and pixels is not None:
+        return stored.mode == "1" and stored.tobytes("raw", "L") == pixels
     if image.mode == "1":
         return ImageChops.logical_xor(stored, image).getbbox() is None
     return pixel_digest(stored) == digest
 
 
-def keep_page(data: bytes, page: Page, digest: str | None = None) -> EncodedPage | None:
+def keep_page(data: bytes, page: Page, digest: str | None = None, pixels: bytes | None = None) -> EncodedPage | None:
     """The page's own strips as its archive object, if the copy decodes to exactly the source page's pixels.
 
     The source page is decoded once (by the caller, for its checks and hashes); the copy is decoded here and must
     match it in mode, size, every pixel value and orientation, with no libtiff complaint. Anything else, even an
-    exception from the decoder, means no: the page is then re-encoded as before. DIGEST: the page's pixel_digest.
+    exception from the decoder, means no: the page is then re-encoded as before. DIGEST: the page's pixel_digest;
+    PIXELS: a bilevel page's image.tobytes("raw", "L"), if the caller has them.
     """
     image = page.image
     copy = copy_page(data, page.number - 1, image.mode)
@@ -207,7 +211,7 @@ def keep_page(data: bytes, page: Page, digest: str | None = None) -> EncodedPage
                 and stored.mode == image.mode
                 and stored.size == image.size
                 and (orientation or 1) == (page.orientation or 1)
-                and _same_pixels(stored, image, digest)
+                and _same_pixels(stored, image, digest, pixels)
             )
     except MemoryError:
         raise

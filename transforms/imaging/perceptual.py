@@ -33,7 +33,7 @@ def blank_hashes() -> frozenset[str]:
 
 
 def perceptual_hash(image: Image.Image) -> str:
-    grey = image.convert("L")
+    grey = image if image.mode == "L" else image.convert("L")  # reduce() and the hash make their own copies
     factor = max(1, min(grey.size) // 256)
     if factor > 1:
         grey = grey.reduce(factor)
