@@ -81,3 +81,19 @@ def test_the_child_reuses_freed_page_buffers_instead_of_faulting_in_fresh_memory
     assert in_child < 4 * PAGE_PAGES  # measured: about 2 pages' worth, the first buffers only
     if sys.platform == "linux":
         assert int(untuned.stdout) > 8 * PAGE_PAGES  # measured: about 18 pages' worth
+
+
+def test_children_started_from_many_threads_at_once_leave_main_as_it_was():
+    from concurrent.futures import ThreadPoolExecutor
+
+    main = sys.modules["__main__"]
+    before = (main.__dict__.get("__spec__"), main.__dict__.get("__file__"))
+    workers = [IsolatedWorker(timeout_seconds=60, memory_limit_bytes=None) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as threads:
+            answers = list(threads.map(lambda worker: worker.call(what_the_child_imported), workers))
+    finally:
+        for worker in workers:
+            worker.stop()
+    assert all(answer["parent_main"] is False for answer in answers)
+    assert (main.__dict__.get("__spec__"), main.__dict__.get("__file__")) == before

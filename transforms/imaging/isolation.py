@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import resource
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -68,6 +69,9 @@ def _preload(modules: tuple[str, ...]) -> None:
         importlib.import_module(module)
 
 
+_SPAWNING = threading.Lock()
+
+
 @contextlib.contextmanager
 def _main_module_not_reimported(function: Callable[..., object]) -> Iterator[None]:
     """While a child is spawned, hide the parent's __main__ from spawn, which would otherwise re-import it there.
@@ -80,13 +84,14 @@ def _main_module_not_reimported(function: Callable[..., object]) -> Iterator[Non
     if main is None or getattr(function, "__module__", None) == "__main__":
         yield
         return
-    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
-    main.__spec__ = None
-    main.__dict__.pop("__file__", None)
-    try:
-        yield
-    finally:
-        main.__dict__.update(saved)
+    with _SPAWNING:  # one thread at a time hides and restores them, so none restores another's hidden values
+        saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+        main.__spec__ = None
+        main.__dict__.pop("__file__", None)
+        try:
+            yield
+        finally:
+            main.__dict__.update(saved)
 
 
 class IsolatedWorker:
