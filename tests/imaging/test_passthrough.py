@@ -16,6 +16,7 @@ from PIL import Image
 from tests.images import bilevel_page, encode
 from tests.imaging.tiff_builder import Page, build, fill_order_2, pages_of
 from transforms.imaging import passthrough
+from transforms.imaging.decode import DecodedDocument
 from transforms.imaging.encode import ORIGINAL, PASSTHROUGH, REENCODED
 from transforms.imaging.image_job import ImageLimits, convert_document
 from transforms.imaging.passthrough import copy_page
@@ -189,3 +190,19 @@ def test_pages_that_cannot_be_copied_are_not(damage):
         assert copy_page(build([page]), 0, "1") is None
         return
     assert copy_page(bytes(data[: len(data) // 2]), 0, "1") is None
+
+
+def test_a_copy_that_decodes_cleanly_to_other_pixels_falls_back_to_re_encoding(monkeypatch):
+    """Fault injection: the copy of page 1 is swapped for a well-formed copy of page 2, same size. Only the pixel
+    comparison can catch it, whether against the pixels the job copied out or, called alone, in C."""
+    data = build(g4_pages(2))
+    real_copy = passthrough.copy_page
+    monkeypatch.setattr(passthrough, "copy_page", lambda source, index, mode: real_copy(source, 1, mode))
+    first = convert_document(data, ImageLimits(), 2).pages[0]
+    assert first.encoded.path == REENCODED
+    with Image.open(io.BytesIO(first.encoded.data)) as stored:
+        stored.load()
+        assert stored.tobytes() == source_pixels(data, 0).tobytes()
+    with DecodedDocument(data, max_page_pixels=10**8) as document:
+        page = next(document.pages())
+        assert passthrough.keep_page(data, page) is None  # no pixels handed in: compared by logical XOR
