@@ -129,7 +129,7 @@ PAGES = Table(
         col(
             "orientation",
             "INT64",
-            "Source EXIF/TIFF orientation 1-8: TIFF pages are stored upright, others carry it.",
+            "Source EXIF/TIFF orientation 1-8: re-encoded TIFF pages are stored upright, others carry it.",
         ),
         col(
             "icc_profile_sha256", "STRING", "SHA-256 of the embedded ICC profile, carried on the object; null if none."
@@ -148,6 +148,13 @@ PAGES = Table(
             "STRING",
             "Which library read the page: pillow, or tifffile for TIFF variants Pillow cannot read or would reduce "
             "(docs/formats.md); null for a PDF.",
+        ),
+        col(
+            "encode_path",
+            "STRING",
+            "How the object was made: passthrough (the source page's own Group 4 or Deflate strips, copied into a "
+            "single-page TIFF and proven to decode to the same pixels), reencoded (decoded, encoded losslessly, "
+            "decoded again to prove it) or original (the source file kept byte for byte: a JPEG, a PDF).",
         ),
     ),
     cluster_columns=("source_system", "object_format"),

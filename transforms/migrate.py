@@ -96,6 +96,9 @@ class MigrateDocumentFn(StorageDoFn):
             timeout_seconds=settings.decode_timeout_seconds,
             memory_limit_bytes=memory,
         )
+        if settings.isolation == "always":  # the child will be needed: it starts while the first document is read
+            image_job = getattr(self.convert, "__module__", None) or __name__
+            self.isolated.start(preload=(image_job, "imagehash"))  # imagehash: imported by the first page's hash
         self.in_process = InProcessWorker()
         self.journal = settings.journal.open() if settings.journal else None
         self.throttle = shared_throttle(settings.read_caps) if settings.read_caps.active else None

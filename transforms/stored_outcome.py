@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from schemas.tables import PAGES
+from transforms.imaging.encode import ORIGINAL
 from transforms.imaging.image_job import ConvertedDocument
 from transforms.imaging.pixels import content_digest
 from transforms.lineage.outcomes import document_row, page_row
@@ -82,6 +83,7 @@ def pdf_outcome(
         object_sha256=digest,
         object_format=PDF_OBJECT_FORMAT,
         object_bytes=len(data),
+        encode_path=ORIGINAL,
     )
     row = document_row(
         ref,

@@ -1,4 +1,5 @@
 import io
+import random
 
 import pytest
 from PIL import Image
@@ -7,7 +8,8 @@ from schemas.reasons import QuarantineError, Reason
 from tests.images import bilevel_page, encode
 from transforms.imaging.decode import DecodedDocument, Page
 from transforms.imaging.encode import DEFLATE_TIFF, GROUP4_TIFF, ORIGINAL_JPEG, PNG, encode_page
-from transforms.imaging.pixels import canonical, pixel_digest
+from transforms.imaging.page_checks import ink_coverage
+from transforms.imaging.pixels import canonical, pixel_bytes, pixel_digest
 from transforms.imaging.tiff_structure import zero_unreferenced_tiff_bytes
 
 
@@ -116,3 +118,20 @@ def test_tiff_padding_is_zeroed_so_equal_pages_give_equal_bytes():
     garbage[end] = 0xAB
     assert zero_unreferenced_tiff_bytes(bytes(garbage)) == encoded
     assert reopen(bytes(garbage)).tobytes() == reopen(encoded).tobytes() == image.tobytes()
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 15, 16, 17, 333])
+def test_fast_bilevel_packing_is_pillows_packing(width):
+    """pixel_sha256 must not change with the faster packer: the same bytes for every row padding."""
+    rng = random.Random(width)
+    image = Image.frombytes("L", (width, 5), bytes(rng.choice((0, 255)) for _ in range(width * 5))).convert("1")
+    assert pixel_bytes(image) == image.tobytes()
+
+
+@pytest.mark.parametrize("mode", ["1", "L"])
+def test_fast_ink_coverage_is_the_histogram_count(mode):
+    rng = random.Random(3)
+    image = Image.frombytes("L", (37, 23), bytes(rng.randrange(256) for _ in range(37 * 23)))
+    image = image.convert(mode, dither=Image.Dither.NONE) if mode == "1" else image
+    histogram = image.histogram()
+    assert ink_coverage(image) == sum(histogram[:128]) / sum(histogram)

@@ -32,3 +32,10 @@ def test_a_column_added_since_is_appended_nullable_and_the_rest_kept():
 def _description() -> dict:
     field = next(field for field in PAGES.bigquery_schema() if field["name"] == "decoder")
     return {key: value for key, value in field.items() if key not in ("name", "type", "mode")}
+
+
+def test_a_nullable_column_added_since_is_appended():
+    remote = [dict(field) for field in PAGES.bigquery_schema() if field["name"] != "encode_path"]
+    evolved = relaxed_schema(remote, PAGES)
+    assert evolved == PAGES.bigquery_schema() and evolved[-1]["name"] == "encode_path"
+    assert evolved[-1]["mode"] == "NULLABLE"

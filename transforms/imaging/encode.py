@@ -48,6 +48,11 @@ CANDIDATES: dict[str, tuple[Encoding, ...]] = {
 }
 _FALLBACK = (DEFLATE_TIFF, PNG, UNCOMPRESSED_TIFF)
 
+#: How a page's object was made, recorded per page in lineage (pages.encode_path).
+REENCODED = "reencoded"  # decoded, encoded losslessly here, decoded again to prove it
+PASSTHROUGH = "passthrough"  # the source's own compressed strips copied into a single-page TIFF (passthrough.py)
+ORIGINAL = "original"  # the source file kept byte for byte (a single-frame JPEG, a 16-bit colour PNG, a PDF)
+
 
 @dataclass(frozen=True)
 class EncodedPage:
@@ -60,6 +65,7 @@ class EncodedPage:
     height: int
     mode: str
     dpi: tuple[float, float] | None
+    path: str = REENCODED
 
 
 def _untagged(image: Image.Image) -> Image.Image:
@@ -100,21 +106,27 @@ def _decodes_to(data: bytes, encoding: Encoding, page: Page, digest: str, orient
 
 
 def encode_page(
-    page: Page, *, original: tuple[bytes, Encoding] | None = None, orientation: int | None = None
+    page: Page,
+    *,
+    original: tuple[bytes, Encoding] | None = None,
+    orientation: int | None = None,
+    digest: str | None = None,
 ) -> EncodedPage:
     """The first candidate encoding whose decoded pixels equal the source's, value for value.
 
-    `original` keeps the source bytes as the object (single-frame JPEG, 16-bit colour PNG).
+    `original` keeps the source bytes as the object (single-frame JPEG, 16-bit colour PNG); `digest` is the page's
+    pixel_digest when the caller has it.
     """
     image = page.image
-    digest = pixel_digest(image)
+    digest = digest or pixel_digest(image)
     candidates = (original[1],) if original is not None else CANDIDATES.get(image.mode, _FALLBACK)
     failures = []
     for encoding in candidates:
         try:
             data = original[0] if original is not None else _save(page, encoding, orientation)
             if _decodes_to(data, encoding, page, digest, orientation):
-                return EncodedPage(data, encoding, digest, image.width, image.height, image.mode, page.dpi)
+                path = ORIGINAL if original is not None else REENCODED
+                return EncodedPage(data, encoding, digest, image.width, image.height, image.mode, page.dpi, path)
             failures.append(f"{encoding.name} changed the pixels")
         except (OSError, ValueError, KeyError, TypeError) as error:
             failures.append(f"{encoding.name}: {error}")

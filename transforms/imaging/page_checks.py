@@ -6,6 +6,7 @@ black: the classic fax/Group 4 photometric mix-up) and very low resolution.
 
 from __future__ import annotations
 
+import numpy as np
 from PIL import Image
 
 BLANK_INK_COVERAGE = 0.002
@@ -27,8 +28,12 @@ def luminance(image: Image.Image) -> Image.Image:
         return image.getchannel(0)
 
 
-def ink_coverage(grey: Image.Image) -> float:
-    """Fraction of the page (as luminance()) darker than mid-grey."""
+def ink_coverage(grey: Image.Image, pixels: bytes | None = None) -> float:
+    """Fraction of the page (as luminance()) darker than mid-grey; PIXELS: grey.tobytes("raw", "L"), if at hand."""
+    if grey.mode in ("1", "L"):  # counted by numpy: Pillow's histogram takes 16 ms on an A4 page at 300 dpi
+        values = np.frombuffer(pixels if pixels is not None else grey.tobytes("raw", "L"), dtype=np.uint8)
+        dark = values.size - np.count_nonzero(values) if grey.mode == "1" else np.count_nonzero(values < 128)
+        return int(dark) / (values.size or 1)
     histogram = grey.histogram()
     total = sum(histogram) or 1
     return sum(histogram[:128]) / total

@@ -8,7 +8,8 @@ A4 bilevel scan (4–8 ms instead of 250–450 ms), deterministically.
 
 from __future__ import annotations
 
-import imagehash
+from functools import cache
+
 from PIL import Image
 
 #: 256-bit hashes: with the default 64 bits, different letters of one template were 2–8 bits apart,
@@ -20,15 +21,19 @@ NEAR_DISTANCE = 28
 
 
 def _hash(grey: Image.Image) -> str:
+    import imagehash  # here: it brings scipy (0.3 s of CPU), which a launcher that hashes no page never needs
+
     return str(imagehash.phash(grey, hash_size=HASH_SIZE))
 
 
-#: Hashes of pages with no content (white or black): every blank page matches every other one.
-BLANK_HASHES = frozenset(_hash(Image.new("L", (64, 64), value)) for value in (0, 255))
+@cache
+def blank_hashes() -> frozenset[str]:
+    """Hashes of pages with no content (white or black): every blank page matches every other one."""
+    return frozenset(_hash(Image.new("L", (64, 64), value)) for value in (0, 255))
 
 
 def perceptual_hash(image: Image.Image) -> str:
-    grey = image.convert("L")
+    grey = image if image.mode == "L" else image.convert("L")  # reduce() and the hash make their own copies
     factor = max(1, min(grey.size) // 256)
     if factor > 1:
         grey = grey.reduce(factor)
@@ -40,4 +45,4 @@ def distance(first: str, second: str) -> int:
 
 
 def is_blank(page_hash: str | None) -> bool:
-    return page_hash is None or page_hash in BLANK_HASHES
+    return page_hash is None or page_hash in blank_hashes()

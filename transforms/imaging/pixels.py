@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 from PIL import Image
 
 
@@ -50,11 +51,25 @@ def canonical(image: Image.Image) -> Image.Image:
     return _bilevel_l_to_1(image)
 
 
-def pixel_digest(image: Image.Image) -> str:
-    """SHA-256 over canonical mode, size and pixels."""
+def pixel_bytes(image: Image.Image, grey: bytes | None = None) -> bytes:
+    """image.tobytes(), the same bytes; for a bilevel page packed by numpy, four times faster than Pillow's packer.
+
+    Both pack 8 pixels a byte, first pixel in the high bit, a set bit for white (Pillow holds it as 255), each row
+    padded with zero bits to a whole byte. GREY is the bilevel page's image.tobytes("raw", "L") if the caller has
+    it already: copying an A4 page's pixels out of Pillow costs 3-7 ms each time.
+    """
+    if image.mode != "1":
+        return image.tobytes()
+    grey = grey if grey is not None else image.tobytes("raw", "L")
+    rows = np.frombuffer(grey, dtype=np.uint8).reshape(image.height, image.width)
+    return np.packbits(rows, axis=1).tobytes()
+
+
+def pixel_digest(image: Image.Image, grey: bytes | None = None) -> str:
+    """SHA-256 over canonical mode, size and pixels (GREY: as pixel_bytes, for a bilevel page)."""
     reduced = canonical(image)
     digest = hashlib.sha256(f"{reduced.mode}:{reduced.width}x{reduced.height}:".encode())
-    digest.update(reduced.tobytes())
+    digest.update(pixel_bytes(reduced, grey if reduced is image else None))
     return digest.hexdigest()
 
 

@@ -68,8 +68,8 @@ def bigquery_table(table: Table, table_id: str):  # -> google.cloud.bigquery.Tab
 
 
 def relaxed_schema(remote_schema: list[dict[str, Any]], table: Table) -> list[dict[str, Any]] | None:
-    """The remote table's schema (API form) with the columns this definition made nullable relaxed, and the
-    columns it added appended; None if neither.
+    """The remote table's schema (API form) with the columns this definition made nullable relaxed, and the nullable
+    columns it added appended; None if it needs neither.
 
     A table made by an earlier version keeps its REQUIRED modes (create_table leaves an existing table alone),
     and a load of rows with nulls there would fail: pages' pixel columns became nullable for PDFs. Likewise a
@@ -79,11 +79,13 @@ def relaxed_schema(remote_schema: list[dict[str, Any]], table: Table) -> list[di
     """
     nullable = {column.name for column in table.columns if not column.required and not column.repeated}
     relax = [field.get("mode") == "REQUIRED" and field["name"] in nullable for field in remote_schema]
+    # A nullable column this version added (pages.encode_path) is appended: also a change allowed in place.
     present = {field["name"] for field in remote_schema}
-    added = [column.bigquery_field() for column in table.columns if column.name not in present and not column.required]
+    added = [field for field in table.bigquery_schema() if field["name"] not in present and field["mode"] != "REQUIRED"]
     if not any(relax) and not added:
         return None
-    return [dict(field, mode="NULLABLE") if r else field for field, r in zip(remote_schema, relax, strict=True)] + added
+    kept = [dict(field, mode="NULLABLE") if r else field for field, r in zip(remote_schema, relax, strict=True)]
+    return kept + added
 
 
 class LoadIntoBigQueryFn(beam.DoFn):

@@ -93,6 +93,7 @@ def page_row(
         flags=list(page.flags),
         perceptual_hash=page.perceptual_hash,
         decoder=page.decoder,
+        encode_path=encoded.path,
     )
 
 
