@@ -12,6 +12,7 @@ Manifests are streamed into DuckDB in batches (it spills to disk), never held as
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import logging
 import os
@@ -231,3 +232,10 @@ def plan_sources(output: str, manifests: list[str], profiles: list[str]) -> tupl
     plan = plan_from(PipelineOptions([*argv, "--output", output]))
     check_sources(plan)
     return plan.output, plan.sources, plan.manifests
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """The output and the manifests, as status and reconcile both take them."""
+    parser.add_argument("--output", required=True, help="the migration's --output (local folder or gs:// prefix)")
+    parser.add_argument("--manifest", action="append", default=[], help="canonical manifest CSV; repeatable")
+    parser.add_argument("--source", action="append", default=[], help="source profile JSON; repeatable")

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.console import UsageError
-from pipelines.inventory import find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.inventory import add_source_arguments, find_gone_sources, load_manifests, open_lineage, plan_sources
 from pipelines.reconcile_checks import (
     LISTED,
     Check,
@@ -126,9 +126,7 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", required=True, help="the migration's --output (local folder or gs:// prefix)")
-    parser.add_argument("--manifest", action="append", default=[], help="canonical manifest CSV; repeatable")
-    parser.add_argument("--source", action="append", default=[], help="source profile JSON; repeatable")
+    add_source_arguments(parser)
     parser.add_argument(
         "--verify_objects",
         default="all",

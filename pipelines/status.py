@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from pipelines.inventory import (
+    add_source_arguments,
     find_gone_sources,
     lineage_as_inventory,
     load_access_log,
@@ -172,9 +173,7 @@ def format_status(status: Status) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", required=True, help="the migration's --output (local folder or gs:// prefix)")
-    parser.add_argument("--manifest", action="append", default=[], help="canonical manifest CSV; repeatable")
-    parser.add_argument("--source", action="append", default=[], help="source profile JSON; repeatable")
+    add_source_arguments(parser)
     parser.add_argument(
         "--access_log", help="CSV of source_system, document_id, access_count, last_accessed: priority tiers"
     )
