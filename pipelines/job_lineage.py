@@ -17,21 +17,10 @@ from typing import Any
 import apache_beam as beam
 
 from pipelines.openlineage_events import RunLineage
-from transforms.lineage.summary import summary_document
+from transforms.lineage.summary import check_failure, summary_document
 from transforms.storage.emulators import StorageDoFn
 
 _LOGGER = logging.getLogger("edms_migrate")
-
-
-def run_error(summary: dict[str, Any], max_quarantine_rate: float) -> str | None:
-    """Why the run failed its own checks, or None: the launcher's verdict, as one sentence."""
-    if not summary["balanced"]:
-        return "documents in ≠ documents out for some source system"
-    totals = summary["totals"]
-    rate = totals["quarantined"] / totals["manifest_documents"] if totals["manifest_documents"] else 0.0
-    if rate > max_quarantine_rate:
-        return f"{rate:.0%} of documents were quarantined, over --max_quarantine_rate {max_quarantine_rate:g}"
-    return None
 
 
 class EmitRunEventFn(StorageDoFn):
@@ -44,7 +33,7 @@ class EmitRunEventFn(StorageDoFn):
 
     def process(self, tallies: dict, *finished_outputs: list) -> Iterator[str]:
         summary = summary_document(tallies, self.run_id)
-        error = run_error(summary, self.max_quarantine_rate)
+        error = check_failure(summary, self.max_quarantine_rate)
         RunLineage(**self.lineage).resume().finish(summary, error)
         if error:
             _LOGGER.error("run %s failed its checks: %s (lineage is written: read the reasons)", self.run_id, error)

@@ -27,10 +27,10 @@ from pipelines.plan import MigrationPlan, check_sources, plan_from, with_history
 from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from pipelines.run_record import check_run_id_unused, record_run
-from schemas.reasons import Reason
 from schemas.tables import ORPHANS
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
+from transforms.lineage.summary import check_failure
 from transforms.lineage.tables import lineage_folder, summary_uri
 from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
@@ -190,34 +190,11 @@ def finish_passing_run(plan: MigrationPlan) -> None:
 def verdict(summary: dict, plan: MigrationPlan) -> int:
     """0, or 1 with one loud line: an unbalanced run, an index not parsed to its end, a store that could not be
     read, or a run over --max_quarantine_rate."""
-    if not summary["balanced"]:
-        print("ERROR: documents in ≠ documents out for some source system; see the summary", file=sys.stderr)
-        return 1
-    unparsable = [where for entry in summary["sources"].values() for where in entry.get("unparsable", ())]
-    if unparsable:
+    failure = check_failure(summary, plan.max_quarantine_rate)
+    if failure:
         print(
-            f"ERROR: an index could not be parsed to its end at {unparsable[0]}"
-            + (f" and {len(unparsable) - 1} more place(s)" if len(unparsable) > 1 else "")
-            + ": the rows after it were read; fix the export there (lineage: MANIFEST_UNPARSABLE).",
-            file=sys.stderr,
-        )
-        return 1
-    unavailable = sum(entry["reasons"].get(Reason.SOURCE_UNAVAILABLE, 0) for entry in summary["sources"].values())
-    if unavailable:
-        print(
-            f"ERROR: {unavailable:,} document(s) could not be read from their store (SOURCE_UNAVAILABLE: permission, "
-            "credentials, network or an unmounted share). Nothing of an earlier run was changed; fix access and "
-            "re-run.",
-            file=sys.stderr,
-        )
-        return 1
-    totals = summary["totals"]
-    rate = totals["quarantined"] / totals["manifest_documents"] if totals["manifest_documents"] else 0.0
-    if rate > plan.max_quarantine_rate:
-        print(
-            f"ERROR: {rate:.0%} of documents were quarantined, over --max_quarantine_rate "
-            f"{plan.max_quarantine_rate:g}. Lineage is written: check the reasons (a wrong manifest or export?) "
-            "before migrating more.",
+            f"ERROR: {failure}. Lineage is written and nothing of an earlier run was changed: read the reasons "
+            "(a wrong manifest or export? a store out of reach?), fix them, and re-run.",
             file=sys.stderr,
         )
         return 1

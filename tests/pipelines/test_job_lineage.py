@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.job_lineage import run_error
 from pipelines.launcher import run
 from tests.images import multipage_g4
+from transforms.lineage.summary import check_failure
 
 SUMMARY = {
     "balanced": True,
@@ -23,10 +23,10 @@ SUMMARY = {
 
 
 def test_the_runs_own_checks_decide_complete_or_fail():
-    assert run_error(SUMMARY, 0.8) is None
-    assert run_error(SUMMARY, 0.5) == "80% of documents were quarantined, over --max_quarantine_rate 0.5"
-    assert run_error({**SUMMARY, "balanced": False}, 0.8) == "documents in ≠ documents out for some source system"
-    assert run_error({**SUMMARY, "totals": {**SUMMARY["totals"], "manifest_documents": 0}}, 0.8) is None
+    assert check_failure(SUMMARY, 0.8) is None
+    assert check_failure(SUMMARY, 0.5) == "80% of documents were quarantined, over --max_quarantine_rate 0.5"
+    assert check_failure({**SUMMARY, "balanced": False}, 0.8) == "documents in ≠ documents out for some source system"
+    assert check_failure({**SUMMARY, "totals": {**SUMMARY["totals"], "manifest_documents": 0}}, 0.8) is None
 
 
 def manifest(folder: Path, *, blobs_exist: bool) -> Path:

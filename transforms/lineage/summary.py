@@ -126,3 +126,26 @@ class SummariseRun(beam.PTransform):
         )
         summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
         return {"summary": summary, "tallies": tallies}
+
+
+def check_failure(summary: dict[str, Any], max_quarantine_rate: float) -> str | None:
+    """Why a finished run fails its own checks, as one sentence, or None: what the launcher prints, and what a
+    detached job's final step reports in its FAIL event. Checked before anything of an earlier run is touched."""
+    if not summary["balanced"]:
+        return "documents in ≠ documents out for some source system"
+    sources = summary.get("sources", {}).values()
+    unparsable = [where for entry in sources for where in entry.get("unparsable", ())]
+    if unparsable:
+        more = f" and {len(unparsable) - 1} more place(s)" if len(unparsable) > 1 else ""
+        return f"an index could not be parsed to its end at {unparsable[0]}{more} (MANIFEST_UNPARSABLE)"
+    unavailable = sum(entry["reasons"].get(Reason.SOURCE_UNAVAILABLE, 0) for entry in sources)
+    if unavailable:
+        return (
+            f"{unavailable:,} document(s) could not be read from their store (SOURCE_UNAVAILABLE: permission, "
+            "credentials, network or an unmounted share)"
+        )
+    totals = summary["totals"]
+    rate = totals["quarantined"] / totals["manifest_documents"] if totals["manifest_documents"] else 0.0
+    if rate > max_quarantine_rate:
+        return f"{rate:.0%} of documents were quarantined, over --max_quarantine_rate {max_quarantine_rate:g}"
+    return None
