@@ -12,26 +12,30 @@ from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.io.filesystems import FileSystems
 
+from schemas.reasons import QuarantineError
 from schemas.records import DocumentRef
 from transforms.selection.access_log import read_access_log
 from transforms.selection.decide import EARLIER, TALLIES, Priority, decide
 from transforms.selection.state import read_state_rows
+from transforms.storage.blobs import ReadPolicy
+from transforms.storage.blobs import blob_size as stored_size  # the selection's own blob_size wraps it
 from transforms.storage.emulators import StorageDoFn
 
 OUTSTANDING = "outstanding"
 DEFERRED = "deferred"
 
 
+#: One metadata call, no retries: a finished document's size is a question, never a reason to wait or quarantine.
+_ONE_LOOK = ReadPolicy(attempts=1)
+
+
 def blob_size(uri: str) -> int | None:
-    """One metadata call; None when the blob is not there any more."""
+    """The blob's size, or None when it is not there any more (or its store cannot be listed just now)."""
     try:
-        matches = FileSystems.match([uri])[0].metadata_list
-    except Exception:  # a store that cannot be listed: treated as gone for this question only, never quarantined
+        return stored_size(uri, _ONE_LOOK)
+    except QuarantineError:
         return None
-    exact = [metadata for metadata in matches if metadata.path == uri]
-    return int(exact[0].size_in_bytes) if exact else None
 
 
 class DecideFn(StorageDoFn):
