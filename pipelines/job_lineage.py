@@ -34,7 +34,7 @@ class EmitRunEventFn(StorageDoFn):
     def process(self, tallies: dict, *finished_outputs: list) -> Iterator[str]:
         summary = summary_document(tallies, self.run_id)
         error = check_failure(summary, self.max_quarantine_rate)
-        RunLineage(**self.lineage).resume().finish(summary, error)
+        RunLineage(**self.lineage).finish(summary, error)
         if error:
             _LOGGER.error("run %s failed its checks: %s (lineage is written: read the reasons)", self.run_id, error)
         yield "FAIL" if error else "COMPLETE"

@@ -1,17 +1,19 @@
 """OpenLineage START and COMPLETE/FAIL events for a run, through openlineage-python.
 
-Configured the OpenLineage way (openlineage.yml, OPENLINEAGE_CONFIG, OPENLINEAGE_URL or
-OPENLINEAGE__TRANSPORT__* variables), the client sends them wherever that says. With no
-configuration, they are written as JSON lines to PREFIX/lineage/openlineage-<run>.jsonl
-(through Beam's FileSystems, so gs:// too), so every run leaves its lineage events beside
-its tables. The launcher emits them: it is where a run starts and, when it waits, where its end is known; when
-nobody waits (--detached, a Flex Template launch), the job's final step ends the run (pipelines/job_lineage.py).
+Configured the OpenLineage way (openlineage.yml, OPENLINEAGE_CONFIG, OPENLINEAGE_URL or OPENLINEAGE__TRANSPORT__*
+variables), the client sends them wherever that says. With no configuration, each event is written once, as one
+JSON line in its own file, PREFIX/lineage/openlineage-<run>-<1-START | 2-COMPLETE | 2-FAIL>.jsonl (through Beam's
+FileSystems, so gs:// too): every run leaves its events beside its tables, in name order, and no file is ever
+rewritten, which a bucket under a retention policy would refuse. The launcher emits them: it is where a run starts
+and, when it waits, where its end is known; when nobody waits (--detached, a Flex Template launch), the job's final
+step ends the run (pipelines/job_lineage.py).
 Events carry counts and names only — never an NHS number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import traceback
@@ -32,7 +34,7 @@ from openlineage.client.serde import Serde
 
 from schemas.tables import TABLES, Table
 from transforms.lineage.tables import lineage_folder
-from transforms.storage.objects import write_all
+from transforms.storage.objects import read_all, write_once
 
 _LOGGER = logging.getLogger(__name__)
 NAMESPACE = "edms-migrate"
@@ -72,8 +74,17 @@ def dataset_name(uri: str) -> tuple[str, str]:
     return "file", uri
 
 
-def events_uri(output_prefix: str, run_id: str) -> str:
-    return FileSystems.join(lineage_folder(output_prefix), f"openlineage-{run_id}.jsonl")
+def events_uri(output_prefix: str, run_id: str, state: RunState) -> str:
+    """START sorts before the run's end: concatenated in name order, a run's files are its event stream."""
+    order = 1 if state == RunState.START else 2
+    return FileSystems.join(lineage_folder(output_prefix), f"openlineage-{run_id}-{order}-{state.value}.jsonl")
+
+
+def written_events(output_prefix: str, run_id: str) -> list[dict[str, Any]]:
+    """The events a run wrote without an OpenLineage configuration, in order."""
+    pattern = FileSystems.join(lineage_folder(output_prefix), f"openlineage-{run_id}-*.jsonl")
+    uris = sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+    return [json.loads(line) for uri in uris for line in read_all(uri).decode("utf-8").splitlines() if line.strip()]
 
 
 def _schema_facet(table: Table) -> schema_dataset.SchemaDatasetFacet:
@@ -106,8 +117,7 @@ class RunLineage:
         self.output_prefix = output_prefix
         self.bigquery_dataset = bigquery_dataset
         self.client = client if client is not None else (OpenLineageClient() if openlineage_configured() else None)
-        self.fallback = None if self.client else events_uri(output_prefix, run_id)
-        self._lines: list[str] = []
+        self.written = not self.client  # no client: each event goes to its own file under lineage/
 
     def _inputs(self) -> list[InputDataset]:
         return [InputDataset(*dataset_name(uri)) for uri in self.manifests]
@@ -143,21 +153,14 @@ class RunLineage:
         if self.client is not None:
             self.client.emit(event)
             return
-        self._lines.append(Serde.to_json(event))
-        write_all(self.fallback, ("\n".join(self._lines) + "\n").encode())  # object stores cannot append
+        # Once: a retried final step finds its event already there and keeps it.
+        write_once(events_uri(self.output_prefix, self.run_id, state), (Serde.to_json(event) + "\n").encode())
 
     def start(self) -> None:
         self._emit(RunState.START, {})
-        if self.fallback:
-            _LOGGER.info("OpenLineage events: %s (no OpenLineage configuration found)", self.fallback)
-
-    def resume(self) -> RunLineage:
-        """Carry on the events another process started (the launcher's START, when the job itself ends the run):
-        without a configured client they share one JSON-lines file, which is rewritten whole."""
-        if self.fallback and FileSystems.exists(self.fallback):
-            with FileSystems.open(self.fallback, compression_type="uncompressed") as handle:
-                self._lines = [line for line in handle.read().decode("utf-8").splitlines() if line.strip()]
-        return self
+        if self.written:
+            where = FileSystems.join(lineage_folder(self.output_prefix), f"openlineage-{self.run_id}-*.jsonl")
+            _LOGGER.info("OpenLineage events: %s (no OpenLineage configuration found)", where)
 
     def complete(self, summary: dict[str, Any]) -> None:
         self.finish(summary, None if summary["balanced"] else "documents in ≠ documents out for some source system")

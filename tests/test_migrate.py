@@ -179,7 +179,7 @@ def test_an_unexpected_exception_costs_one_document_not_the_job(tmp_path, dump):
             | beam.Map(lambda o: (o.label, o.document["status"], tuple(o.document["reasons"]))),
             equal_to([("PAS/G4", "migrated", ()), ("PAS/BUG", "quarantined", ("INTERNAL_ERROR",))]),
         )
-    assert (tmp_path / "out" / "quarantine" / "PAS" / "BUG.bin").read_bytes() == dump[2] + BUG_MARKER
+    assert (tmp_path / "out" / "quarantine" / "run-1" / "PAS" / "BUG.bin").read_bytes() == dump[2] + BUG_MARKER
 
 
 def test_migrate_documents_isolated_in_a_real_pipeline(tmp_path, dump):

@@ -39,9 +39,9 @@ def test_a_crashed_page_per_row_document_keeps_each_readable_page_file(tmp_path)
     crashed.setup()
     [outcome] = list(crashed.process((ref, (RuntimeError, RuntimeError("boom"), None))))
     assert outcome.document["reasons"] == ["INTERNAL_ERROR"]
-    kept = sorted(path.name for path in (tmp_path / "out" / "quarantine" / "RAD").iterdir())
+    kept = sorted(path.name for path in (tmp_path / "out" / "quarantine" / "run-1" / "RAD").iterdir())
     assert kept == ["R1.json", "R1.page-1.bin", "R1.page-2.bin"]
-    assert (tmp_path / "out" / "quarantine" / "RAD" / "R1.page-2.bin").read_bytes() == b"page 2"
+    assert (tmp_path / "out" / "quarantine" / "run-1" / "RAD" / "R1.page-2.bin").read_bytes() == b"page 2"
 
 
 def test_long_unicode_ids_get_names_within_file_system_limits_and_stay_distinct(tmp_path):

@@ -38,7 +38,7 @@ class QuarantineWriter:
     """Copies a document's original bytes and a JSON record to the quarantine area, and makes its row."""
 
     def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
-        self.area = QuarantineArea(output_prefix)
+        self.area = QuarantineArea(output_prefix, run_id)
         self.run_id = run_id
         self.patient_key = patient_key
 

@@ -7,7 +7,6 @@ partitioned and clustered, and a retried load must add nothing.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.launcher import migrate
+from pipelines.openlineage_events import written_events
 from schemas.tables import TABLES as ALL_TABLES
 from tests.conftest import compliant_bucket, upload_folder
 from tests.lineage_checks import read_history, read_table
@@ -122,8 +122,7 @@ def test_a_failed_load_fails_the_run_and_its_openlineage_events_say_so(bigquery_
     with pytest.raises(Exception, match="BigQuery/LoadJobs") as failure:  # the step, as Beam names it
         migrate([*args, "--bigquery_dataset", f"{PROJECT}.lineage_broken", *NO_CMEK_IN_EMULATOR])
     assert "documents" in str(failure.value)
-    lines = Path(output, "lineage", "openlineage-bq-broken.jsonl").read_text().splitlines()
-    assert [json.loads(line)["eventType"] for line in lines] == ["START", "FAIL"]
+    assert [event["eventType"] for event in written_events(output, "bq-broken")] == ["START", "FAIL"]
 
 
 def test_a_pages_table_an_earlier_version_made_is_relaxed_and_takes_a_pdf_row(bigquery_emulator, tmp_path):

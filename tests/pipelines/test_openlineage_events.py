@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.launcher import migrate
-from pipelines.openlineage_events import RunLineage, openlineage_configured
+from pipelines.openlineage_events import RunLineage, openlineage_configured, written_events
 from tests.lineage_checks import nhs_number_spellings
 
 pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
@@ -27,8 +27,11 @@ def unconfigured_run(sample_dump, tmp_path_factory):
 
 
 def test_start_and_complete_are_written_under_lineage_without_configuration(unconfigured_run, sample_dump):
-    lines = Path(unconfigured_run, "lineage", "openlineage-ol-1.jsonl").read_text().splitlines()
+    files = sorted(Path(unconfigured_run, "lineage").glob("openlineage-ol-1-*.jsonl"))
+    assert [f.name for f in files] == ["openlineage-ol-1-1-START.jsonl", "openlineage-ol-1-2-COMPLETE.jsonl"]
+    lines = [line for f in files for line in f.read_text().splitlines()]
     start, complete = (json.loads(line) for line in lines)
+    assert written_events(str(unconfigured_run), "ol-1") == [start, complete]
     assert (start["eventType"], complete["eventType"]) == ("START", "COMPLETE")
     assert start["run"]["runId"] == complete["run"]["runId"] and start["job"] == complete["job"]
     assert [i["name"] for i in complete["inputs"]] == [str(Path(sample_dump.manifest_path).resolve())]

@@ -32,10 +32,11 @@ def test_a_damaged_object_is_rewritten(tmp_path):
 
 
 def test_quarantine_names_cannot_escape_their_folder(tmp_path):
-    area = QuarantineArea(str(tmp_path))
+    area = QuarantineArea(str(tmp_path), "../run")
     base = area.base_uri("PAS/SCAN", "../../etc/passwd")
     assert base.startswith(str(tmp_path / "quarantine"))
     assert ".." not in os.path.relpath(base, tmp_path / "quarantine").split(os.sep)
+    assert len(os.path.relpath(base, tmp_path / "quarantine").split(os.sep)) == 3  # run, source, document
     assert safe_name("..") != ".." and safe_name("") != ""
     record = area.put(base, b"original", {"why": "test"})
     assert Path(base + ".bin").read_bytes() == b"original" and os.path.exists(record)

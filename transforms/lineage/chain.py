@@ -30,7 +30,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas.tables import RUNS
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.tables import lineage_folder, table_prefix
-from transforms.storage.objects import read_all, write_all
+from transforms.storage.objects import read_all, write_once
 
 _LOGGER = logging.getLogger(__name__)
 #: Files under lineage/ that are not evidence the chain covers: the runs rows themselves (chained by hash) and
@@ -132,7 +132,8 @@ def write_runs_row(output_prefix: str, migration_key: str, run_id: str, row: dic
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist([row], schema=RUNS.arrow_schema()), buffer, compression="zstd")
     uri = table_prefix(output_prefix, RUNS, migration_key, run_id) + "-00000-of-00001.parquet"
-    write_all(uri, buffer.getvalue())
+    if not write_once(uri, buffer.getvalue()):
+        raise FileExistsError(f"{uri} exists: a run id names one run, and its runs row is written once")
     return uri
 
 

@@ -3,33 +3,25 @@
 The per-document step hands each outcome to a journal, which writes the rows of every few hundred documents
 (and of each bundle's end) as Parquet files of the run's documents and pages tables. A re-run reads them as it
 reads any lineage, so it redoes only the work that was in flight. A file's name derives from the rows' documents,
-so a retried bundle rewrites its own file rather than adding a second copy.
+so a retried bundle finds its own file already there and keeps it (write_once) rather than adding a second copy
+or replacing the first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from schemas.records import DocumentOutcome
 from schemas.tables import DOCUMENTS, PAGES, Table
+from transforms.lineage.table_files import parquet_bytes
 from transforms.lineage.tables import table_prefix
-from transforms.storage.objects import write_all
+from transforms.storage.objects import write_once
 
 #: Rows a journal holds before it writes them: a kill loses at most this many documents' work per worker.
 DEFAULT_JOURNAL_ROWS = 200
-
-
-def parquet_bytes(table: Table, rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=table.arrow_schema()), buffer, compression="zstd")
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -78,5 +70,5 @@ class LineageJournal:
 
     def _write(self, table: Table, rows: list[dict[str, Any]], name: str) -> None:
         uri = f"{self.prefixes[table.name]}-j{name}.parquet"
-        write_all(uri, parquet_bytes(table, rows))
+        write_once(uri, parquet_bytes(table, rows))
         self.written.append(uri)

@@ -16,7 +16,7 @@ import apache_beam as beam
 from schemas.reasons import Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import write_all
+from transforms.storage.objects import write_once
 
 Tally = tuple[str, Counter]
 #: What the summary counts per source system; a run's documents = its outcomes + already done + deferred.
@@ -101,7 +101,7 @@ class WriteSummaryFn(StorageDoFn):
 
     def process(self, tallies: dict[str, Counter]) -> Iterable[str]:
         summary = summary_document(tallies, self.run_id)
-        write_all(self.summary_uri, json.dumps(summary, indent=2, sort_keys=True).encode())
+        write_once(self.summary_uri, json.dumps(summary, indent=2, sort_keys=True).encode())  # a retry keeps it
         yield self.summary_uri
 
 

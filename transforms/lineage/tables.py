@@ -13,6 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentOutcome, Status
 from schemas.tables import DOCUMENTS, PAGES, Table
+from transforms.lineage.table_files import WriteTableFilesFn
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -35,26 +36,17 @@ def journal_files(output_prefix: str, table: Table, migration_key: str, run_id: 
 
 
 class WriteParquetTable(beam.PTransform):
-    """Rows of one lineage table → its Parquet files, each row stamped with the run's date (the partition column)."""
+    """Rows of one lineage table → its Parquet files, each row stamped with the run's date (the partition column).
+
+    Written directly, once, as the journal writes (table_files.py), not through Beam's file sink: that sink writes
+    temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
 
     def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str, run_date: dt.date) -> None:
         super().__init__()
-        self.path_prefix = table_prefix(output_prefix, table, migration_key, run_id)
-        self.table = table
-        self.run_date = run_date
+        self.fn = WriteTableFilesFn(table_prefix(output_prefix, table, migration_key, run_id), table, run_date)
 
     def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
-        return (
-            rows
-            | "StampRunDate" >> beam.Map(stamp_run_date, self.run_date)
-            | beam.io.WriteToParquet(
-                self.path_prefix, self.table.arrow_schema(), file_name_suffix=".parquet", codec="zstd"
-            )
-        )
-
-
-def stamp_run_date(row: dict, run_date: dt.date) -> dict:
-    return {**row, "run_date": run_date}
+        return rows | "WriteFiles" >> beam.ParDo(self.fn)
 
 
 class WriteLineage(beam.PTransform):

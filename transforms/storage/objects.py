@@ -72,6 +72,11 @@ def write_all(uri: str, data: bytes) -> None:
         with FileSystems.create(uri, mime_type="application/octet-stream", compression_type="uncompressed") as out:
             out.write(data)
         return
+    os.replace(_private_temporary(uri, data), uri)
+
+
+def _private_temporary(uri: str, data: bytes) -> str:
+    """data in a new 0600 file beside uri, created so before a byte is written."""
     temporary = f"{uri}.{uuid.uuid4().hex}.partial"
     make_private_folders(os.path.dirname(uri))
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
@@ -83,7 +88,33 @@ def write_all(uri: str, data: bytes) -> None:
         with suppress(OSError):
             os.unlink(temporary)
         raise
-    os.replace(temporary, uri)
+    return temporary
+
+
+def write_once(uri: str, data: bytes) -> bool:
+    """Create uri unless it exists; True when this call wrote it. The archive (objects, quarantine, lineage) is
+    write-once: under a bucket retention policy no object may be replaced or deleted before its period ends, so an
+    output that exists, a retried bundle's or step's, is kept as it is, never rewritten. Every name given here is
+    unique to what it holds (a run, a set of documents, content), so the kept object says the same."""
+    if "://" in uri:
+        if FileSystems.exists(uri):
+            return False
+        write_all(uri, data)
+        return True
+    temporary = _private_temporary(uri, data)
+    try:
+        os.link(temporary, uri)  # atomic, and refuses a name that exists: no reader sees half a file
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links (some network shares): check, then rename
+        if os.path.exists(uri):
+            return False
+        os.replace(temporary, uri)
+        return True
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return True
 
 
 def sha256_hex(data: bytes) -> str:
@@ -136,21 +167,24 @@ class ObjectStore:
 
 
 class QuarantineArea:
-    """PREFIX/quarantine/<source>/<document>.bin (exact original bytes) and .json (why, and how to re-run)."""
+    """PREFIX/quarantine/<run>/<source>/<document>.bin (exact original bytes) and .json (why, and how to re-run).
 
-    def __init__(self, output_prefix: str) -> None:
-        self.root = FileSystems.join(output_prefix, "quarantine")
+    Per run: a document still failing is quarantined again by every re-run, and each run's evidence is its own,
+    written once; under a retention policy an earlier run's files could not be replaced anyway."""
+
+    def __init__(self, output_prefix: str, run_id: str) -> None:
+        self.root = FileSystems.join(output_prefix, "quarantine", safe_name(run_id))
 
     def base_uri(self, source_system: str, document_id: str, suffix: str = "") -> str:
         return FileSystems.join(self.root, safe_name(source_system), safe_name(document_id) + suffix)
 
     def put_bytes(self, uri: str, data: bytes) -> None:
-        write_all(uri, data)
+        write_once(uri, data)
 
     def put(self, base_uri: str, data: bytes | None, record: dict[str, Any]) -> str:
         """Write the record and, when there are bytes, the bytes; returns the record's URI."""
         if data is not None:
-            write_all(base_uri + ".bin", data)
+            write_once(base_uri + ".bin", data)
         record_uri = base_uri + ".json"
-        write_all(record_uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+        write_once(record_uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
         return record_uri
