@@ -92,8 +92,9 @@ def upload_folder(folder: Path, bucket_name: str, prefix: str) -> str:
 TEST_KMS_KEY = "projects/trust-edms-test/locations/europe-west2/keyRings/edms/cryptoKeys/archive"
 
 
-def compliant_bucket(name: str) -> str:
-    """Create (if need be) an emulator bucket and patch in the posture the preflight asks for; returns gs://name."""
+def compliant_bucket(name: str, *, retention_seconds: int = 3600) -> str:
+    """Create (if need be) an emulator bucket and patch in the posture the preflight asks for; returns gs://name.
+    The archive's bucket has a retention policy; index records' (compliant_records_bucket) must not."""
     from google.cloud import storage
 
     client = storage.Client.create_anonymous_client()
@@ -104,11 +105,16 @@ def compliant_bucket(name: str) -> str:
     bucket.iam_configuration.public_access_prevention = "enforced"
     bucket.iam_configuration.uniform_bucket_level_access_enabled = True
     bucket.default_kms_key_name = TEST_KMS_KEY
-    bucket.retention_period = 3600
+    bucket.retention_period = retention_seconds or None
     bucket.soft_delete_policy.retention_duration_seconds = 7 * 86400
     bucket._patch_property("location", "EUROPE-WEST2")  # immutable on GCS; the emulator reports US unless patched
     bucket.patch()
     return f"gs://{name}"
+
+
+def compliant_records_bucket(name: str) -> str:
+    """A bucket for EDMS index records, as the preflight asks: the archive's posture without a retention policy."""
+    return compliant_bucket(name, retention_seconds=0)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.launcher import migrate
 from pipelines.openlineage_events import written_events
 from schemas.tables import TABLES as ALL_TABLES
-from tests.conftest import compliant_bucket, upload_folder
+from tests.conftest import compliant_bucket, compliant_records_bucket, upload_folder
 from tests.lineage_checks import read_history, read_table
 from transforms.lineage.bigquery_load import LoadIntoBigQueryFn, bigquery_client, load_job_id
 
@@ -75,7 +75,8 @@ def gs_run(storage_emulator, bigquery_emulator, sample_dump) -> str:
 
     source = upload_folder(Path(sample_dump.directory), "bq-legacy", "export")
     output = compliant_bucket("bq-edms") + "/migration"
-    args = ["--manifest", f"{source}/manifest.csv", "--output", output, "--run_id", "bq-gcs"]
+    records = compliant_records_bucket("bq-edms-records") + "/edms"
+    args = ["--manifest", f"{source}/manifest.csv", "--output", output, "--index_output", records, "--run_id", "bq-gcs"]
     assert migrate([*args, "--bigquery_dataset", f"{PROJECT}.lineage_gcs", *NO_CMEK_IN_EMULATOR]) == 0
     return output
 

@@ -9,7 +9,7 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.launcher import migrate
-from tests.conftest import compliant_bucket, upload_folder
+from tests.conftest import compliant_bucket, compliant_records_bucket, upload_folder
 from tests.lineage_checks import (
     check_every_source_balances,
     check_outcomes_match_plan,
@@ -28,11 +28,12 @@ def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
     output = "gs://cloud-edms/migration"
 
     compliant_bucket("cloud-edms")  # the preflight's posture, patched in
+    records = compliant_records_bucket("cloud-edms-records") + "/edms"  # rewritable, so a bucket of their own
 
     def on_gcs(local: str) -> str:
         return f"{source}/{Path(local).relative_to(sample_dump.directory).as_posix()}"
 
-    argv = ["--manifest", manifest, "--output", output]
+    argv = ["--manifest", manifest, "--output", output, "--index_output", records]
     for profile in sample_dump.profiles:
         argv += ["--source", on_gcs(profile)]
     for root in sample_dump.blob_roots:
@@ -72,11 +73,15 @@ def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_pat
     client = storage.Client.create_anonymous_client()
     client.create_bucket("cli-legacy")
     compliant_bucket("cli-edms")
+    compliant_records_bucket("cli-edms-records")
     dumped = edms("sample-dump", "gs://cli-legacy/export")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     assert client.bucket("cli-legacy").blob("export/manifest.csv").exists()
 
-    result = edms("run", "--manifest", "gs://cli-legacy/export/manifest.csv", "--output", "gs://cli-edms/run1")
+    manifest = "gs://cli-legacy/export/manifest.csv"
+    result = edms(
+        "run", "--manifest", manifest, "--output", "gs://cli-edms/run1", "--index_output", "gs://cli-edms-records/run1"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "every document accounted for: yes" in result.stdout
     names = [blob.name for blob in client.list_blobs("cli-edms", prefix="run1/")]

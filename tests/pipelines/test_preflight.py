@@ -16,8 +16,8 @@ from google.cloud import bigquery, storage
 
 from pipelines.cli import main
 from pipelines.launcher import run
-from pipelines.preflight import allowed, bucket_checks, dataset_checks
-from tests.conftest import TEST_KMS_KEY, compliant_bucket
+from pipelines.preflight import INDEX_RECORDS, TEMPORARY, allowed, bucket_checks, dataset_checks
+from tests.conftest import TEST_KMS_KEY, compliant_bucket, compliant_records_bucket
 from tests.images import bilevel_page, encode, multipage_g4
 
 BUCKET_CHECKS = [
@@ -28,6 +28,7 @@ BUCKET_CHECKS = [
     "retention_policy",
     "soft_delete",
 ]
+RECORDS_CHECKS = [name for name in BUCKET_CHECKS if name != "retention_policy"] + ["index_records_rewritable"]
 LONDON = allowed("europe-west2")
 
 
@@ -57,6 +58,12 @@ def test_checks_pass_on_a_compliant_bucket_and_dataset_as_the_apis_describe_them
         }
     )
     assert [c.name for c in bucket_checks(bucket, LONDON) if c.ok] == BUCKET_CHECKS
+    [records] = [c for c in bucket_checks(bucket, LONDON, INDEX_RECORDS) if not c.ok]  # held: not rewritable
+    assert records.name == "index_records_rewritable" and "give --index_output a bucket without one" in records.found
+    assert [c.name for c in bucket_checks(bucket, LONDON, TEMPORARY) if not c.ok] == ["temp_files_deletable"]
+    bucket._set_properties({**bucket._properties, "retentionPolicy": None})
+    assert [c.name for c in bucket_checks(bucket, LONDON, INDEX_RECORDS) if c.ok] == RECORDS_CHECKS
+    assert all(c.ok for c in bucket_checks(bucket, LONDON, TEMPORARY))
     dataset = bigquery.Dataset.from_api_repr(
         {
             "datasetReference": {"projectId": "trust", "datasetId": "lineage"},
@@ -79,14 +86,29 @@ def test_a_failing_bucket_is_exit_2_with_one_line_per_failed_check(storage_emula
 
 
 @pytest.mark.slow
-def test_a_patched_bucket_passes(storage_emulator, capsys):
+def test_a_patched_bucket_passes_with_index_records_in_a_rewritable_bucket(storage_emulator, capsys):
     output = compliant_bucket("posture-patched") + "/migration"
-    assert main(["preflight", "--output", output]) == 0
+    assert main(["preflight", "--output", output]) == 2  # the records would share the archive's retention policy
+    assert failed_checks(capsys.readouterr().err) == ["index_records_rewritable"]
+    records = compliant_records_bucket("posture-patched-records") + "/edms"
+    assert main(["preflight", "--output", output, "--index_output", records]) == 0
     out = capsys.readouterr().out
-    assert [line.split(": ")[2] for line in out.splitlines() if line.startswith("ok: ")] == BUCKET_CHECKS
-    assert "all 6 check(s) passed" in out
-    assert main(["preflight", "--output", output, "--allowed_locations", "eu,europe-west1"]) == 2
-    assert failed_checks(capsys.readouterr().err) == ["location"]
+    assert [line.split(": ")[2] for line in out.splitlines() if line.startswith("ok: ")] == [
+        *BUCKET_CHECKS,
+        *RECORDS_CHECKS,
+    ]
+    assert "all 12 check(s) passed" in out
+    assert main(["preflight", "--output", output, "--index_output", records, "--allowed_locations", "eu"]) == 2
+    assert failed_checks(capsys.readouterr().err) == ["location", "location"]
+
+
+@pytest.mark.slow
+def test_a_temp_location_under_a_retention_policy_is_refused_at_launch(storage_emulator, one_letter, capsys):
+    output = compliant_bucket("posture-temp") + "/migration"
+    records = compliant_records_bucket("posture-temp-records") + "/edms"
+    argv = ["--manifest", str(one_letter), "--output", output, "--index_output", records, "--run_id", "temp"]
+    assert run([*argv, "--temp_location", f"{output}/tmp"]) == 2
+    assert failed_checks(capsys.readouterr().err) == ["temp_files_deletable"]
 
 
 @pytest.mark.slow
@@ -123,7 +145,7 @@ def test_warn_reports_and_continues_and_index_records_go_to_their_own_bucket(sto
     records = raw_bucket("posture-records") + "/edms"
     argv = ["--manifest", str(one_letter), "--output", output, "--index_output", records, "--run_id", "warned"]
     assert run([*argv, "--preflight", "warn"]) == 0
-    assert failed_checks(capsys.readouterr().err) == BUCKET_CHECKS  # the records bucket's, reported
+    assert failed_checks(capsys.readouterr().err) == RECORDS_CHECKS[:-1]  # the records bucket's, reported
     client = storage.Client.create_anonymous_client()
     index_records = sorted(blob.name for blob in client.list_blobs("posture-records"))
     assert index_records == ["edms/documents/PAS/L1.json", "edms/documents/PAS/P1.json"]
@@ -147,10 +169,11 @@ def test_the_dataset_location_and_key_are_checked(storage_emulator, bigquery_emu
         dataset = bigquery.Dataset(f"trust-edms-test.{name}")
         dataset.location = location
         client.create_dataset(dataset, exists_ok=True)
-    output = compliant_bucket("posture-bq") + "/migration"
-    assert main(["preflight", "--output", output, "--bigquery_dataset", "trust-edms-test.lineage_us"]) == 2
+    where = ["--output", compliant_bucket("posture-bq") + "/migration"]
+    where += ["--index_output", compliant_records_bucket("posture-bq-records") + "/edms"]
+    assert main(["preflight", *where, "--bigquery_dataset", "trust-edms-test.lineage_us"]) == 2
     assert failed_checks(capsys.readouterr().err) == ["location", "default_kms_key"]
-    assert main(["preflight", "--output", output, "--bigquery_dataset", "trust-edms-test.lineage_london"]) == 2
+    assert main(["preflight", *where, "--bigquery_dataset", "trust-edms-test.lineage_london"]) == 2
     assert failed_checks(capsys.readouterr().err) == ["default_kms_key"]  # the emulator keeps no CMEK key
-    assert main(["preflight", "--output", output, "--bigquery_dataset", "trust-edms-test.nothing"]) == 2
+    assert main(["preflight", *where, "--bigquery_dataset", "trust-edms-test.nothing"]) == 2
     assert "trust-edms-test.nothing: dataset: does not exist" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Runs into an archive under a bucket retention policy (the preflight asks for one): every output is created
+once, and nothing is replaced, renamed or deleted — a first run, and a re-run that quarantines again.
+
+The archive is tests/retention_store.py's retention:// folder, which refuses what GCS refuses under a retention
+policy (the storage emulator enforces nothing). The EDMS index records go to a plain folder, as the preflight
+requires: they are rewritten when a duplicate is marked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines.launcher import migrate
+from pipelines.openlineage_events import written_events
+from tests.lineage_checks import (
+    check_outcomes_match_plan,
+    check_quarantine_keeps_original_bytes,
+    read_history,
+    read_table,
+)
+from tests.pipelines.test_end_to_end import all_sources
+from tests.retention_store import RetentionFileSystem, RetentionPolicyRefusal
+from transforms.storage.objects import read_all, write_all, write_once
+
+
+def test_the_store_refuses_what_a_retention_policy_refuses(tmp_path):
+    uri = f"retention://{tmp_path}/held/object.bin"
+    write_all(uri, b"first")
+    with pytest.raises(RetentionPolicyRefusal):
+        write_all(uri, b"second")
+    with pytest.raises(RetentionPolicyRefusal):
+        FileSystems.rename([uri], [uri + ".moved"])
+    with pytest.raises(RetentionPolicyRefusal):
+        FileSystems.delete([uri])
+    assert write_once(uri, b"third") is False  # kept, not replaced
+    assert read_all(uri) == b"first"
+    assert write_once(uri + ".new", b"new") is True and read_all(uri + ".new") == b"new"
+
+
+@pytest.mark.slow
+def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sample_dump, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+    RetentionFileSystem.refusals.clear()
+    output = f"retention://{tmp_path}/archive"
+    records = tmp_path / "records"
+    argv = [*all_sources(sample_dump), "--output", output, "--index_output", str(records)]
+    assert migrate([*argv, "--run_id", "held-1"]) == 0
+    assert migrate([*argv, "--run_id", "held-2"]) == 0  # quarantined documents are tried, and quarantined, again
+
+    # The launcher's write check tries to delete its probe and, refused, leaves it: the one refusal expected.
+    assert [r for r in RetentionFileSystem.refusals if "/.write-check-" not in r] == []
+
+    documents = read_table(output, "documents")
+    check_outcomes_match_plan(documents, sample_dump, all_sources=True)
+    check_quarantine_keeps_original_bytes(documents)  # each run's own evidence, under quarantine/<run>/
+    quarantined = [row for row in read_history(output, "documents") if row["status"] == "quarantined"]
+    assert {row["run_id"] for row in quarantined} == {"held-1", "held-2"}
+    assert all(f"/quarantine/{row['run_id']}/" in row["quarantine_uri"] for row in quarantined if row["quarantine_uri"])
+
+    # The tables Beam's file sink used to write (by renaming) are there, written directly.
+    assert read_history(output, "orphans") and {row["run_id"] for row in read_history(output, "orphans")} == {
+        "held-1",
+        "held-2",
+    }
+    duplicates = [row for row in documents if row["status"] == "duplicate"]
+    assert duplicates
+    assert [event["eventType"] for event in written_events(output, "held-2")] == ["START", "COMPLETE"]
+
+    # The EDMS feed outside the archive took the duplicate marks.
+    for row in duplicates:
+        record = json.loads(Path(records, "documents", row["source_system"], row["document_id"] + ".json").read_text())
+        assert record["status"] == "duplicate" and record["duplicate_of"] == row["duplicate_of"]
