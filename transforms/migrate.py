@@ -157,7 +157,7 @@ class MigrateDocumentFn(StorageDoFn):
         """A page-per-row document: its page files are read in page order and converted as one document.
 
         No single original file holds such a document: a quarantine copies each readable page file beside the
-        record (PREFIX/quarantine/<source>/<id>.page-N.bin), and the record names every one.
+        record (PREFIX/quarantine/<run>/<source>/<id>.page-N.bin), and the record names every one.
         """
         today = self.settings.today or dt.date.today()
         findings = [*ref.findings, *check_metadata(ref, today=today, document_types=self.settings.document_types)]
