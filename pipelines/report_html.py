@@ -14,7 +14,7 @@ import datetime as dt
 from pipelines.reconcile_record import reconciliation_section
 from pipelines.report import human_bytes
 from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
-from pipelines.report_data import QUARANTINE_LINKS, load_lineage, query, report_uri, rows
+from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, report_uri, rows
 from transforms.storage.objects import write_all
 
 _CSS = """
@@ -193,6 +193,14 @@ def build_report(prefix: str) -> str:
 
 
 def write_report(prefix: str, destination: str | None = None) -> str:
+    """The report replaces the last one: a view, not evidence. Under a bucket retention policy the archive refuses
+    that, so the refusal is one line that points at --out."""
     target = destination or report_uri(prefix)
-    write_all(target, build_report(prefix).encode("utf-8"))
+    try:
+        write_all(target, build_report(prefix).encode("utf-8"))
+    except Exception as error:  # any file system's refusal: a replace under retention (403), a read-only folder
+        raise ReportError(
+            f"cannot write {target}: {type(error).__name__}: {error}".splitlines()[0]
+            + " (a bucket under a retention policy keeps the last report: pass --out FILE)"
+        ) from error
     return target

@@ -42,7 +42,7 @@ def test_the_store_refuses_what_a_retention_policy_refuses(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sample_dump, tmp_path, monkeypatch):
+def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sample_dump, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
     RetentionFileSystem.refusals.clear()
     output = f"retention://{tmp_path}/archive"
@@ -74,3 +74,13 @@ def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sampl
     for row in duplicates:
         record = json.loads(Path(records, "documents", row["source_system"], row["document_id"] + ".json").read_text())
         assert record["status"] == "duplicate" and record["duplicate_of"] == row["duplicate_of"]
+
+    # The report is a view, not evidence: the first is written, a second may not replace it, and says so.
+    from pipelines.cli import main
+
+    assert main(["report", output]) == 0
+    capsys.readouterr()
+    assert main(["report", output]) == 2
+    [refused] = capsys.readouterr().err.strip().splitlines()
+    assert "report.html" in refused and "pass --out FILE" in refused
+    assert main(["report", output, "--out", str(tmp_path / "report.html")]) == 0
