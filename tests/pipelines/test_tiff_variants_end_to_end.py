@@ -74,9 +74,11 @@ def test_quarantined_variants_keep_their_exact_bytes(runs):
 
 
 def _comparable(row: dict, output: str) -> dict:
-    """A row without its run id and times, and with the output prefix taken out of the URIs it wrote."""
+    """A row without its run id and times, and with the output prefix (and the run's own quarantine folder) taken
+    out of the URIs it wrote."""
+    run_folder = f"{output}/quarantine/{row['run_id']}/"
     return {
-        name: value.replace(output, "OUTPUT") if isinstance(value, str) else value
+        name: value.replace(run_folder, "QUARANTINE/").replace(output, "OUTPUT") if isinstance(value, str) else value
         for name, value in row.items()
         if name not in RUN_COLUMNS
     }
