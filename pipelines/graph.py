@@ -33,7 +33,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
     selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents)
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
-    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(plan.run_id)
+    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments()
     records = plan.settings.records_prefix
     final = deduplicated["outcomes"] | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
     settled = deduplicated[LATE] | "MarkSettledRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))

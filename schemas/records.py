@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.reasons import Finding
 
@@ -97,3 +98,66 @@ class DocumentOutcome:
     @property
     def label(self) -> str:
         return f"{self.document['source_system']}/{self.document['document_id']}"
+
+
+class RecordedOutcome(NamedTuple):
+    """What travels on once the journal has written a document's rows (transforms/lineage/journal.py): the fields
+    de-duplication, the summary, review and the index-record marker read, a few hundred bytes where the rows with
+    their pages are kilobytes. FnApiRunner holds every element that crosses a stage boundary, so this is what each
+    document costs the launcher's memory. A NamedTuple, so neither its pickle nor its object carries field names.
+
+    A duplicate's documents row is not here: it is read back from the journal (transforms/lineage/duplicate_rows.py).
+    """
+
+    source_system: str
+    document_id: str
+    status: str
+    patient_key: str | None = None
+    content_sha256: str | None = None
+    dedupe_key: tuple[str, str] | None = None  # as DocumentOutcome's: (patient key, content hash) when mergeable
+    duplicate_of: str | None = None
+    reasons: tuple[str, ...] = ()
+    source_bytes: int = 0
+    objects_written: int = 0
+    page_count: int | None = None
+    object_bytes: int | None = None
+    manifest_uri: str | None = None  # quarantined documents only: the summary names where an index is unparsable
+    document_type: str | None = None
+    document_date: dt.date | None = None
+    page_hashes: tuple[str | None, ...] = ()  # perceptual, in page order; migrated documents with a patient key only
+
+    @classmethod
+    def of(cls, outcome: DocumentOutcome) -> RecordedOutcome:
+        row = outcome.document
+        reviewed = row["status"] == Status.MIGRATED and row["patient_key"]
+        pages = sorted(outcome.pages, key=lambda page: page["page_number"]) if reviewed else ()
+        return cls(
+            source_system=row["source_system"],
+            document_id=row["document_id"],
+            status=row["status"],
+            patient_key=row["patient_key"],
+            content_sha256=row["content_sha256"],
+            dedupe_key=outcome.dedupe_key,
+            duplicate_of=row["duplicate_of"],
+            reasons=tuple(row["reasons"]),
+            source_bytes=row["source_bytes"] or 0,
+            objects_written=outcome.objects_written,
+            page_count=row["page_count"],
+            object_bytes=row["object_bytes"],
+            manifest_uri=row["manifest_uri"] if row["status"] == Status.QUARANTINED else None,
+            document_type=row["document_type"],
+            document_date=row["document_date"],
+            page_hashes=tuple(page["perceptual_hash"] for page in pages),
+        )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_system, self.document_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_system}/{self.document_id}"
+
+    def as_duplicate_of(self, canonical_label: str) -> RecordedOutcome:
+        """The same document, now pointing at its canonical twin; its pages are the canonical's."""
+        return self._replace(status=Status.DUPLICATE, duplicate_of=canonical_label, page_hashes=())

@@ -188,8 +188,8 @@ def test_migrate_documents_isolated_in_a_real_pipeline(tmp_path, dump):
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
         outcomes = pipeline | beam.Create(refs) | MigrateDocuments(settings(tmp_path, isolation="always"))
         assert_that(
-            outcomes | beam.Map(lambda o: (o.label, o.document["status"], len(o.pages))),
-            equal_to([("PAS/G4", "migrated", 3), ("PAS/EMPTY", "quarantined", 0)]),
+            outcomes | beam.Map(lambda o: (o.label, o.status, o.page_count)),
+            equal_to([("PAS/G4", "migrated", 3), ("PAS/EMPTY", "quarantined", None)]),
         )
 
 

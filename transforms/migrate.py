@@ -19,7 +19,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas.reasons import QuarantineError, Reason
-from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
 from transforms.imaging.risk import looks_risky
@@ -216,13 +216,16 @@ class MigrateDocumentFn(StorageDoFn):
 
 
 class MigrateDocuments(beam.PTransform):
-    """DocumentRefs → DocumentOutcomes, one each, whatever happens inside."""
+    """DocumentRefs → RecordedOutcomes, one each, whatever happens inside.
+
+    Each DoFn journals a document's full rows, then the outcome is cut down to what later steps read, in the same
+    fused stage: the rows never cross a shuffle (measured in docs/development.md#what-each-part-costs)."""
 
     def __init__(self, settings: MigrationSettings) -> None:
         super().__init__()
         self.settings = settings
 
-    def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[DocumentOutcome]:
+    def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[RecordedOutcome]:
         settings = self.settings
         migrated, crashed = refs | "MigrateEach" >> beam.ParDo(MigrateDocumentFn(settings)).with_exception_handling(
             main_tag="outcomes", dead_letter_tag="crashed"
@@ -232,4 +235,7 @@ class MigrateDocuments(beam.PTransform):
                 settings.output_prefix, settings.run_id, settings.patient_key, settings.reading, settings.journal
             )
         )
-        return (migrated, quarantined) | "AllOutcomes" >> beam.Flatten()
+        return (
+            migrated | "Recorded" >> beam.Map(RecordedOutcome.of),
+            quarantined | "RecordedCrashed" >> beam.Map(RecordedOutcome.of),
+        ) | "AllOutcomes" >> beam.Flatten()

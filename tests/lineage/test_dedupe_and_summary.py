@@ -4,7 +4,7 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from schemas.tables import DOCUMENTS
 from transforms.lineage.dedupe import DeduplicateDocuments, resolve_duplicates
 from transforms.lineage.outcomes import document_row
@@ -14,16 +14,18 @@ from transforms.lineage.summary import MergeTallies, summary_document, tally_man
 def outcome(source: str, document_id: str, key: tuple[str, str] | None, status: str = Status.MIGRATED):
     ref = DocumentRef(source, document_id, "m.csv", 1)
     row = document_row(ref, run_id="r", status=status, source_bytes=10, object_bytes=4, page_count=1)
-    page = {"page_number": 1}
-    return DocumentOutcome(document=row, pages=(page,) if status == Status.MIGRATED else (), dedupe_key=key)
+    row["patient_key"], row["content_sha256"] = key or (None, None)
+    page = {"page_number": 1, "perceptual_hash": "0" * 64}
+    pages = (page,) if status == Status.MIGRATED else ()
+    return RecordedOutcome.of(DocumentOutcome(document=row, pages=pages, dedupe_key=key))
 
 
 def test_canonical_choice_does_not_depend_on_order():
     group = [outcome("B", "2", ("p", "c")), outcome("A", "9", ("p", "c")), outcome("B", "10", ("p", "c"))]
     results = set()
     for order in itertools.permutations(group):
-        resolved = list(resolve_duplicates((("p", "c"), {"now": order, "earlier": []}), "r"))
-        results.add(tuple((o.label, o.document["status"], o.document["duplicate_of"], len(o.pages)) for o in resolved))
+        resolved = list(resolve_duplicates((("p", "c"), {"now": order, "earlier": []})))
+        results.add(tuple((o.label, o.status, o.duplicate_of, len(o.page_hashes)) for o in resolved))
     assert results == {(("A/9", "migrated", None, 1), ("B/10", "duplicate", "A/9", 0), ("B/2", "duplicate", "A/9", 0))}
 
 
@@ -37,9 +39,9 @@ def test_only_same_patient_and_content_merge_in_the_pipeline():
     ]
     with TestPipeline(argv=["--runner=FnApiRunner"]) as pipeline:
         earlier = pipeline | "NoEarlier" >> beam.Create([])
-        result = (pipeline | beam.Create(outcomes), earlier) | DeduplicateDocuments("r")
+        result = (pipeline | beam.Create(outcomes), earlier) | DeduplicateDocuments()
         assert_that(
-            result["outcomes"] | beam.Map(lambda o: (o.label, o.document["status"], o.document["duplicate_of"])),
+            result["outcomes"] | beam.Map(lambda o: (o.label, o.status, o.duplicate_of)),
             equal_to(
                 [
                     ("A/1", "migrated", None),

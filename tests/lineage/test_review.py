@@ -9,7 +9,7 @@ import random
 from PIL import Image, ImageFilter
 
 from samples.pages import PageText, render_page
-from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from transforms.imaging.perceptual import NEAR_DISTANCE, blank_hashes, distance, perceptual_hash
 from transforms.lineage.outcomes import document_row
 from transforms.lineage.review import (
@@ -26,7 +26,7 @@ def outcome(document_id: str, patient: str, content: str, hashes: tuple[str, ...
     row = document_row(DocumentRef("PAS", document_id, "m.csv", 1), run_id="r", status=status, content_sha256=content)
     row["patient_key"] = patient
     pages = tuple({"page_number": n, "perceptual_hash": h} for n, h in enumerate(hashes, start=1))
-    return DocumentOutcome(document=row, pages=pages if status == Status.MIGRATED else ())
+    return RecordedOutcome.of(DocumentOutcome(document=row, pages=pages if status == Status.MIGRATED else ()))
 
 
 def page(seed: int) -> Image.Image:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-from schemas.records import DocumentOutcome
+from schemas.records import RecordedOutcome, Status
 from transforms.privacy.index_record import MarkDuplicateRecordsFn, index_record_uri, retire_index_records
 
 
-def duplicate(source: str, document_id: str) -> DocumentOutcome:
-    return DocumentOutcome(
-        document={"source_system": source, "document_id": document_id, "status": "duplicate", "duplicate_of": "A/1"}
-    )
+def duplicate(source: str, document_id: str) -> RecordedOutcome:
+    return RecordedOutcome(source, document_id, Status.DUPLICATE, duplicate_of="A/1")
 
 
 def test_a_duplicate_whose_record_cannot_be_rewritten_still_passes_on(tmp_path):

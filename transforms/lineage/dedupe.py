@@ -1,7 +1,7 @@
 """De-duplication: same patient and same pixels on every page, in order → one canonical document, across runs.
 
-Only small outcomes and candidates cross the GroupByKey. A document an earlier run migrated stays canonical:
-this run's copies become its duplicates. Among this run's documents alone, the canonical is the smallest
+Only small recorded outcomes and candidates cross the GroupByKey. A document an earlier run migrated stays
+canonical: this run's copies become its duplicates. Among this run's documents alone, the canonical is the smallest
 (source_system, document_id), so the choice never depends on the order the runner processed them in. Two
 earlier documents left undecided (a run killed before it de-duplicated) are settled too: the later becomes a
 duplicate of the earlier, in a row of its own (LATE), which the summary does not count as this run's document.
@@ -9,62 +9,51 @@ duplicate of the earlier, in a row of its own (LATE), which the summary does not
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam import pvalue
 
-from schemas.records import DocumentOutcome, Status
-from schemas.tables import DOCUMENTS
-from transforms.lineage.outcomes import as_duplicate
+from schemas.records import RecordedOutcome, Status
 from transforms.selection.decide import EarlierDocument
 
 LATE = "late"
 
 
-def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable]], run_id: str) -> Iterator[object]:
+def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable]]) -> Iterator[object]:
     (patient_key, content), groups = key_and_groups
     now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
     earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
     if earlier:
         canonical = earlier[0].label
         for outcome in now:
-            yield as_duplicate(outcome, canonical)
+            yield outcome.as_duplicate_of(canonical)
         for candidate in earlier[1:]:
-            yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content, run_id))
+            yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
     elif now:
         first, *others = now
         yield first
         for outcome in others:
-            yield as_duplicate(outcome, first.label)
+            yield outcome.as_duplicate_of(first.label)
 
 
-def late_duplicate(
-    candidate: EarlierDocument, canonical: str, patient_key: str, content: str, run_id: str
-) -> DocumentOutcome:
+def late_duplicate(candidate: EarlierDocument, canonical: str, patient_key: str, content: str) -> RecordedOutcome:
+    """An earlier run's document, now a duplicate; its row is built whole from this (duplicate_rows.settled_row)."""
     source_system, document_id = candidate.label.split("/", 1)
-    row = DOCUMENTS.row(
-        run_id=run_id,
-        source_system=source_system,
-        document_id=document_id,
-        status=Status.DUPLICATE,
-        duplicate_of=canonical,
+    return RecordedOutcome(
+        source_system,
+        document_id,
+        Status.DUPLICATE,
         patient_key=patient_key,
         content_sha256=content,
-        recorded_at=dt.datetime.now(dt.UTC),
+        duplicate_of=canonical,
     )
-    return DocumentOutcome(document=row)
 
 
 class DeduplicateDocuments(beam.PTransform):
     """(this run's outcomes, earlier canonical candidates) → {outcomes: one each, late: earlier documents settled}."""
 
-    def __init__(self, run_id: str) -> None:
-        super().__init__()
-        self.run_id = run_id
-
-    def expand(self, inputs: tuple[beam.PCollection[DocumentOutcome], beam.PCollection]) -> dict:
+    def expand(self, inputs: tuple[beam.PCollection[RecordedOutcome], beam.PCollection]) -> dict:
         outcomes, earlier = inputs
         mergeable, single = outcomes | "SplitMergeable" >> beam.Partition(
             lambda outcome, _: 0 if outcome.dedupe_key is not None else 1, 2
@@ -75,7 +64,7 @@ class DeduplicateDocuments(beam.PTransform):
                 "earlier": earlier,
             }
             | "GroupByPatientAndContent" >> beam.CoGroupByKey()
-            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates, self.run_id).with_outputs(LATE, main="outcomes")
+            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates).with_outputs(LATE, main="outcomes")
         )
         return {
             "outcomes": (resolved["outcomes"], single) | "Rejoin" >> beam.Flatten(),

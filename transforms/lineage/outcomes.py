@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from schemas.reasons import OPERATOR_ACTIONS, Finding
-from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.records import DocumentRef
 from schemas.tables import DOCUMENTS, PAGES
 from transforms.imaging.image_job import ConvertedPage
 from transforms.privacy import nhs_number
@@ -121,14 +121,3 @@ def quarantine_record(
             {"code": f.reason.value, "message": f.message, "action": OPERATOR_ACTIONS[f.reason]} for f in findings
         ],
     }
-
-
-def as_duplicate(outcome: DocumentOutcome, canonical_label: str) -> DocumentOutcome:
-    """The same document, now pointing at its canonical twin; its pages are the canonical's. Recorded now, after
-    the migrated row the per-document step recorded, so it is the document's current row."""
-    row = dict(
-        outcome.document, status=Status.DUPLICATE, duplicate_of=canonical_label, recorded_at=dt.datetime.now(dt.UTC)
-    )
-    return DocumentOutcome(
-        document=row, pages=(), dedupe_key=outcome.dedupe_key, objects_written=outcome.objects_written
-    )

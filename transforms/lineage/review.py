@@ -18,7 +18,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from schemas.records import DocumentOutcome, Status
+from schemas.records import RecordedOutcome, Status
 from schemas.tables import REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES
 from transforms.imaging.perceptual import NEAR_DISTANCE, distance, is_blank
 
@@ -44,22 +44,22 @@ class PatientDocument:
     page_hashes: tuple[str | None, ...]
 
 
-def content_member(outcome: DocumentOutcome) -> Iterator[tuple[str, ContentMember]]:
-    row = outcome.document
-    if row["status"] not in (Status.MIGRATED, Status.DUPLICATE) or not row["patient_key"] or not row["content_sha256"]:
+def content_member(outcome: RecordedOutcome) -> Iterator[tuple[str, ContentMember]]:
+    reviewed = outcome.status in (Status.MIGRATED, Status.DUPLICATE)
+    if not reviewed or not outcome.patient_key or not outcome.content_sha256:
         return
     # A PDF's one object has no perceptual hash: never known to be blank, so a misfiled PDF is always reviewed.
-    hashes = [page["perceptual_hash"] for page in outcome.pages]
+    hashes = outcome.page_hashes
     blank = all(h is not None and is_blank(h) for h in hashes) if hashes else None
     yield (
-        row["content_sha256"],
+        outcome.content_sha256,
         ContentMember(
-            row["source_system"],
-            row["document_id"],
-            row["status"],
-            row["patient_key"],
-            row["document_type"],
-            row["document_date"],
+            outcome.source_system,
+            outcome.document_id,
+            outcome.status,
+            outcome.patient_key,
+            outcome.document_type,
+            outcome.document_date,
             blank,
         ),
     )
@@ -86,16 +86,12 @@ def misfiling_rows(group: tuple[str, Iterable[ContentMember]], run_id: str) -> I
         )
 
 
-def patient_document(outcome: DocumentOutcome) -> Iterator[tuple[str, PatientDocument]]:
-    row = outcome.document
-    if row["status"] != Status.MIGRATED or not row["patient_key"]:
+def patient_document(outcome: RecordedOutcome) -> Iterator[tuple[str, PatientDocument]]:
+    if outcome.status != Status.MIGRATED or not outcome.patient_key:
         return
-    pages = sorted(outcome.pages, key=lambda page: page["page_number"])
     yield (
-        row["patient_key"],
-        PatientDocument(
-            row["source_system"], row["document_id"], row["content_sha256"], tuple(p["perceptual_hash"] for p in pages)
-        ),
+        outcome.patient_key,
+        PatientDocument(outcome.source_system, outcome.document_id, outcome.content_sha256, outcome.page_hashes),
     )
 
 
@@ -133,7 +129,7 @@ class FindRecordsForReview(beam.PTransform):
         super().__init__()
         self.run_id = run_id
 
-    def expand(self, outcomes: beam.PCollection[DocumentOutcome]) -> dict[str, beam.PCollection[dict]]:
+    def expand(self, outcomes: beam.PCollection[RecordedOutcome]) -> dict[str, beam.PCollection[dict]]:
         run_id = self.run_id
         misfiling = (
             outcomes

@@ -14,7 +14,7 @@ from typing import Any
 import apache_beam as beam
 
 from schemas.reasons import Reason
-from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.records import DocumentRef, RecordedOutcome, Status
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_once
 
@@ -39,17 +39,14 @@ def tally_manifest_row(ref: DocumentRef) -> Tally:
     return ref.source_system, Counter({"manifest_documents": 1, f"profile:{ref.source_profile}": 1})
 
 
-def tally_outcome(outcome: DocumentOutcome) -> Tally:
-    row = outcome.document
-    counts = Counter(
-        {row["status"]: 1, "bytes_in": row["source_bytes"] or 0, "objects_written": outcome.objects_written}
-    )
-    if row["status"] == Status.MIGRATED:
-        counts.update(pages=row["page_count"] or 0, bytes_out=row["object_bytes"] or 0)  # a PDF: all its pages
-    counts.update(f"reason:{reason}" for reason in row["reasons"])
-    if Reason.MANIFEST_UNPARSABLE in row["reasons"]:  # the launcher names the file and line when it fails the run
-        counts[f"unparsable:{row['manifest_uri']} ({row['document_id']})"] = 1  # its id names the line
-    return row["source_system"], counts
+def tally_outcome(outcome: RecordedOutcome) -> Tally:
+    counts = Counter({outcome.status: 1, "bytes_in": outcome.source_bytes, "objects_written": outcome.objects_written})
+    if outcome.status == Status.MIGRATED:  # a PDF: all its pages
+        counts.update(pages=outcome.page_count or 0, bytes_out=outcome.object_bytes or 0)
+    counts.update(f"reason:{reason}" for reason in outcome.reasons)
+    if Reason.MANIFEST_UNPARSABLE in outcome.reasons:  # the launcher names the file and line when it fails the run
+        counts[f"unparsable:{outcome.manifest_uri} ({outcome.document_id})"] = 1  # its id names the line
+    return outcome.source_system, counts
 
 
 class MergeTallies(beam.CombineFn):
@@ -116,7 +113,7 @@ class SummariseRun(beam.PTransform):
         self.summary_uri = summary_uri
         self.run_id = run_id
 
-    def expand(self, inputs: tuple[beam.PCollection[Tally], beam.PCollection[DocumentOutcome]]):
+    def expand(self, inputs: tuple[beam.PCollection[Tally], beam.PCollection[RecordedOutcome]]):
         manifest, outcomes = inputs
         results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome)
         tallies = (

@@ -11,8 +11,9 @@ import datetime as dt
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.records import DocumentOutcome, Status
+from schemas.records import RecordedOutcome, Status
 from schemas.tables import DOCUMENTS, PAGES, Table
+from transforms.lineage.duplicate_rows import journalled_duplicates, settled_row
 from transforms.lineage.table_files import WriteTableFilesFn
 
 
@@ -52,8 +53,8 @@ class WriteParquetTable(beam.PTransform):
 class WriteLineage(beam.PTransform):
     """The run's documents and pages tables, as files: the per-document step's journal already holds every
     migrated and quarantined row; here the rows de-duplication changed are appended (recorded later, so they are
-    the documents' current rows), and the journal's files are listed once every outcome is in, for the BigQuery
-    load. Yields each table's file names."""
+    the documents' current rows: duplicate_rows.py), and the journal's files are listed once every outcome is in,
+    for the BigQuery load. Yields each table's file names."""
 
     def __init__(self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date) -> None:
         super().__init__()
@@ -62,26 +63,27 @@ class WriteLineage(beam.PTransform):
         self.run_id = run_id
         self.run_date = run_date
 
-    def expand(self, inputs: tuple[beam.PCollection[DocumentOutcome], ...]) -> dict[str, beam.PCollection[str]]:
+    def expand(self, inputs: tuple[beam.PCollection[RecordedOutcome], ...]) -> dict[str, beam.PCollection[str]]:
         final, settled = inputs
         prefix, key, run_id = self.output_prefix, self.migration_key, self.run_id
         duplicates = (
-            final | "Duplicates" >> beam.Filter(lambda outcome: outcome.document["status"] == Status.DUPLICATE),
-            settled,
-        ) | "ChangedRows" >> beam.Flatten()
-        written = (
-            duplicates
-            | "DocumentRows" >> beam.Map(lambda outcome: outcome.document)
-            | "WriteDuplicates" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date)
+            final
+            | "Duplicates" >> beam.Filter(lambda outcome: outcome.status == Status.DUPLICATE)
+            | "ByDocument" >> beam.Map(lambda outcome: (outcome.key, outcome.duplicate_of))
         )
         everything_in = final | "AllOutcomesIn" >> beam.combiners.Count.Globally()
+        journalled = everything_in | "JournalDocuments" >> beam.FlatMap(
+            lambda _: journal_files(prefix, DOCUMENTS, key, run_id)
+        )
+        changed = (
+            journalled
+            | "SpreadJournal" >> beam.Reshuffle()
+            | "DuplicateRows" >> beam.FlatMap(journalled_duplicates, beam.pvalue.AsDict(duplicates)),
+            settled | "SettledRows" >> beam.Map(settled_row, run_id),
+        ) | "ChangedRows" >> beam.Flatten()
+        written = changed | "WriteDuplicates" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date)
         return {
-            "documents": (
-                written,
-                everything_in
-                | "JournalDocuments" >> beam.FlatMap(lambda _: journal_files(prefix, DOCUMENTS, key, run_id)),
-            )
-            | "DocumentFiles" >> beam.Flatten(),
+            "documents": (written, journalled) | "DocumentFiles" >> beam.Flatten(),
             "pages": everything_in
             | "JournalPages" >> beam.FlatMap(lambda _: journal_files(prefix, PAGES, key, run_id)),
         }

@@ -18,7 +18,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas.records import DocumentOutcome, DocumentRef, Status
+from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from transforms.privacy import nhs_number
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import read_all, safe_name, write_all
@@ -108,28 +108,27 @@ class MarkDuplicateRecordsFn(StorageDoFn):
     def __init__(self, output_prefix: str) -> None:
         self.output_prefix = output_prefix
 
-    def process(self, outcome: DocumentOutcome) -> Iterator[DocumentOutcome]:
-        row = outcome.document
-        if row["status"] == Status.DUPLICATE:
+    def process(self, outcome: RecordedOutcome) -> Iterator[RecordedOutcome]:
+        if outcome.status == Status.DUPLICATE:
             try:
-                self.mark(row)
+                self.mark(outcome)
             except Exception as error:  # a full disk or a lost record: this record stays as it was, the job goes on
                 _LOGGER.error(
                     "could not mark %s/%s's index record a duplicate: %s",
-                    row["source_system"],
-                    row["document_id"],
+                    outcome.source_system,
+                    outcome.document_id,
                     type(error).__name__,
                 )
                 Metrics.counter("edms", "index_record_rewrite_failures").inc()
         yield outcome
 
-    def mark(self, row: dict) -> None:
-        uri = index_record_uri(self.output_prefix, row["source_system"], row["document_id"])
+    def mark(self, outcome: RecordedOutcome) -> None:
+        uri = index_record_uri(self.output_prefix, outcome.source_system, outcome.document_id)
         record = json.loads(read_all(uri))
-        source, document_id = row["duplicate_of"].split("/", 1)
+        source, document_id = outcome.duplicate_of.split("/", 1)
         record.update(
             status=Status.DUPLICATE,
-            duplicate_of=row["duplicate_of"],
+            duplicate_of=outcome.duplicate_of,
             canonical_record=index_record_uri(self.output_prefix, source, document_id),
         )
         write_all(uri, canonical_json(record))
