@@ -18,7 +18,7 @@ class Status:
     ALL = (MIGRATED, DUPLICATE, QUARANTINED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageBlob:
     """One page file of a page-per-row document: where its bytes are, and the manifest row that named it."""
 
@@ -28,7 +28,7 @@ class PageBlob:
     manifest_row: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocumentRef:
     """One manifest document: where its bytes are and what the legacy system said about it.
 
