@@ -23,7 +23,7 @@ from schemas.tables import REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES
 from transforms.imaging.perceptual import NEAR_DISTANCE, distance, is_blank
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContentMember:
     """What misfiling review needs of one document: small, no bytes."""
 
@@ -36,7 +36,7 @@ class ContentMember:
     all_blank: bool | None  # None for duplicates, whose pages live on their canonical's row
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PatientDocument:
     source_system: str
     document_id: str

@@ -19,6 +19,8 @@ from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_once
 
 Tally = tuple[str, Counter]
+#: Tallies merged: source system → counts.
+Tallies = dict[str, Counter]
 #: What the summary counts per source system; a run's documents = its outcomes + already done + deferred.
 COUNTED = (
     "manifest_documents",
@@ -50,26 +52,38 @@ def tally_outcome(outcome: RecordedOutcome) -> Tally:
 
 
 class MergeTallies(beam.CombineFn):
-    def create_accumulator(self) -> dict[str, Counter]:
+    def create_accumulator(self) -> Tallies:
         return {}
 
-    def add_input(self, accumulator: dict[str, Counter], tally: Tally) -> dict[str, Counter]:
+    def add_input(self, accumulator: Tallies, tally: Tally) -> Tallies:
         source, counts = tally
         accumulator.setdefault(source, Counter()).update(counts)
         return accumulator
 
-    def merge_accumulators(self, accumulators: Iterable[dict[str, Counter]]) -> dict[str, Counter]:
-        merged: dict[str, Counter] = {}
+    def merge_accumulators(self, accumulators: Iterable[Tallies]) -> Tallies:
+        merged: Tallies = {}
         for accumulator in accumulators:
             for source, counts in accumulator.items():
                 merged.setdefault(source, Counter()).update(counts)
         return merged
 
-    def extract_output(self, accumulator: dict[str, Counter]) -> dict[str, Counter]:
+    def extract_output(self, accumulator: Tallies) -> Tallies:
         return accumulator
 
 
-def summary_document(tallies: dict[str, Counter], run_id: str) -> dict[str, Any]:
+def merge_tallies(merged: Iterable[Tallies]) -> Tallies:
+    return MergeTallies().merge_accumulators(merged)
+
+
+class MergeTalliesGlobally(beam.PTransform):
+    """Tallies → one Tallies, merged where they are made: FnApiRunner holds a Flatten's inputs in memory, so
+    per-document tallies merged only after a Flatten would cost every document a few hundred bytes to the end."""
+
+    def expand(self, tallies: beam.PCollection[Tally]) -> beam.PCollection[Tallies]:
+        return tallies | "Merge" >> beam.CombineGlobally(MergeTallies())
+
+
+def summary_document(tallies: Tallies, run_id: str) -> dict[str, Any]:
     sources = {}
     for source in sorted(tallies):
         counts = tallies[source]
@@ -96,14 +110,14 @@ class WriteSummaryFn(StorageDoFn):
         self.summary_uri = summary_uri
         self.run_id = run_id
 
-    def process(self, tallies: dict[str, Counter]) -> Iterable[str]:
+    def process(self, tallies: Tallies) -> Iterable[str]:
         summary = summary_document(tallies, self.run_id)
         write_once(self.summary_uri, json.dumps(summary, indent=2, sort_keys=True).encode())  # a retry keeps it
         yield self.summary_uri
 
 
 class SummariseRun(beam.PTransform):
-    """(document tallies from selection, final outcomes) → a summary JSON file; yields its URI and the tallies.
+    """(merged tallies from selection, final outcomes) → a summary JSON file; yields its URI and the tallies.
 
     Documents are counted where they are selected, outcomes at the very end, so a document lost anywhere between
     shows as an unbalanced source system."""
@@ -113,13 +127,11 @@ class SummariseRun(beam.PTransform):
         self.summary_uri = summary_uri
         self.run_id = run_id
 
-    def expand(self, inputs: tuple[beam.PCollection[Tally], beam.PCollection[RecordedOutcome]]):
-        manifest, outcomes = inputs
-        results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome)
+    def expand(self, inputs: tuple[beam.PCollection[Tallies], beam.PCollection[RecordedOutcome]]):
+        counted, outcomes = inputs
+        results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome) | "MergeOutcomes" >> MergeTalliesGlobally()
         tallies = (
-            (manifest, results)
-            | "AllTallies" >> beam.Flatten()
-            | "MergeTallies" >> beam.CombineGlobally(MergeTallies())
+            (counted, results) | "AllTallies" >> beam.Flatten() | "MergeTallies" >> beam.CombineGlobally(merge_tallies)
         )
         summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
         return {"summary": summary, "tallies": tallies}

@@ -15,6 +15,7 @@ from apache_beam import pvalue
 
 from schemas.reasons import QuarantineError
 from schemas.records import DocumentRef
+from transforms.lineage.summary import MergeTalliesGlobally
 from transforms.selection.access_log import read_access_log
 from transforms.selection.decide import EARLIER, TALLIES, Priority, decide
 from transforms.selection.state import read_state_rows
@@ -58,7 +59,8 @@ def last_of_top(top: list[Priority], wanted: int) -> Priority | None:
 
 
 class SelectDocuments(beam.PTransform):
-    """Refs → {outstanding refs, tallies of documents counted, done and deferred, earlier canonical candidates}."""
+    """Refs → {outstanding refs, tallies of documents counted, done and deferred (merged: a few elements, not one
+    per document), earlier canonical candidates}."""
 
     def __init__(self, history: tuple[str, ...], access_log: str | None, max_documents: int | None) -> None:
         super().__init__()
@@ -97,5 +99,8 @@ class SelectDocuments(beam.PTransform):
                 | "CutOff" >> beam.Map(last_of_top, self.max_documents)
             )
         wave = prioritised | "InWave" >> beam.ParDo(in_wave, cutoff).with_outputs(DEFERRED, main=OUTSTANDING)
-        tallies = (decided[TALLIES], wave[DEFERRED]) | "AllTallies" >> beam.Flatten()
+        tallies = (
+            decided[TALLIES] | "MergeCounted" >> MergeTalliesGlobally(),
+            wave[DEFERRED] | "MergeDeferred" >> MergeTalliesGlobally(),
+        ) | "AllTallies" >> beam.Flatten()
         return {OUTSTANDING: wave[OUTSTANDING], TALLIES: tallies, EARLIER: decided[EARLIER]}
