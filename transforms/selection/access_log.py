@@ -15,7 +15,7 @@ from transforms.sources.text_fields import open_text
 REQUIRED_COLUMNS = ("source_system", "document_id", "access_count")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Access:
     count: int
     last_accessed: str | None = None

@@ -26,7 +26,7 @@ EARLIER = "earlier"
 Priority = tuple[int, int, str, str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EarlierDocument:
     """A document an earlier run migrated and this run leaves alone: a canonical candidate for de-duplication."""
 

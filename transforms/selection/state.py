@@ -33,7 +33,7 @@ STATE_COLUMNS = (
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateRow:
     """One recorded outcome of one document, reduced to what deciding and de-duplicating need."""
 
