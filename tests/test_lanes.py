@@ -184,3 +184,37 @@ def test_a_hang_or_a_crash_in_one_lane_costs_that_document_only(tmp_path, dump):
     }
     assert [o.document["document_id"] for o in at_end][-1] == "hang"  # the others did not wait for it
     assert Path(rows["crash"]["quarantine_uri"]).read_bytes() == g4 + CRASH_MARKER
+
+
+class RecordingThrottle:
+    """Stands in for the process's read caps: which thread asked before and after each read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: list[tuple[str, str, int | None]] = []
+
+    def before_read(self, source_system: str) -> None:
+        with self.lock:
+            self.calls.append(("before", threading.current_thread().name, None))
+
+    def after_read(self, source_system: str, size: int) -> None:
+        with self.lock:
+            self.calls.append(("after", threading.current_thread().name, size))
+
+
+def test_every_lanes_read_goes_through_the_processs_read_caps(tmp_path, dump):  # noqa: F811
+    global MEETING
+    MEETING = Meeting()
+    folder, g4, _ = dump
+    fn = MigrateDocumentFn(settings(tmp_path, decode_lanes=2), meeting_convert)
+    fn.setup()
+    fn.throttle = RecordingThrottle()
+    try:
+        during, at_end = run_directly(fn, [ref(folder, f"D{n}", "letter.tif") for n in range(4)])
+    finally:
+        fn.teardown()
+    assert len(during + at_end) == 4
+    calls = fn.throttle.calls
+    assert [kind for kind, _, _ in calls].count("before") == 4
+    assert [size for kind, _, size in calls if kind == "after"] == [len(g4)] * 4
+    assert {thread.rsplit("_", 1)[0] for _, thread, _ in calls} == {"decode-lane"}  # read on the lanes, capped

@@ -53,7 +53,8 @@ def _comparable(output: str, name: str, drop: tuple[str, ...]) -> list[str]:
     rows = []
     for row in read_history(output, name):
         kept = {key: value for key, value in row.items() if key not in drop}
-        rows.append(json.dumps(kept, sort_keys=True, default=str).replace(output, "OUT"))
+        text = json.dumps(kept, sort_keys=True, default=str)
+        rows.append(text.replace(output, "OUT").replace(row["run_id"], "RUN"))  # quarantine evidence is per run
     return sorted(rows)
 
 
