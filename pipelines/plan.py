@@ -11,7 +11,9 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -136,17 +138,15 @@ def machine_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def decode_lanes(options: PipelineOptions, cores: int | None = None) -> int:
+def decode_lanes(requested: int, values: Mapping[str, Any], cores: int | None = None) -> int:
     """--decode_lanes, auto (0) resolved: the cores each of the runner's parallel bundles may have to itself.
 
     The in-process DirectRunner runs the per-document step on one thread, so its lanes are the machine's cores;
     in multi-threading or multi-processing mode each of --direct_num_workers gets its share. Any other runner
-    (Dataflow's workers run a process per vCPU already) gets 1.
+    (Dataflow's workers run a process per vCPU already) gets 1. VALUES: the run's options, as get_all_options().
     """
-    requested = options.view_as(MigrateOptions).decode_lanes
     if requested:
         return requested
-    values = options.get_all_options()
     if values.get("runner") not in LOCAL_RUNNERS:
         return 1
     cores = cores or machine_cores()
@@ -196,7 +196,8 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
     started_at = dt.datetime.now(dt.UTC)
     run_id = migrate.run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    lanes = decode_lanes(options)
+    values = options.get_all_options()
+    lanes = decode_lanes(migrate.decode_lanes, values)
     resolved = {
         "decode_lanes": lanes,
         "manifest": list(manifests),
@@ -238,9 +239,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         started_at=started_at,
         bigquery_dataset=migrate.bigquery_dataset,
         bigquery_location=migrate.bigquery_location,
-        options_json=json.dumps(
-            recorded_options(migrate, resolved, options.get_all_options()["runner"]), sort_keys=True
-        ),
+        options_json=json.dumps(recorded_options(migrate, resolved, values["runner"]), sort_keys=True),
         blob_roots=blob_roots,
         profile_uris=profile_uris,
         access_log=absolute(migrate.access_log) if migrate.access_log else None,

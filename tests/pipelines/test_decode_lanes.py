@@ -11,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
 from pipelines.launcher import migrate
+from pipelines.options import MigrateOptions
 from pipelines.plan import decode_lanes, plan_from
 from tests.lineage_checks import read_history
 
@@ -31,7 +32,8 @@ from tests.lineage_checks import read_history
     ],
 )
 def test_auto_lanes_give_each_parallel_bundle_its_share_of_the_cores(argv, cores, lanes):
-    assert decode_lanes(PipelineOptions(argv), cores=cores) == lanes
+    options = PipelineOptions(argv)
+    assert decode_lanes(options.view_as(MigrateOptions).decode_lanes, options.get_all_options(), cores) == lanes
 
 
 def _plan_argv(tmp_path: Path, *more: str) -> list[str]:
