@@ -95,7 +95,7 @@ class Lanes(Generic[K, L, R]):
         return Finished(key, None if error else future.result(), error)
 
     def close(self) -> None:
-        """Let running work end (the caller has stopped its decoders, so it ends soon) and cancel the rest."""
+        """Wait for running work to end, then stop the lane threads."""
         self._threads.shutdown(wait=True, cancel_futures=True)
         self._running.clear()
 

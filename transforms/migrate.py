@@ -122,13 +122,11 @@ class MigrateDocumentFn(StorageDoFn):
         return DecoderLane(isolated)
 
     def teardown(self) -> None:
-        lanes, running = getattr(self, "lanes", ()), getattr(self, "running", None)
-        for lane in lanes:  # first, so a lane waiting on a hung child ends now
+        running = getattr(self, "running", None)
+        if running is not None:  # documents of a failed bundle end as they would have (a hang: at its time limit),
+            running.close()  # not killed into a quarantine that a retry's write-once evidence would then keep
+        for lane in getattr(self, "lanes", ()):
             lane.isolated.stop()
-        if running is not None:
-            running.close()
-            for lane in lanes:  # a lane that was reading may have started a child since
-                lane.isolated.stop()
         progress = getattr(self, "progress", None)
         if progress is not None and progress.counts["documents"]:
             progress.log()
