@@ -6,14 +6,16 @@ For each dump (benchmarks/floor_dumps.py: a mixed one like the demo's, a bilevel
 letters at 300 dpi) it times, on the same documents, each in a fresh process and a fresh output folder:
 
 - the floor: benchmarks/floor_loop.py, one process, decode → lossless encode → decode → compare → write;
-- the pipeline, in-process DirectRunner (`python -m pipelines.migrate`, everything it does: lineage, isolation,
-  page checks, de-duplication, the summary);
-- the pipeline with --direct_running_mode=multi_processing --direct_num_workers=N.
+- the pipeline, in-process DirectRunner with one decode lane (`python -m pipelines.migrate --decode_lanes=1`,
+  everything it does: lineage, isolation, page checks, de-duplication, the summary);
+- the same with N decode lanes (N documents in flight in the one process, each with its own decoder child);
+- the pipeline with --direct_running_mode=multi_processing --direct_num_workers=N (lanes: auto).
 
 It prints a Markdown table: wall seconds launch to exit, CPU seconds of the whole process tree (and by role),
 CPU per page and pages per second (over the dump's pages, as the loop counts them), the ratio to the loop (its
 time over the run's), seconds from launch to the first stored document, and peak RSS of the main process, the
-largest Beam worker and the largest decoder child. Dumps are kept in --work and reused.
+largest Beam worker and the largest decoder child; then the scaling of N lanes and of N processes over one lane,
+whole run and from the first stored document on. Dumps are kept in --work and reused.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ _REPO = str(Path(__file__).resolve().parent.parent)
 
 def _measure(label: str, command: list[str], output: Path, loop: bool) -> dict:
     shutil.rmtree(output, ignore_errors=True)
+    output.parent.mkdir(parents=True, exist_ok=True)  # the stderr log goes beside the output, before the run
     log = output.with_name(output.name + ".stderr.log")
+    load = load_average()
     run: TreeRun = run_tree(command, cwd=_REPO, stderr=log)
     # 1: the pipeline ran but its verdict failed (the mixed dump quarantines). -6: Beam's multi_processing mode
     # sometimes aborts in gRPC as the job ends ("terminate called without an active exception", on main too): the
@@ -53,6 +57,7 @@ def _measure(label: str, command: list[str], output: Path, loop: bool) -> dict:
     stored = [t for t in (first_file_time(output / "objects"), first_file_time(output / "quarantine")) if t]
     return {
         "run": label,
+        "load_average_before": round(load, 1),
         "documents": documents,
         "pages": pages,  # the loop: every page it decoded; the pipeline: pages of migrated documents
         "seconds": round(run.wall_seconds, 1),
@@ -68,21 +73,32 @@ def _measure(label: str, command: list[str], output: Path, loop: bool) -> dict:
     }
 
 
-def measure_dump(name: str, manifests: list[str], work: Path, workers: int, beam_args: list[str]) -> list[dict]:
+def measure_dump(
+    name: str, manifests: list[str], work: Path, workers: int, beam_args: list[str], rounds: int = 1
+) -> list[dict]:
+    """The loop once, then the pipeline rows ROUNDS times, interleaved (so a neighbour's burst of work on a shared
+    machine lands on every row alike); each row keeps its median round by seconds, with every round's seconds."""
     out = work / "out" / name
     python = sys.executable
     pipeline = [python, "-m", "pipelines.migrate", *(a for m in manifests for a in ("--manifest", m)), *beam_args]
     multi = ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
-    runs = [
-        _measure(
-            "plain Pillow loop, 1 process",
-            [python, "-m", "benchmarks.floor_loop", "--output", str(out / "loop"), *manifests],
-            out / "loop",
-            True,
-        ),
-        _measure("pipeline, in-process DirectRunner", [*pipeline, "--output", str(out / "p1")], out / "p1", False),
-        _measure(f"pipeline, {workers} processes", [*pipeline, "--output", str(out / "pn"), *multi], out / "pn", False),
+    loop = [python, "-m", "benchmarks.floor_loop", "--output", str(out / "loop"), *manifests]
+    rows = [
+        ("pipeline, in-process DirectRunner, 1 lane", "p1", ["--decode_lanes=1"]),
+        (f"pipeline, in-process, {workers} lanes", "lanes", [f"--decode_lanes={workers}"]),
+        (f"pipeline, {workers} processes", "pn", multi),
     ]
+    runs = [_measure("plain Pillow loop, 1 process", loop, out / "loop", True)]
+    measured: dict[str, list[dict]] = {label: [] for label, _, _ in rows}
+    for _ in range(rounds):
+        for label, folder, extra in rows:
+            command = [*pipeline, "--output", str(out / folder), *extra]
+            measured[label].append(_measure(label, command, out / folder, False))
+    for label, _, _ in rows:
+        ordered = sorted(measured[label], key=lambda run: run["seconds"])
+        median = dict(ordered[(len(ordered) - 1) // 2])
+        median["rounds_seconds"] = [run["seconds"] for run in measured[label]]
+        runs.append(median)
     return rates(runs)
 
 
@@ -97,13 +113,23 @@ def rates(runs: list[dict]) -> list[dict]:
     return runs
 
 
-def markdown(name: str, runs: list[dict]) -> str:
+def scaling(one: dict, many: dict, n: int) -> str:
+    """One run's speed-up over the 1-lane run, whole and from the first stored document, and its share of n×."""
+    whole = one["seconds"] / many["seconds"]
+    steady = (one["seconds"] - one["first_document_seconds"]) / (many["seconds"] - many["first_document_seconds"])
+    return (
+        f"{many['run']} over 1 lane: {whole:.2f}× whole run ({whole / n:.0%} of {n}×), "
+        f"{steady:.2f}× from the first document ({steady / n:.0%})"
+    )
+
+
+def markdown(name: str, runs: list[dict], n: int) -> str:
     lines = [
         f"{name}: {runs[0]['documents']:,} documents, {runs[0]['pages']:,} pages (load average {load_average():.1f})",
         "",
         "| run | seconds | CPU s (main/workers/decoders) | CPU ms/page | pages/s | vs loop | first doc "
-        "| peak RSS MiB main/worker/decoder |",
-        "|---|---|---|---|---|---|---|---|",
+        "| peak RSS MiB main/worker/decoder | load before |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         rss, cpu = run["peak_rss_mib"], run["cpu_seconds_by_role"]
@@ -111,8 +137,12 @@ def markdown(name: str, runs: list[dict]) -> str:
         split = "/".join(f"{cpu[k]:.1f}" if k in cpu else "–" for k in ("main", "beam worker", "decoder child"))
         lines.append(
             f"| {run['run']} | {run['seconds']} | {run['cpu_seconds']} ({split}) | {run['cpu_ms_per_page']} | "
-            f"{run['pages_per_second']} | {run['vs_loop']:.2f}× | {run['first_document_seconds']} s | {memory} |"
+            f"{run['pages_per_second']} | {run['vs_loop']:.2f}× | {run['first_document_seconds']} s | {memory} | "
+            f"{run['load_average_before']} |"
         )
+    lines += ["", *(scaling(runs[1], many, n) for many in runs[2:])]
+    if len(runs[1].get("rounds_seconds", ())) > 1:
+        lines += [f"{run['run']}: rounds {run['rounds_seconds']} s" for run in runs[1:]]
     return "\n".join(lines)
 
 
@@ -123,6 +153,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--page-size", default="1654x2339", help="mixed dump's WIDTHxHEIGHT")
     parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "edms-floor"))
+    parser.add_argument("--rounds", type=int, default=1, help="pipeline runs per row, interleaved; the median kept")
     parser.add_argument("--json", help="also write the measurements here")
     args, beam_args = parser.parse_known_args()
     work = Path(args.work).resolve()
@@ -136,8 +167,8 @@ def main() -> None:
             manifests = mixed_manifests(work / "dumps", documents, size, args.workers)
         else:
             manifests = [bilevel_manifest(work / "dumps", documents, args.workers)]
-        results[kind] = measure_dump(kind, manifests, work, args.workers, beam_args)
-        print(markdown(kind, results[kind]), "\n", flush=True)
+        results[kind] = measure_dump(kind, manifests, work, args.workers, beam_args, args.rounds)
+        print(markdown(kind, results[kind], args.workers), "\n", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -14,7 +14,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from schemas.records import DocumentRef, Status
 from transforms.migrate import MigrateDocumentFn, MigrationSettings
@@ -101,7 +101,7 @@ def measure(documents: Sequence[DocumentRef], settings: MigrationSettings) -> Ca
     statuses: Counter[str] = Counter()
     pages = bytes_in = bytes_out = 0
     cpu, wall = _cpu_seconds(), time.monotonic()
-    fn = MigrateDocumentFn(settings)
+    fn = MigrateDocumentFn(replace(settings, decode_lanes=1))  # one at a time: each document's outcome as it ends
     fn.setup()
     try:
         for ref in documents:

@@ -182,6 +182,16 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         choices=("always", "risky", "never"),
     ),
     JobOption(
+        "decode_lanes",
+        "Documents each worker process migrates at once, each lane with a decoder child of its own (0: auto). "
+        "Auto is the machine's cores for the in-process DirectRunner (cores divided by --direct_num_workers in "
+        "its multi-threading or multi-processing modes), and 1 on Dataflow and other runners: Dataflow's Python "
+        "workers already run an SDK process per vCPU, each with several threads, so more lanes there only add "
+        "decoder children and memory.",
+        0,
+        int,
+    ),
+    JobOption(
         "document_types",
         'JSON file {"SOURCE_SYSTEM": ["type", ...], "*": [...]}: other types are DOCUMENT_TYPE_UNKNOWN.',
         param_type="GCS_READ_FILE",

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -23,7 +26,7 @@ from transforms.lineage.bigquery_load import valid_dataset
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.runs import RunInfo, code_version
 from transforms.migrate import MigrationSettings
-from transforms.privacy.patient_key import PatientKeyError, choose_key_ref
+from transforms.privacy.patient_key import LOCAL_RUNNERS, PatientKeyError, choose_key_ref
 from transforms.selection.access_log import check_access_log
 from transforms.selection.state import history_files
 from transforms.sources.layouts.registry import layout_for
@@ -130,6 +133,30 @@ def worker_processes(options: PipelineOptions) -> int:
     return max(1, values.get("max_num_workers") or values.get("num_workers") or 1)
 
 
+def machine_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def decode_lanes(requested: int, values: Mapping[str, Any], cores: int | None = None) -> int:
+    """--decode_lanes, auto (0) resolved: the cores each of the runner's parallel bundles may have to itself.
+
+    The in-process DirectRunner runs the per-document step on one thread, so its lanes are the machine's cores;
+    in multi-threading or multi-processing mode each of --direct_num_workers gets its share. Any other runner
+    (Dataflow's workers run a process per vCPU already) gets 1. VALUES: the run's options, as get_all_options().
+    """
+    if requested:
+        return requested
+    if values.get("runner") not in LOCAL_RUNNERS:
+        return 1
+    cores = cores or machine_cores()
+    parallel = 1
+    if values.get("direct_running_mode") in ("multi_threading", "multi_processing"):
+        workers = values.get("direct_num_workers")
+        parallel = cores if workers == 0 else workers or 1  # Beam reads 0 as one worker per core
+    return max(1, cores // parallel)
+
+
 def _check_values(migrate: MigrateOptions) -> None:
     if not migrate.manifest and not migrate.source:
         raise UsageError(
@@ -142,6 +169,8 @@ def _check_values(migrate: MigrateOptions) -> None:
             raise UsageError(f"--{flag} must be a positive number")
     if migrate.max_source_reads_per_second < 0 or migrate.max_source_mib_per_second < 0:
         raise UsageError("--max_source_reads_per_second and --max_source_mib_per_second take 0 (no cap) or more")
+    if migrate.decode_lanes < 0:
+        raise UsageError("--decode_lanes must be 0 (auto) or a positive number")
     if migrate.lineage_flush_documents <= 0:
         raise UsageError("--lineage_flush_documents must be a positive number")
     if migrate.max_documents < 0:
@@ -167,7 +196,10 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
     started_at = dt.datetime.now(dt.UTC)
     run_id = migrate.run_id or f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    values = options.get_all_options()
+    lanes = decode_lanes(migrate.decode_lanes, values)
     resolved = {
+        "decode_lanes": lanes,
         "manifest": list(manifests),
         "source": list(profile_uris),
         "blob_root": list(migrate.blob_root or ()),
@@ -186,6 +218,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         decode_timeout_seconds=migrate.decode_timeout_seconds,
         decode_memory_limit_mb=migrate.decode_memory_limit_mb or None,
         isolation=migrate.decode_isolation,
+        decode_lanes=lanes,
         document_types=load_document_types(migrate.document_types),
         reading=reading,
         read_caps=ReadCaps(
@@ -206,9 +239,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         started_at=started_at,
         bigquery_dataset=migrate.bigquery_dataset,
         bigquery_location=migrate.bigquery_location,
-        options_json=json.dumps(
-            recorded_options(migrate, resolved, options.get_all_options()["runner"]), sort_keys=True
-        ),
+        options_json=json.dumps(recorded_options(migrate, resolved, values["runner"]), sort_keys=True),
         blob_roots=blob_roots,
         profile_uris=profile_uris,
         access_log=absolute(migrate.access_log) if migrate.access_log else None,

@@ -2,7 +2,8 @@
 
 read byte range → hash → validate → [isolated child: decode page by page → encode
 losslessly → verify] → write objects → read back. Bytes live only inside this step, so no
-PCollection ever holds an image, and memory is one document's bytes plus one page.
+PCollection ever holds an image, and memory is one document's bytes plus one page, per
+decode lane (transforms/lanes.py: up to --decode_lanes documents in flight per DoFn).
 Every document leaves with exactly one DocumentOutcome; an unexpected exception is
 caught by Beam's exception handling and turned into a quarantine, never a failed job.
 """
@@ -11,18 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
-from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
+from transforms.imaging.isolation import IsolatedWorker
 from transforms.imaging.risk import looks_risky
+from transforms.lanes import DecoderLane, DeferredCounts, Finished, Lanes
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import write_index_record
@@ -65,6 +71,8 @@ class MigrationSettings:
     journal: JournalSettings | None = None
     # What the job may ask of each legacy store (reads and MiB per second, per source system).
     read_caps: ReadCaps = field(default_factory=ReadCaps)
+    # Documents in flight per DoFn instance, each with a decoder of its own (the plan resolves --decode_lanes).
+    decode_lanes: int = 1
 
     @property
     def records_prefix(self) -> str:
@@ -72,7 +80,14 @@ class MigrationSettings:
 
 
 class MigrateDocumentFn(StorageDoFn):
-    """One document in, one DocumentOutcome out."""
+    """One document in, one DocumentOutcome out; with several decode lanes, up to that many in flight.
+
+    Lanes run the documents; this step's own thread does every count, the progress log and the journal, and
+    emits each outcome as it finishes (the rest at the bundle's end), so output order follows completion.
+    """
+
+    #: The dead-letter tag: a document whose migration raised, for QuarantineCrashedFn (MigrateDocuments).
+    CRASHED = "crashed"
 
     def __init__(self, settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_blobs) -> None:
         self.settings = settings
@@ -89,30 +104,71 @@ class MigrateDocumentFn(StorageDoFn):
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
         self.key = key_for_worker(settings.patient_key) if settings.patient_key else None
-        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, self.key)
+        self.counts = DeferredCounts()  # counts made on lane threads, applied on this step's thread
+        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, self.key, self.counts.add)
         self.progress = ProgressLog()
-        memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
-        self.isolated = IsolatedWorker(
-            timeout_seconds=settings.decode_timeout_seconds,
-            memory_limit_bytes=memory,
-        )
-        if settings.isolation == "always":  # the child will be needed: it starts while the first document is read
-            image_job = getattr(self.convert, "__module__", None) or __name__
-            self.isolated.start(preload=(image_job, "imagehash"))  # imagehash: imported by the first page's hash
-        self.in_process = InProcessWorker()
+        self.lanes = [self._new_lane() for _ in range(max(1, settings.decode_lanes))]
+        self.running = Lanes(self.lanes) if len(self.lanes) > 1 else None
         self.journal = settings.journal.open() if settings.journal else None
         self.throttle = shared_throttle(settings.read_caps) if settings.read_caps.active else None
 
+    def _new_lane(self) -> DecoderLane:
+        settings = self.settings
+        memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
+        isolated = IsolatedWorker(timeout_seconds=settings.decode_timeout_seconds, memory_limit_bytes=memory)
+        if settings.isolation == "always":  # the child will be needed: it starts while the first document is read
+            image_job = getattr(self.convert, "__module__", None) or __name__
+            isolated.start(preload=(image_job, "imagehash"))  # imagehash: imported by the first page's hash
+        return DecoderLane(isolated)
+
     def teardown(self) -> None:
-        isolated = getattr(self, "isolated", None)
-        if isolated is not None:
-            isolated.stop()
+        running = getattr(self, "running", None)
+        if running is not None:  # documents of a failed bundle end as they would have (a hang: at its time limit),
+            running.close()  # not killed into a quarantine that a retry's write-once evidence would then keep
+        for lane in getattr(self, "lanes", ()):
+            lane.isolated.stop()
         progress = getattr(self, "progress", None)
         if progress is not None and progress.counts["documents"]:
             progress.log()
 
-    def process(self, ref: DocumentRef) -> Iterator[DocumentOutcome]:
-        outcome = self.migrate(ref)
+    def process(self, ref: DocumentRef) -> Iterator[DocumentOutcome | TaggedOutput]:
+        if self.running is None:  # one lane: the document is done here, and an exception is Beam's to handle
+            outcome = self.migrate(ref)
+            self.account(outcome)
+            yield outcome
+            return
+        self.running.submit(ref, lambda lane: self.migrate(ref, lane))
+        for finished in self.running.wait_for_free_lane():
+            yield from self._emitted(finished)
+
+    def finish_bundle(self) -> Iterator[WindowedValue | TaggedOutput]:
+        if self.running is not None:  # the documents still in flight: outputs of a bundle's end carry their window
+            for finished in self.running.drain():
+                for output in self._emitted(finished):
+                    if isinstance(output, TaggedOutput):
+                        yield TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
+                    else:
+                        yield GlobalWindows.windowed_value(output)
+        if self.journal is not None:
+            self.journal.flush()
+
+    def _emitted(self, finished: Finished[DocumentRef, DocumentOutcome]) -> Iterator[DocumentOutcome | TaggedOutput]:
+        """A lane's document as Beam's exception handling would have had it: its outcome, or a dead letter."""
+        error = finished.error
+        if error is None:
+            try:
+                self.account(finished.result)
+            except Exception as accounting_error:  # the journal's disk, say: this document is the one that failed
+                error = accounting_error
+            else:
+                yield finished.result
+                return
+        if not isinstance(error, Exception):  # an interpreter exit, not a document's failure
+            raise error
+        yield TaggedOutput(self.CRASHED, (finished.key, (type(error), repr(error), traceback.format_exception(error))))
+
+    def account(self, outcome: DocumentOutcome) -> None:
+        """Counters, progress and the journal, on this step's thread."""
         status = outcome.document["status"]
         pages = (outcome.document["page_count"] or 0) if status == Status.MIGRATED else 0  # a PDF: all its pages
         self.documents[status].inc()
@@ -122,18 +178,16 @@ class MigrateDocumentFn(StorageDoFn):
             self.bytes_out.inc(outcome.document["object_bytes"] or 0)
         for reason in outcome.document["reasons"]:
             Metrics.counter("edms", f"quarantine_{reason}").inc()
+        for name, value in self.counts.take().items():
+            Metrics.counter("edms", name).inc(value)
         self.progress.record(status, pages)
         if self.journal is not None:
             self.journal.record(outcome)
-        yield outcome
 
-    def finish_bundle(self) -> None:
-        if self.journal is not None:
-            self.journal.flush()
-
-    def migrate(self, ref: DocumentRef) -> DocumentOutcome:
+    def migrate(self, ref: DocumentRef, lane: DecoderLane | None = None) -> DocumentOutcome:
+        lane = lane or self.lanes[0]
         if ref.page_blobs:
-            return self.migrate_page_files(ref)
+            return self.migrate_page_files(ref, lane)
         today = self.settings.today or dt.date.today()
         findings = [*ref.findings, *check_metadata(ref, today=today, document_types=self.settings.document_types)]
         data = None
@@ -149,11 +203,11 @@ class MigrateDocumentFn(StorageDoFn):
         if findings or data is None:
             return self.quarantine.outcome(ref, findings, data)
         try:
-            return self._migrate_images(ref, (data,))
+            return self._migrate_images(ref, (data,), lane)
         except QuarantineError as error:
             return self.quarantine.outcome(ref, [error.finding], data)
 
-    def migrate_page_files(self, ref: DocumentRef) -> DocumentOutcome:
+    def migrate_page_files(self, ref: DocumentRef, lane: DecoderLane) -> DocumentOutcome:
         """A page-per-row document: its page files are read in page order and converted as one document.
 
         No single original file holds such a document: a quarantine copies each readable page file beside the
@@ -176,7 +230,7 @@ class MigrateDocumentFn(StorageDoFn):
         if findings:
             return self.quarantine.outcome(ref, findings, None, pages)
         try:
-            return self._migrate_images(ref, tuple(page for page in pages if page is not None))
+            return self._migrate_images(ref, tuple(page for page in pages if page is not None), lane)
         except QuarantineError as error:
             return self.quarantine.outcome(ref, [error.finding], None, pages)
 
@@ -189,12 +243,12 @@ class MigrateDocumentFn(StorageDoFn):
             self.throttle.after_read(source_system, len(data))
         return data
 
-    def _migrate_images(self, ref: DocumentRef, blobs: tuple[bytes, ...]) -> DocumentOutcome:
+    def _migrate_images(self, ref: DocumentRef, blobs: tuple[bytes, ...], lane: DecoderLane) -> DocumentOutcome:
         settings = self.settings
         isolate = settings.isolation == "always" or (
             settings.isolation == "risky" and any(looks_risky(blob) for blob in blobs)
         )
-        worker = self.isolated if isolate else self.in_process
+        worker = lane.isolated if isolate else lane.in_process
         converted = worker.call(self.convert, blobs, settings.limits, ref.page_count, ref.legacy_header)
         # Only now, with every page decoded and verified (or the PDF validated), does anything reach object storage.
         store = pdf_outcome if converted.pdf is not None else image_outcome
@@ -228,7 +282,7 @@ class MigrateDocuments(beam.PTransform):
     def expand(self, refs: beam.PCollection[DocumentRef]) -> beam.PCollection[RecordedOutcome]:
         settings = self.settings
         migrated, crashed = refs | "MigrateEach" >> beam.ParDo(MigrateDocumentFn(settings)).with_exception_handling(
-            main_tag="outcomes", dead_letter_tag="crashed"
+            main_tag="outcomes", dead_letter_tag=MigrateDocumentFn.CRASHED
         )
         quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
             QuarantineCrashedFn(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from apache_beam.metrics import Metrics
 
@@ -34,13 +34,29 @@ def quarantine_suffix(ref: DocumentRef, findings: Sequence[Finding]) -> str:
     return f"~{hashlib.sha256(ref.manifest_uri.encode()).hexdigest()[:8]}-row{ref.manifest_row}"
 
 
-class QuarantineWriter:
-    """Copies a document's original bytes and a JSON record to the quarantine area, and makes its row."""
+def count_metric(name: str) -> None:
+    """One more of the edms counter NAME, on the calling thread's step."""
+    Metrics.counter("edms", name).inc()
 
-    def __init__(self, output_prefix: str, run_id: str, patient_key: bytes | None) -> None:
+
+class QuarantineWriter:
+    """Copies a document's original bytes and a JSON record to the quarantine area, and makes its row.
+
+    `count` takes the name of a counter to increment: a caller on a thread Beam did not start (a decode lane)
+    hands in one that defers the count to the step's own thread.
+    """
+
+    def __init__(
+        self,
+        output_prefix: str,
+        run_id: str,
+        patient_key: bytes | None,
+        count: Callable[[str], None] = count_metric,
+    ) -> None:
         self.area = QuarantineArea(output_prefix, run_id)
         self.run_id = run_id
         self.patient_key = patient_key
+        self.count = count
 
     def outcome(
         self,
@@ -63,7 +79,7 @@ class QuarantineWriter:
             location = base + ".bin" if data is not None else record_uri
         except Exception as error:  # a full disk or a revoked bucket: the outcome says so, the job goes on
             _LOGGER.error("could not write quarantine evidence for %s: %s", ref.label, type(error).__name__)
-            Metrics.counter("edms", "quarantine_write_failures").inc()
+            self.count("quarantine_write_failures")
             findings = [
                 *findings,
                 Finding(Reason.STORAGE_ERROR, f"the quarantine copy could not be written: {type(error).__name__}"),

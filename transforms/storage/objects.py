@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -139,11 +140,17 @@ def safe_name(text: str) -> str:
     return f"{head}~{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
+#: Locks an ObjectStore's threads take by digest, so two decode lanes storing the same page one after the other
+#: agree which of them wrote it (objects_written counts each object once); distinct pages rarely share one.
+_DIGEST_LOCKS = 64
+
+
 class ObjectStore:
     """PREFIX/objects/ab/cd/<sha256>.<ext>: each distinct byte string stored once."""
 
     def __init__(self, output_prefix: str) -> None:
         self.root = FileSystems.join(output_prefix, "objects")
+        self._locks = tuple(threading.Lock() for _ in range(_DIGEST_LOCKS))
 
     def uri_for(self, digest: str, extension: str) -> str:
         return FileSystems.join(self.root, digest[:2], digest[2:4], f"{digest}.{extension}")
@@ -151,7 +158,10 @@ class ObjectStore:
     def put(self, data: bytes, extension: str) -> tuple[str, str, bool]:
         """Store data (unless an intact copy exists); return (uri, sha256, written) once read back intact."""
         digest = sha256_hex(data)
-        uri = self.uri_for(digest, extension)
+        with self._locks[int(digest[:8], 16) % _DIGEST_LOCKS]:
+            return self._put(data, digest, self.uri_for(digest, extension))
+
+    def _put(self, data: bytes, digest: str, uri: str) -> tuple[str, str, bool]:
         if FileSystems.exists(uri) and sha256_hex(read_all(uri)) == digest:
             return uri, digest, False
         try:
