@@ -52,5 +52,5 @@ setup(
             "packaging>=24",
         ],
     },
-    entry_points={"console_scripts": ["edms-migrate=pipelines.cli:main"]},
+    entry_points={"console_scripts": ["edms-migrate=pipelines.cli:entry"]},
 )

@@ -11,7 +11,7 @@ import sys
 from typing import NoReturn
 
 from pipelines import reconcile, status
-from pipelines.console import UsageError, configure_logging, print_error
+from pipelines.console import UsageError, configure_logging, exit_without_finalising, print_error
 from pipelines.demo import run_demo, write_dump
 from pipelines.estimate import __doc__ as estimate_doc
 from pipelines.estimate import estimate_command
@@ -111,5 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         return print_error(error)
 
 
+def entry() -> NoReturn:
+    """The console script: main(), then an exit that a runtime's native threads cannot turn into SIGABRT."""
+    try:
+        code: int | str | None = main()
+    except SystemExit as stop:  # argparse's --help and errors
+        code = stop.code
+    exit_without_finalising(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -164,3 +164,31 @@ def test_an_unusable_profile_or_index_is_one_line_and_exit_code_2(tmp_path, prof
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_finished_command_exits_with_its_own_code_after_flushing_and_atexit():
+    """exit_without_finalising skips interpreter finalisation (where native threads sometimes aborted a run that
+    had succeeded), not the output or the atexit handlers."""
+    script = (
+        "import atexit, sys\n"
+        "from pipelines.console import exit_without_finalising\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "print('summary', end=' ')\n"
+        "sys.stderr.write('warning')\n"
+        "exit_without_finalising(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "summary atexit ran\n", "warning")
+    said = subprocess.run(
+        [sys.executable, "-c", "from pipelines.console import exit_without_finalising; exit_without_finalising('no')"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert (said.returncode, said.stderr) == (1, "no\n")
+
+
+def test_the_console_script_is_the_exit_safe_entry():
+    assert "edms-migrate=pipelines.cli:entry" in (ROOT / "setup.py").read_text()
+    assert edms("run", "--no_such_flag").returncode == 2
