@@ -13,10 +13,12 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-
-import pikepdf
+from typing import TYPE_CHECKING
 
 from schemas.reasons import QuarantineError, Reason
+
+if TYPE_CHECKING:
+    import pikepdf
 
 #: Hashed before a PDF's bytes, so its content value can never equal a pixel digest (transforms/imaging/pixels.py).
 CONTENT_NAMESPACE = b"pdf\x00"
@@ -70,6 +72,9 @@ def _encryption(pdf: pikepdf.Pdf) -> str:
 
 def check_pdf(data: bytes, *, max_pages: int, recorded_page_count: int | None) -> PdfCheck:
     """Every check a PDF must pass to be migrated whole; QuarantineError with its reason otherwise."""
+    import pikepdf  # here, not at the top: every decoder child and launcher would pay 0.1-0.2 s for it, and
+    # most archives hold few PDFs
+
     if is_truncated(data):
         raise QuarantineError(
             Reason.PDF_TRUNCATED, "PDF does not end with %%EOF: the file was cut off (or bytes follow its end)"
