@@ -97,3 +97,42 @@ def test_children_started_from_many_threads_at_once_leave_main_as_it_was():
             worker.stop()
     assert all(answer["parent_main"] is False for answer in answers)
     assert (main.__dict__.get("__spec__"), main.__dict__.get("__file__")) == before
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent that is not there to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_child_ends_itself_when_its_launcher_is_killed_outright():
+    """SIGKILL leaves the launcher no chance to stop its decoder child: the child notices and ends."""
+    import os
+    import signal
+    import time
+
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, time\n"
+            "from transforms.imaging.isolation import IsolatedWorker\n"
+            "worker = IsolatedWorker(timeout_seconds=60, memory_limit_bytes=None)\n"
+            "print(worker.call(os.getpid), flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = int(launcher.stdout.readline())
+    assert _alive(child)
+    os.kill(launcher.pid, signal.SIGKILL)
+    launcher.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(child), "the decoder child outlived its killed launcher"

@@ -18,9 +18,11 @@ import ctypes
 import importlib
 import logging
 import multiprocessing
+import os
 import resource
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -54,9 +56,26 @@ def reuse_freed_memory() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, _HEAP_REUSE_BYTES) and mallopt(_M_TRIM_THRESHOLD, 2 * _HEAP_REUSE_BYTES))
 
 
+#: How often a decoder child looks for its parent; a child whose parent has gone ends within this.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _end_with_parent(parent: int) -> None:
+    """A launcher killed outright (SIGTERM, SIGKILL, OOM) cannot stop its decoder children, which would otherwise
+    live on, idle, holding their memory: each child ends itself once its parent is gone (re-parented)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def _prepare_child(memory_limit_bytes: int | None) -> None:
-    """Runs once in each child: cap its memory, let it reuse page buffers, and quieten the warning the parent
-    quietens too."""
+    """Runs once in each child: end with its parent, cap its memory, let it reuse page buffers, and quieten the
+    warning the parent quietens too."""
+    _end_with_parent(os.getppid())
     if memory_limit_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
     reuse_freed_memory()
