@@ -144,14 +144,12 @@ def destinations(
     ]
 
 
-def run_checks(
-    destinations: Iterable[Destination], bigquery_dataset: str | None, locations: frozenset[str]
-) -> list[Check]:
+def run_checks(where: Iterable[Destination], bigquery_dataset: str | None, locations: frozenset[str]) -> list[Check]:
     """Every check of every destination. A bucket that cannot be read is a UsageError. A bucket in two roles (the
     archive's also holding the index records) is checked in each, its shared checks once."""
     checks: list[Check] = []
     buckets: dict[str, object] = {}
-    for destination in destinations:
+    for destination in where:
         uri = destination.uri
         if not uri or not uri.startswith("gs://"):
             continue
