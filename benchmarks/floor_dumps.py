@@ -45,24 +45,15 @@ def mixed_manifests(work: Path, documents: int, page_size: tuple[int, int], proc
     return [str(folder / "manifest.csv") for folder in folders]
 
 
-def _nhs_number(rng: random.Random) -> str:
-    from transforms.privacy.nhs_number import check_digit
-
-    while True:
-        first_nine = rng.choice("467") + "".join(str(rng.randrange(10)) for _ in range(8))
-        digit = check_digit(first_nine)
-        if digit is not None:
-            return first_nine + str(digit)
-
-
 def _letters(folder: str, first: int, count: int) -> list[list[str]]:
     """Render letters FIRST..FIRST+COUNT-1 as Group 4 TIFFs; their manifest rows."""
+    from samples.identities import random_nhs_number
     from samples.pages import HOSPITALS, PageText, encode_tiff, render_page
 
     rows = []
     for number in range(first, first + count):
         rng = random.Random(number)
-        patient = _nhs_number(random.Random(number // 3))  # about three letters per patient
+        patient = random_nhs_number(random.Random(number // 3))  # about three letters per patient
         pages = rng.choice(LETTER_PAGES)
         hospital = rng.choice(HOSPITALS)
         text = PageText(

@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from benchmarks.process_tree import first_file_time, load_average, run_tree
-from transforms.privacy.nhs_number import check_digit
+from samples.identities import random_nhs_number
 
 _REPO = str(Path(__file__).resolve().parent.parent)
 
@@ -42,14 +42,6 @@ def tiny_page(number: int) -> bytes:
     return buffer.getvalue()
 
 
-def nhs_number(rng: random.Random) -> str:
-    while True:
-        first_nine = rng.choice("467") + "".join(str(rng.randrange(10)) for _ in range(8))
-        digit = check_digit(first_nine)
-        if digit is not None:
-            return first_nine + str(digit)
-
-
 def write_dump(folder: Path, documents: int) -> str:
     """The volume and its manifest (written once; a half-written dump is written again)."""
     manifest = folder / "manifest.csv"
@@ -58,7 +50,7 @@ def write_dump(folder: Path, documents: int) -> str:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     rng = random.Random(documents)
-    patients = [nhs_number(rng) for _ in range(max(1, documents // 4))]
+    patients = [random_nhs_number(rng) for _ in range(max(1, documents // 4))]
     partial = folder / "manifest.csv.partial"
     with open(folder / "volume.dat", "wb") as volume, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from samples.identities import nine_digits, random_nhs_number
 from samples.pages import HOSPITALS, PageKind, PageText, encode_image, encode_tiff, render_page
 from samples.profiled import BLOB_ROOTS, DIP_PROFILE, ORPHANS, PAGES_PROFILE, write_profiled_sources
 from schemas.reasons import Reason
@@ -175,17 +176,14 @@ class _Builder:
     # --- identities -------------------------------------------------------------------------------------------
 
     def nine_digits(self) -> str:
-        """Nine digits in the 4xx/6xx/7xx ranges issued in England and Wales, never the 999 test range."""
-        return self.rng.choice("467") + "".join(str(self.rng.randrange(10)) for _ in range(8))
+        return nine_digits(self.rng)
 
     def nhs_number(self) -> str:
-        """A new valid NHS number, skipping prefixes that have no valid check digit."""
-        while True:
-            first_nine = self.nine_digits()
-            digit = check_digit(first_nine)
-            if digit is not None and first_nine + str(digit) not in self._nhs:
-                self._nhs.add(first_nine + str(digit))
-                return first_nine + str(digit)
+        """A valid NHS number no earlier patient of this dump has."""
+        while (number := random_nhs_number(self.rng)) in self._nhs:
+            pass
+        self._nhs.add(number)
+        return number
 
     def patient(self, *, reuse: float = 0.0) -> _Patient:
         """A patient, sometimes (``reuse`` probability) one who already has documents, as real records do."""

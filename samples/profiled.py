@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from samples.identities import random_nhs_number
 from samples.pages import HOSPITALS, PageText, encode_tiff, render_page
 from schemas.reasons import Reason
-from transforms.privacy.nhs_number import check_digit
 from transforms.sources.layouts.onbase_dip import MAGIC
 
 ONBASE = "ONBASE-DIP"
@@ -52,11 +52,7 @@ class _Pages:
         self.rng, self.page_size, self.dpi = rng, page_size, dpi
 
     def nhs(self) -> str:
-        while True:
-            nine = self.rng.choice("467") + "".join(str(self.rng.randrange(10)) for _ in range(8))
-            digit = check_digit(nine)
-            if digit is not None:
-                return nine + str(digit)
+        return random_nhs_number(self.rng)
 
     def render(self, reference: str, heading: str, count: int, kind: str = "bilevel") -> list[Image.Image]:
         text = PageText(
