@@ -216,18 +216,21 @@ class DecodedDocument:
         except Exception:  # not a TIFF, or tags too damaged to describe: the page number alone
             return f"page {index + 1}"
 
+    def _check_size(self, label: str, width: int, height: int) -> None:
+        """Before any pixel is decoded: a page over the pixel limit (a bomb), or one with no pixels at all."""
+        if width * height > self.max_page_pixels:
+            raise QuarantineError(
+                Reason.DECOMPRESSION_BOMB,
+                f"{label} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
+            )
+        if width == 0 or height == 0:
+            raise QuarantineError(Reason.DECODE_ERROR, f"{label} has no pixels ({width}x{height})")
+
     def _pillow_page(self, index: int) -> Page | None:
         """The page as Pillow decodes it; None for a TIFF page Pillow would not read exactly."""
         image = self.image
         image.seek(index)
-        width, height = image.size
-        if width * height > self.max_page_pixels:
-            raise QuarantineError(
-                Reason.DECOMPRESSION_BOMB,
-                f"page {index + 1} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
-            )
-        if width == 0 or height == 0:
-            raise QuarantineError(Reason.DECODE_ERROR, f"page {index + 1} has no pixels ({width}x{height})")
+        self._check_size(f"page {index + 1}", *image.size)
         where = self._where(index)
         if isinstance(image, TiffImagePlugin.TiffImageFile):
             if _tiff_page_is_truncated(image, len(self.data)):
@@ -259,13 +262,7 @@ class DecodedDocument:
         if self.arrays is None:
             self.arrays = TiffArrays(self.data)
         where, (width, height, compression) = self.arrays.where(index), self.arrays.header(index)
-        if width * height > self.max_page_pixels:
-            raise QuarantineError(
-                Reason.DECOMPRESSION_BOMB,
-                f"{where} claims {width}x{height} pixels, over the limit of {self.max_page_pixels}",
-            )
-        if width == 0 or height == 0:
-            raise QuarantineError(Reason.DECODE_ERROR, f"{where} has no pixels ({width}x{height})")
+        self._check_size(where, width, height)
         page = self.arrays.page(index)
         if compression in FAX_COMPRESSIONS:  # tifffile's fax decoder pads a short strip silently
             judge_by_libtiff(self.data, index, compression, where, [])
