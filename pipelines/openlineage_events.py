@@ -117,7 +117,6 @@ class RunLineage:
         self.output_prefix = output_prefix
         self.bigquery_dataset = bigquery_dataset
         self.client = client if client is not None else (OpenLineageClient() if openlineage_configured() else None)
-        self.written = not self.client  # no client: each event goes to its own file under lineage/
 
     def _inputs(self) -> list[InputDataset]:
         return [InputDataset(*dataset_name(uri)) for uri in self.manifests]
@@ -158,7 +157,7 @@ class RunLineage:
 
     def start(self) -> None:
         self._emit(RunState.START, {})
-        if self.written:
+        if self.client is None:  # each event goes to its own file under lineage/
             where = FileSystems.join(lineage_folder(self.output_prefix), f"openlineage-{self.run_id}-*.jsonl")
             _LOGGER.info("OpenLineage events: %s (no OpenLineage configuration found)", where)
 

@@ -161,10 +161,11 @@ def run_checks(where: Iterable[Destination], bigquery_dataset: str | None, locat
                 reason = "does not exist" if "404" in str(error) else f"{type(error).__name__}: {error}"
                 flag = destination.flag
                 raise UsageError(f"cannot write to {flag} gs://{name}: bucket {reason}".splitlines()[0]) from error
+        made = {(check.target, check.name) for check in checks}
         checks += [
             check
             for check in bucket_checks(buckets[name], locations, destination.role)
-            if (check.target, check.name) not in {(c.target, c.name) for c in checks}
+            if (check.target, check.name) not in made
         ]
     if bigquery_dataset:
         from transforms.lineage.bigquery_load import bigquery_client
