@@ -167,7 +167,12 @@ class IsolatedWorker:
         for process in processes:
             if process.is_alive():
                 process.kill()
+        # The pool's own manager thread also reaps the killed child; joining it first means our join below
+        # cannot lose that race (waitpid's ECHILD) and leave a dead child listed as active.
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:
+            manager.join(timeout=5)
         for process in processes:
             process.join(timeout=5)
 
