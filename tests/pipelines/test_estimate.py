@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.calibration import Calibration, census, sampled_documents
 from pipelines.cli import main
-from pipelines.estimate import GIB, plan_capacity
+from pipelines.estimate import GIB, PIPELINE_CPU_SECONDS_PER_DOCUMENT, plan_capacity
 from transforms.sources.profiles import canonical_profile, expand_manifests, load_profile
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -32,13 +32,28 @@ def test_the_plan_scales_the_measurements_to_the_archive_and_the_deadline():
     )
     assert plan.cpu_seconds_per_page == 0.1 and plan.pages_per_document == 3.0
     assert plan.vcpu_hours == pytest.approx(0.1 * 3.0 * 235_000_000 / 3600)  # 19,583
-    assert plan.vcpu_hours_planned == pytest.approx(plan.vcpu_hours * 1.25)
+    overhead = PIPELINE_CPU_SECONDS_PER_DOCUMENT * 235_000_000 / 3600
+    assert plan.overhead_vcpu_hours == pytest.approx(overhead) and overhead > 0
+    assert plan.vcpu_hours_planned == pytest.approx((plan.vcpu_hours + overhead) * 1.25)
     assert plan.hours_to_deadline == 364 * 24
     assert plan.workers == 1  # 24,479 vCPU-hours over 8,736 hours: one 4-vCPU worker suffices
     assert plan.hours == pytest.approx(plan.vcpu_hours_planned / 4)
     assert plan.storage_gib == pytest.approx(0.5 * 2**20 * 235_000_000 / GIB)
     assert plan.compute_cost == pytest.approx(plan.vcpu_hours_planned * 0.05)
     assert plan.storage_cost_per_month == pytest.approx(plan.storage_gib * 0.02)
+
+
+def test_the_per_document_overhead_counts_where_the_pages_cost_little():
+    """An archive of tiny one-page documents: the pipeline's own cost per document, not the codecs, sizes it."""
+    tiny = Calibration(
+        documents=100, statuses={"migrated": 100}, pages=100, cpu_seconds=0.05, wall_seconds=1, bytes_in=1, bytes_out=1
+    )
+    without = plan_capacity(tiny, 235_000_000, dt.date(2026, 12, 31), NOW, overhead_cpu_seconds_per_document=0)
+    default = plan_capacity(tiny, 235_000_000, dt.date(2026, 12, 31), NOW)
+    assert without.overhead_vcpu_hours == 0
+    overhead = PIPELINE_CPU_SECONDS_PER_DOCUMENT * 235_000_000 / 3600
+    assert default.vcpu_hours_planned == pytest.approx(without.vcpu_hours_planned + overhead * 1.25)
+    assert default.vcpu_hours_planned > 2 * without.vcpu_hours_planned  # the pages alone would under-plan it
 
 
 def test_a_near_deadline_needs_a_fleet_that_finishes_in_time():
@@ -88,11 +103,13 @@ def test_estimate_on_a_generated_dump(sample_dump, tmp_path, capsys):
     assert plan["documents"] == 235_000_000
     per_page = calibration["cpu_seconds"] / calibration["pages"]
     assert plan["vcpu_hours"] == pytest.approx(per_page * calibration["pages"] / 25 * 235_000_000 / 3600)
+    assert plan["overhead_vcpu_hours"] == pytest.approx(PIPELINE_CPU_SECONDS_PER_DOCUMENT * 235_000_000 / 3600)
     assert plan["compute_cost"] == pytest.approx(plan["vcpu_hours_planned"] * 0.056)
     assert list((tmp_path / "scratch" / "objects").rglob("*.tif"))  # the sample really was migrated there
     assert main([*argv]) == 0
     text = capsys.readouterr().out
-    assert "calibration: 25 documents sampled at random" in text and "workers × 4 vCPU" in text
+    assert "calibration: 25 documents sampled at random" in text and " × 4 vCPU for " in text
+    assert "for indexes, selection, shuffles, de-duplication and lineage" in text
 
 
 @pytest.mark.parametrize(
@@ -101,6 +118,7 @@ def test_estimate_on_a_generated_dump(sample_dump, tmp_path, capsys):
         (["--deadline", "2001-01-01"], "is not in the future"),
         (["--deadline", "2099-01-01", "--sample", "0"], "must be positive"),
         (["--deadline", "someday"], "invalid fromisoformat value"),
+        (["--deadline", "2099-01-01", "--overhead_ms_per_document", "-1"], "cannot be negative"),
     ],
 )
 def test_misuse_of_estimate_is_one_line_and_exit_2(tmp_path, capsys, extra, message):
