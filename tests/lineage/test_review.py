@@ -10,7 +10,7 @@ from PIL import Image, ImageFilter
 
 from samples.pages import PageText, render_page
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
-from transforms.imaging.perceptual import NEAR_DISTANCE, blank_hashes, distance, perceptual_hash
+from transforms.imaging.perceptual import BLANK_HASHES, NEAR_DISTANCE, _hash, distance, perceptual_hash
 from transforms.lineage.outcomes import document_row
 from transforms.lineage.review import (
     content_member,
@@ -19,7 +19,7 @@ from transforms.lineage.review import (
     patient_document,
 )
 
-BLANK = sorted(blank_hashes())[0]
+BLANK = sorted(BLANK_HASHES)[0]
 
 
 def outcome(document_id: str, patient: str, content: str, hashes: tuple[str, ...], status: str = Status.MIGRATED):
@@ -54,7 +54,11 @@ def test_rescans_and_resaves_are_near_and_different_letters_are_not():
     for image, original in zip(pages, hashes, strict=True):
         assert distance(original, perceptual_hash(rescan(image))) <= NEAR_DISTANCE
         assert distance(original, perceptual_hash(resave_as_jpeg(image))) <= NEAR_DISTANCE
-    assert perceptual_hash(Image.new("1", (800, 1100), 1)) in blank_hashes()
+    assert perceptual_hash(Image.new("1", (800, 1100), 1)) in BLANK_HASHES
+
+
+def test_the_written_out_blank_hashes_are_what_the_installed_imagehash_gives_blank_pages():
+    assert {_hash(Image.new("L", (64, 64), value)) for value in (0, 255)} == BLANK_HASHES
 
 
 def group(outcomes, key_fn):
