@@ -23,7 +23,7 @@ from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
 from pipelines.job_lineage import submitted_message
 from pipelines.openlineage_events import RunLineage
-from pipelines.plan import MigrationPlan, check_sources, plan_from, with_history, with_patient_key
+from pipelines.plan import MigrationPlan, check_sources, plan_from, runs_in_this_process, with_history, with_patient_key
 from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from pipelines.run_record import check_run_id_unused, record_run
@@ -32,6 +32,7 @@ from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
 from transforms.lineage.tables import lineage_folder, summary_uri
+from transforms.migrate import start_decoders_early
 from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
@@ -139,6 +140,8 @@ def _migrate(argv: list[str]) -> int:
     if is_dry_run(parse_options(argv)):  # translate for Dataflow offline, submit nothing
         return dry_run(parse_options(argv))
     options, plan = prepare(argv)
+    if runs_in_this_process(options.get_all_options()):
+        start_decoders_early(plan.settings)
     events = RunLineage(
         run_id=plan.run_id,
         migration_key=plan.migration_key,

@@ -157,6 +157,12 @@ def decode_lanes(requested: int, values: Mapping[str, Any], cores: int | None = 
     return max(1, cores // parallel)
 
 
+def runs_in_this_process(values: Mapping[str, Any]) -> bool:
+    """True when the per-document step will run in the launcher's own process: the DirectRunner in its default
+    in-memory mode. VALUES: the run's options, as get_all_options()."""
+    return values.get("runner") in LOCAL_RUNNERS and values.get("direct_running_mode") in (None, "in_memory")
+
+
 def _check_values(migrate: MigrateOptions) -> None:
     if not migrate.manifest and not migrate.source:
         raise UsageError(

@@ -25,6 +25,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
+from transforms.imaging import warm_decoders
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.imaging.isolation import IsolatedWorker
 from transforms.imaging.risk import looks_risky
@@ -79,6 +80,23 @@ class MigrationSettings:
         return self.index_output or self.output_prefix
 
 
+def child_settings(
+    settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_blobs
+) -> warm_decoders.ChildSettings:
+    """How a lane's decoder child is started: its time and memory limits, and the modules it imports first
+    (imagehash: imported by the first page's hash)."""
+    memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
+    image_job = getattr(convert, "__module__", None) or __name__
+    return (settings.decode_timeout_seconds, memory, (image_job, "imagehash"))
+
+
+def start_decoders_early(settings: MigrationSettings) -> None:
+    """For a run whose per-document step will run in this process: its lanes' children start now, beside the
+    graph's construction, instead of on the first document's path."""
+    if settings.isolation == "always":
+        warm_decoders.prestart(max(1, settings.decode_lanes), child_settings(settings))
+
+
 class MigrateDocumentFn(StorageDoFn):
     """One document in, one DocumentOutcome out; with several decode lanes, up to that many in flight.
 
@@ -114,12 +132,10 @@ class MigrateDocumentFn(StorageDoFn):
 
     def _new_lane(self) -> DecoderLane:
         settings = self.settings
-        memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
-        isolated = IsolatedWorker(timeout_seconds=settings.decode_timeout_seconds, memory_limit_bytes=memory)
-        if settings.isolation == "always":  # the child will be needed: it starts while the first document is read
-            image_job = getattr(self.convert, "__module__", None) or __name__
-            isolated.start(preload=(image_job, "imagehash"))  # imagehash: imported by the first page's hash
-        return DecoderLane(isolated)
+        if settings.isolation == "always":  # the child will be needed: started early, or now, as the step is set up
+            return DecoderLane(warm_decoders.claim(child_settings(settings, self.convert)))
+        timeout, memory, _ = child_settings(settings, self.convert)
+        return DecoderLane(IsolatedWorker(timeout_seconds=timeout, memory_limit_bytes=memory))
 
     def teardown(self) -> None:
         running = getattr(self, "running", None)
