@@ -28,11 +28,11 @@ from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from pipelines.run_record import check_run_id_unused, record_run
 from schemas.tables import ORPHANS
+from transforms.imaging.warm_decoders import start_decoders_early
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
 from transforms.lineage.tables import lineage_folder, summary_uri
-from transforms.migrate import start_decoders_early
 from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError

@@ -80,23 +80,6 @@ class MigrationSettings:
         return self.index_output or self.output_prefix
 
 
-def child_settings(
-    settings: MigrationSettings, convert: Callable[..., ConvertedDocument] = convert_blobs
-) -> warm_decoders.ChildSettings:
-    """How a lane's decoder child is started: its time and memory limits, and the modules it imports first
-    (imagehash: imported by the first page's hash)."""
-    memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
-    image_job = getattr(convert, "__module__", None) or __name__
-    return (settings.decode_timeout_seconds, memory, (image_job, "imagehash"))
-
-
-def start_decoders_early(settings: MigrationSettings) -> None:
-    """For a run whose per-document step will run in this process: its lanes' children start now, beside the
-    graph's construction, instead of on the first document's path."""
-    if settings.isolation == "always":
-        warm_decoders.prestart(max(1, settings.decode_lanes), child_settings(settings))
-
-
 class MigrateDocumentFn(StorageDoFn):
     """One document in, one DocumentOutcome out; with several decode lanes, up to that many in flight.
 
@@ -133,8 +116,8 @@ class MigrateDocumentFn(StorageDoFn):
     def _new_lane(self) -> DecoderLane:
         settings = self.settings
         if settings.isolation == "always":  # the child will be needed: started early, or now, as the step is set up
-            return DecoderLane(warm_decoders.claim(child_settings(settings, self.convert)))
-        timeout, memory, _ = child_settings(settings, self.convert)
+            return DecoderLane(warm_decoders.claim(warm_decoders.child_settings(settings, self.convert)))
+        timeout, memory, _ = warm_decoders.child_settings(settings, self.convert)
         return DecoderLane(IsolatedWorker(timeout_seconds=timeout, memory_limit_bytes=memory))
 
     def teardown(self) -> None:

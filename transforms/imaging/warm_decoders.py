@@ -10,14 +10,44 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
+from transforms.imaging.image_job import ConvertedDocument, convert_blobs
 from transforms.imaging.isolation import IsolatedWorker
 
 #: What a child is started with; a step claims only a child started exactly as it would start one itself.
 ChildSettings = tuple[float, int | None, tuple[str, ...]]  # time limit (s), memory limit (bytes), modules preloaded
 
+
+class DecoderSettings(Protocol):
+    """What of a run's settings (transforms/migrate.py's MigrationSettings) decides how its children start."""
+
+    isolation: str
+    decode_lanes: int
+    decode_timeout_seconds: float
+    decode_memory_limit_mb: int | None
+
+
 _lock = threading.Lock()
 _waiting: dict[ChildSettings, list[IsolatedWorker]] = {}
+
+
+def child_settings(
+    settings: DecoderSettings, convert: Callable[..., ConvertedDocument] = convert_blobs
+) -> ChildSettings:
+    """How a lane's decoder child is started: its time and memory limits, and the modules it imports first
+    (imagehash: imported by the first page's hash)."""
+    memory = settings.decode_memory_limit_mb * 2**20 if settings.decode_memory_limit_mb else None
+    image_job = getattr(convert, "__module__", None) or convert_blobs.__module__
+    return (settings.decode_timeout_seconds, memory, (image_job, "imagehash"))
+
+
+def start_decoders_early(settings: DecoderSettings) -> None:
+    """For a run whose per-document step will run in this process: its lanes' children start now, beside the
+    graph's construction, instead of on the first document's path."""
+    if settings.isolation == "always":
+        prestart(max(1, settings.decode_lanes), child_settings(settings))
 
 
 def _started(settings: ChildSettings) -> IsolatedWorker:
