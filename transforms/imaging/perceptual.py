@@ -25,7 +25,7 @@ def _hash(grey: Image.Image) -> str:
 
 
 #: Hashes of pages with no content (black, white): every blank page matches every other one. Written out, not
-#: computed, so that the launcher's review step never imports imagehash and scipy (0.2-0.3 s at the end of every
+#: computed, so that the launcher's review step never imports imagehash and scipy (0.1-0.3 s at the end of every
 #: run); a test computes them again with the installed imagehash.
 BLANK_HASHES = frozenset({"0" * 64, "8" + "0" * 63})
 
