@@ -18,6 +18,11 @@ class Status:
     ALL = (MIGRATED, DUPLICATE, QUARANTINED)
 
 
+def document_label(source_system: str, document_id: str) -> str:
+    """How lineage and logs name a document ("PAS/12345"); one format for refs, outcomes and recorded rows."""
+    return f"{source_system}/{document_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class PageBlob:
     """One page file of a page-per-row document: where its bytes are, and the manifest row that named it."""
@@ -65,7 +70,7 @@ class DocumentRef:
 
     @property
     def label(self) -> str:
-        return f"{self.source_system}/{self.document_id}"
+        return document_label(self.source_system, self.document_id)
 
     @property
     def reference_sha256(self) -> str:
@@ -156,7 +161,7 @@ class RecordedOutcome(NamedTuple):
 
     @property
     def label(self) -> str:
-        return f"{self.source_system}/{self.document_id}"
+        return document_label(self.source_system, self.document_id)
 
     def as_duplicate_of(self, canonical_label: str) -> RecordedOutcome:
         """The same document, now pointing at its canonical twin; its pages are the canonical's."""

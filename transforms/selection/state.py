@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from schemas.records import Status
+from schemas.records import Status, document_label
 from transforms.lineage.tables import lineage_folder
 from transforms.storage.objects import read_all
 
@@ -53,7 +53,7 @@ class StateRow:
 
     @property
     def label(self) -> str:
-        return f"{self.source_system}/{self.document_id}"
+        return document_label(self.source_system, self.document_id)
 
     @property
     def finished(self) -> bool:
