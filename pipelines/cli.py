@@ -15,6 +15,7 @@ from pipelines.console import UsageError, configure_logging, exit_without_finali
 from pipelines.demo import run_demo, write_dump
 from pipelines.estimate import __doc__ as estimate_doc
 from pipelines.estimate import estimate_command
+from pipelines.job_server_jars import fetch_jars_command
 from pipelines.launcher import run
 from pipelines.options import help_text
 from pipelines.preflight import preflight_command
@@ -34,7 +35,8 @@ _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ..
                               [--verify_objects all|sample:N]
        edms-migrate report PREFIX [--out FILE]
        edms-migrate demo [--output DIR]
-       edms-migrate sample-dump DIR"""
+       edms-migrate sample-dump DIR
+       edms-migrate fetch-jars [flink] [spark]"""
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -73,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write a self-contained HTML report of a migration's lineage")
     report.add_argument("prefix", help="the migration's --output (local folder or gs:// prefix)")
     report.add_argument("--out", default=None, help="where to write it (default PREFIX/report.html)")
+    commands.add_parser("fetch-jars", help="fetch the Flink and Spark job-server jars once, with Maven (needs Java)")
     sample = commands.add_parser("sample-dump", help="write a realistic sample legacy dump")
     sample.add_argument("directory", help="folder to write the dump into")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -86,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
             print(help_text())
             return 0
         return run(argv[1:])
+    if argv and argv[0] == "fetch-jars":  # the Flink and Spark job servers, fetched once with Maven
+        configure_logging()
+        try:
+            return fetch_jars_command(argv[1:])
+        except UsageError as error:
+            return print_error(error)
     if argv and argv[0] in ("preflight", "estimate"):  # their own flags, and the job's, parsed by each
         if argv[0] == "estimate" and {"-h", "--help"} & set(argv[1:]):
             print(estimate_doc)

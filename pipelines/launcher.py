@@ -24,9 +24,11 @@ from pipelines.graph import build
 from pipelines.job_lineage import submitted_message
 from pipelines.openlineage_events import RunLineage
 from pipelines.plan import MigrationPlan, check_sources, plan_from, runs_in_this_process, with_history, with_patient_key
+from pipelines.portable import is_portable, prepare_portable
 from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from pipelines.run_record import check_run_id_unused, record_run
+from pipelines.worker_pool import local_worker_pool
 from schemas.tables import ORPHANS
 from transforms.imaging.warm_decoders import start_decoders_early
 from transforms.lineage.readback import count_rows, quarantined_documents
@@ -70,6 +72,7 @@ def parse_options(argv: list[str]) -> PipelineOptions:
         and not setup.requirements_file
         and not options.view_as(WorkerOptions).sdk_container_image
         and options.get_all_options()["runner"] not in LOCAL_RUNNERS
+        and not is_portable(options.get_all_options())  # LOOPBACK and EXTERNAL workers install nothing staged
     ):
         setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
     return options
@@ -104,6 +107,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     options = parse_options(argv)
     using_emulator = skip_credential_lookup_for_storage_emulator()
     FileSystems.set_options(options)
+    prepare_portable(options)  # Flink, Spark: the job-server jar and the workers' environment, checked
     plan = plan_from(options)
     check_sources(plan)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
@@ -161,7 +165,7 @@ def _migrate(argv: list[str]) -> int:
         return 0
     started = time.monotonic()
     try:
-        with beam.Pipeline(options=options) as pipeline:
+        with local_worker_pool(options), beam.Pipeline(options=options) as pipeline:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)

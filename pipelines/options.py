@@ -242,6 +242,13 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     ),
     JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
     JobOption(
+        "worker_pool",
+        "FlinkRunner, SparkRunner: 'local' starts a Beam worker pool on this machine for the run and points "
+        "--environment_type EXTERNAL at it (the harnesses a cluster's task managers use); without it a local "
+        "engine runs them LOOPBACK, in the launcher.",
+        choices=("local",),
+    ),
+    JobOption(
         "detached",
         "Submit the job and return without waiting (a Flex Template launch always does): the job's final step "
         "then emits the OpenLineage COMPLETE or FAIL event itself.",

@@ -20,6 +20,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
+from pipelines.portable import is_portable, parallel_workers, workers_on_this_machine
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset
@@ -130,6 +131,8 @@ def worker_processes(options: PipelineOptions) -> int:
     values = options.get_all_options()
     if values.get("direct_running_mode") == "multi_processing":
         return max(1, values.get("direct_num_workers") or 1)
+    if is_portable(values):
+        return parallel_workers(values)
     return max(1, values.get("max_num_workers") or values.get("num_workers") or 1)
 
 
@@ -258,9 +261,14 @@ def with_patient_key(plan: MigrationPlan, options: PipelineOptions) -> Migration
     """Where workers will find the key, chosen and checked after the cheap checks, so misuse is still one line (a new
     local key logs where it is). The plan holds the reference, never the key."""
     migrate = options.view_as(MigrateOptions)
-    runner = options.get_all_options()["runner"]
+    values = options.get_all_options()
     try:
-        ref = choose_key_ref(migrate.patient_key_file, migrate.patient_key_secret, runner)
+        ref = choose_key_ref(
+            migrate.patient_key_file,
+            migrate.patient_key_secret,
+            values["runner"],
+            workers_here=values["runner"] in LOCAL_RUNNERS or workers_on_this_machine(values),
+        )
     except PatientKeyError as error:
         raise UsageError(str(error)) from error
     return replace(plan, settings=replace(plan.settings, patient_key=ref))

@@ -83,7 +83,8 @@ class WriteLineage(beam.PTransform):
         ) | "ChangedRows" >> beam.Flatten()
         written = changed | "WriteDuplicates" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date)
         return {
-            "documents": (written, journalled) | "DocumentFiles" >> beam.Flatten(),
+            "documents": (written, journalled | "JournalledFiles" >> beam.Map(lambda uri: uri))
+            | "DocumentFiles" >> beam.Flatten(),
             "pages": everything_in
             | "JournalPages" >> beam.FlatMap(lambda _: journal_files(prefix, PAGES, key, run_id)),
         }

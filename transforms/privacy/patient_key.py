@@ -71,11 +71,18 @@ def _cloud_ready(ref: PatientKeyRef, runner: str | None) -> PatientKeyRef:
 
 
 def choose_key_ref(
-    key_file: str | None, key_secret: str | None, runner: str | None, environ: Mapping[str, str] | None = None
+    key_file: str | None,
+    key_secret: str | None,
+    runner: str | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    workers_here: bool | None = None,
 ) -> PatientKeyRef:
     """Where this run's workers find the key: the secret or file given, else the environment variable, else (local
     runs only) the default file. What is on this machine is read and checked now; a secret or gs:// object is
-    checked for its form only, so the launching identity needs no access to it (workers fetch it in setup())."""
+    checked for its form only, so the launching identity needs no access to it (workers fetch it in setup()).
+    WORKERS_HERE: the workers run on this machine (default: a local runner), e.g. a [local] Flink's LOOPBACK
+    harness, so the local default key serves them; a cluster's workers need a key named for them."""
     environ = os.environ if environ is None else environ
     if key_file and key_secret:
         raise PatientKeyError("give --patient_key_file or --patient_key_secret, not both")
@@ -100,7 +107,7 @@ def choose_key_ref(
         ref = _cloud_ready(PatientKeyRef("env", ENV_VAR), runner)
         load_key(ref, environ=environ)
         return ref
-    if runner not in LOCAL_RUNNERS:
+    if not (runner in LOCAL_RUNNERS if workers_here is None else workers_here):
         raise PatientKeyError(
             f"a {runner} run needs a patient key: pass --patient_key_secret (Secret Manager) or --patient_key_file"
         )

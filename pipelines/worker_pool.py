@@ -1,0 +1,95 @@
+"""`--worker_pool local`: a Beam worker pool on this machine for a Flink or Spark run, started and stopped here.
+
+A worker pool (`python -m apache_beam.runners.worker.worker_pool_main`) is what a cluster runs beside each task
+manager for --environment_type EXTERNAL: the engine asks it for an SDK harness per parallel task slot, and it
+starts each as a process of its own (`python -c …SdkHarness…`, found on its PATH). Here one pool serves the
+embedded engine's slots: the harness processes are as many as Flink's --parallelism or Spark's local[N], and
+the pool itself only waits for requests. It runs with this interpreter, first on its PATH, so its harnesses
+import the same edms-migrate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions
+
+_LOGGER = logging.getLogger("edms_migrate")
+START_TIMEOUT_SECONDS = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("localhost", port)) == 0
+
+
+def _die_with_parent() -> None:
+    """Linux: the pool gets SIGKILL when the launcher dies, even by kill -9 (no pool outlives its run)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def start_pool(port: int) -> subprocess.Popen:
+    """One worker_pool_main process listening on localhost:PORT, its harnesses on this interpreter."""
+    environ = dict(os.environ)
+    environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), environ.get("PATH", "")])
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads of ours run yet that a fork could copy locked)
+    )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not _listening(port):
+        if pool.poll() is not None or time.monotonic() > deadline:
+            stop_pool(pool)
+            raise RuntimeError(f"the local worker pool did not start on port {port} (exit code {pool.returncode})")
+        time.sleep(0.1)
+    return pool
+
+
+def stop_pool(pool: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s: the pool's harnesses end when the engine stops them or loses them."""
+    if pool.poll() is None:
+        pool.terminate()
+        try:
+            pool.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pool.kill()
+            pool.wait()
+
+
+@contextlib.contextmanager
+def local_worker_pool(options: PipelineOptions) -> Iterator[str | None]:
+    """With --worker_pool local: a pool for the run's duration, its address set as --environment_config.
+    Yields the address (None when the run asked for no pool)."""
+    if options.get_all_options().get("worker_pool") != "local":
+        yield None
+        return
+    port = free_port()
+    pool = start_pool(port)
+    address = f"localhost:{port}"
+    options.view_as(PortableOptions).environment_config = address
+    _LOGGER.info("worker pool: pid %d at %s (EXTERNAL SDK harnesses)", pool.pid, address)
+    try:
+        yield address
+    finally:
+        stop_pool(pool)
