@@ -92,9 +92,7 @@ def _mvn(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def _fetch_published(server: JobServer, folder: Path) -> bool:
     version = apache_beam.__version__
-    done = _mvn(
-        "dependency:copy", f"-Dartifact={server.artifact}:{version}", f"-DoutputDirectory={folder}", cwd=folder
-    )
+    done = _mvn("dependency:copy", f"-Dartifact={server.artifact}:{version}", f"-DoutputDirectory={folder}", cwd=folder)
     published = folder / f"{server.artifact.split(':')[1]}-{version}.jar"
     if done.returncode or not published.is_file():
         return False

@@ -9,6 +9,7 @@ the job-server jars (tests/portable_engines.py: a skip with the reason, a failur
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import apache_beam as beam
 import pytest
@@ -63,7 +64,7 @@ def test_spark_with_a_local_worker_pool_migrates_the_sample_dump_as_the_direct_r
     options = json.loads(run["options_json"])
     assert options["runner"] == "SparkRunner" and options["worker_pool"] == "local"
     report = write_report(output)  # the report reads what any engine wrote
-    assert f"{len(sample_dump.all_documents)}" in open(report, encoding="utf-8").read()
+    assert f"{len(sample_dump.all_documents)}" in Path(report).read_text(encoding="utf-8")
     # a second run over the same prefix finds every document done: resume and cross-run de-duplication hold
     assert migrate([*all_sources(sample_dump), "--output", output, *spark_argv(jar, "--worker_pool=local")]) == 0
     assert_same_migration(direct_run, output)
