@@ -12,6 +12,7 @@ import resource
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,9 +90,15 @@ def _role(command: str, pid: int, root: int) -> str:
 
 
 def run_tree(
-    command: list[str], *, cwd: str | None = None, interval: float = 0.2, stderr: Path | None = None
+    command: list[str],
+    *,
+    cwd: str | None = None,
+    interval: float = 0.2,
+    stderr: Path | None = None,
+    roles: Callable[[str, str], str] | None = None,
 ) -> TreeRun:
-    """Run COMMAND to the end, watching its tree; its stdout is kept, its stderr written to STDERR (or dropped)."""
+    """Run COMMAND to the end, watching its tree; its stdout is kept, its stderr written to STDERR (or dropped).
+    ROLES(command line, role found here) names a process's role where a benchmark knows more kinds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started_at, started = time.time(), time.monotonic()
     errors = open(stderr, "w") if stderr else subprocess.DEVNULL  # noqa: SIM115 (closed below)
@@ -105,7 +112,10 @@ def run_tree(
                 sample = _sample(pid)
                 if sample is not None:
                     _, peak, _ = peaks.get(pid, ("", 0.0, 0.0))
-                    peaks[pid] = (_role(sample[0], pid, process.pid), max(sample[1], peak), sample[2])
+                    role = _role(sample[0], pid, process.pid)
+                    if roles and pid != process.pid:
+                        role = roles(sample[0], role)
+                    peaks[pid] = (role, max(sample[1], peak), sample[2])
             done.wait(interval)
 
     watcher = threading.Thread(target=watch, daemon=True)

@@ -24,6 +24,7 @@ from pipelines.console import UsageError
 from pipelines.graph import build
 from pipelines.options import MigrateOptions
 from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
+from pipelines.portable import PORTABLE_RUNNERS
 
 _LOGGER = logging.getLogger("edms_migrate")
 _TRUE = {"true", "1", "yes"}
@@ -78,6 +79,12 @@ def _offline_reads(migrate: MigrateOptions) -> None:
 def _check_runner(options: PipelineOptions) -> None:
     runner = options.get_all_options()["runner"]
     cloud = options.view_as(GoogleCloudOptions)
+    if runner in PORTABLE_RUNNERS:  # what covers them instead, said where they ask
+        raise UsageError(
+            f"--dry_run translates for Dataflow only: a {runner} launch checks its plan, patient key, job-server jar "
+            "and workers' environment before it runs, and the job server translates the graph as the run starts "
+            "(docs/flink-spark.md)"
+        )
     if runner not in ("DataflowRunner", "apache_beam.runners.dataflow.dataflow_runner.DataflowRunner"):
         raise UsageError(f"--dry_run translates a job for --runner DataflowRunner, not {runner or 'DirectRunner'}")
     if not cloud.project or not cloud.region or not (cloud.temp_location or "").startswith("gs://"):

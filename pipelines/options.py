@@ -13,6 +13,7 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.worker_pool import WORKER_POOL_HELP
 from transforms.imaging.image_job import DEFAULT_ALLOWED_FORMATS, DEFAULT_MAX_PAGE_PIXELS, DEFAULT_MAX_PAGES
 from transforms.lineage.journal import DEFAULT_JOURNAL_ROWS
 from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
@@ -241,13 +242,7 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         choices=("fail", "warn"),
     ),
     JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
-    JobOption(
-        "worker_pool",
-        "FlinkRunner, SparkRunner: 'local' starts a Beam worker pool on this machine for the run and points "
-        "--environment_type EXTERNAL at it (the harnesses a cluster's task managers use); without it a local "
-        "engine runs them LOOPBACK, in the launcher.",
-        choices=("local",),
-    ),
+    JobOption("worker_pool", WORKER_POOL_HELP, choices=("local",)),
     JobOption(
         "detached",
         "Submit the job and return without waiting (a Flex Template launch always does): the job's final step "

@@ -26,6 +26,7 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 
 from pipelines.console import UsageError
 from pipelines.options import JOB_OPTIONS, MigrateOptions
+from pipelines.portable import PORTABLE_RUNNERS
 
 _LOGGER = logging.getLogger("edms_migrate")
 _COMMAND_OPTIONS = ("output", "index_output", "bigquery_dataset", "allowed_locations")
@@ -211,6 +212,14 @@ def launch_checks(options: PipelineOptions, output: str) -> None:
     where = destinations(output, migrate.index_output, temporary)
     checks = run_checks(where, migrate.bigquery_dataset, allowed(migrate.allowed_locations))
     enforce(checks, migrate.preflight)
+    runner = options.get_all_options()["runner"]
+    if runner in PORTABLE_RUNNERS and not output.startswith("gs://"):
+        _LOGGER.warning(
+            "preflight: %s writes to %s, which is not gs://: only buckets and BigQuery datasets are checked; the "
+            "access controls and encryption of a local or mounted path are the cluster's own (docs/flink-spark.md)",
+            runner,
+            output,
+        )
 
 
 def preflight_command(argv: list[str]) -> int:

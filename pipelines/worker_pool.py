@@ -23,6 +23,11 @@ from collections.abc import Iterator
 from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions
 
 _LOGGER = logging.getLogger("edms_migrate")
+#: --worker_pool's meaning, declared with the job's options (pipelines/options.py).
+WORKER_POOL_HELP = (
+    "FlinkRunner, SparkRunner: 'local' starts a Beam worker pool here for the run, as EXTERNAL harnesses (what a "
+    "cluster runs); else a local engine runs them LOOPBACK, in the launcher."
+)
 START_TIMEOUT_SECONDS = 60.0
 
 

@@ -109,3 +109,22 @@ def test_a_local_worker_pool_listens_for_the_run_and_is_gone_after_it():
 def test_no_pool_is_started_unless_asked_for():
     with local_worker_pool(PipelineOptions(FLINK)) as address:
         assert address is None
+
+
+def test_the_dry_run_says_what_covers_flink_and_spark_instead(tmp_path):
+    from pipelines.dry_run import offline_plan
+
+    (tmp_path / "m.csv").write_text("source_system,document_id,blob_uri\n")
+    argv = ["--manifest", str(tmp_path / "m.csv"), "--output", str(tmp_path / "out"), *SPARK, "--dry_run=True"]
+    with pytest.raises(UsageError, match="translates for Dataflow only: a SparkRunner launch checks its plan"):
+        offline_plan(PipelineOptions(argv))
+
+
+def test_the_preflight_says_a_clusters_local_output_is_not_checked(tmp_path, caplog):
+    from pipelines.preflight import launch_checks
+
+    launch_checks(PipelineOptions(FLINK), str(tmp_path))
+    assert "FlinkRunner writes to" in caplog.text and "only buckets and BigQuery datasets are checked" in caplog.text
+    caplog.clear()
+    launch_checks(PipelineOptions([]), str(tmp_path))
+    assert "only buckets" not in caplog.text
