@@ -40,7 +40,9 @@ def _group_alive(group: int) -> bool:
     return True
 
 
-def test_a_flink_run_killed_mid_run_then_run_again_leaves_one_current_outcome_each(sample_dump, tmp_path):
+def test_a_flink_run_killed_mid_run_then_run_again_leaves_one_current_outcome_each(
+    sample_dump, direct_migration, tmp_path
+):
     jar = job_server_jar("flink")
     output = tmp_path / "out"
     engine = flink_argv(jar, "--worker_pool=local", f"--parallelism={FLINK_PARALLELISM}")
@@ -75,6 +77,4 @@ def test_a_flink_run_killed_mid_run_then_run_again_leaves_one_current_outcome_ea
     assert len(keys) == len(set(keys)) == len(sample_dump.all_documents)  # one current outcome each
     migrated = _recorded(output, "killed", "migrated")  # quarantined documents are tried again by design
     assert not migrated & _recorded(output, "resumed", "migrated")  # nothing migrated twice
-    direct = str(tmp_path / "direct")
-    assert migrate([*all_sources(sample_dump), "--output", direct]) == 0
-    assert_same_migration(direct, str(output))
+    assert_same_migration(direct_migration, str(output))

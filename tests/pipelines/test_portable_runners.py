@@ -31,35 +31,28 @@ from transforms.migrate import MigrateDocuments
 pytestmark = pytest.mark.slow  # a JVM, an embedded engine and a whole dump each
 
 
-@pytest.fixture(scope="module")
-def direct_run(sample_dump, tmp_path_factory) -> str:
-    output = str(tmp_path_factory.mktemp("direct") / "out")
-    assert migrate([*all_sources(sample_dump), "--output", output]) == 0
-    return output
-
-
 def _runs(output: str) -> list[dict]:
     return read_table(output, "runs")
 
 
-def test_flink_loopback_migrates_the_sample_dump_as_the_direct_runner_does(direct_run, sample_dump, tmp_path):
+def test_flink_loopback_migrates_the_sample_dump_as_the_direct_runner_does(direct_migration, sample_dump, tmp_path):
     jar = job_server_jar("flink")
     output = str(tmp_path / "flink")
     argv = flink_argv(jar, "--environment_type=LOOPBACK", f"--parallelism={FLINK_PARALLELISM}")
     assert migrate([*all_sources(sample_dump), "--output", output, *argv]) == 0
-    assert_same_migration(direct_run, output)
+    assert_same_migration(direct_migration, output)
     [run] = _runs(output)  # the launcher sealed the run after the engine finished
     assert json.loads(run["options_json"])["runner"] == "FlinkRunner"
     assert run["manifest_documents"] == len(sample_dump.all_documents) and run["balanced"] and run["lineage_files"]
 
 
 def test_spark_with_a_local_worker_pool_migrates_the_sample_dump_as_the_direct_runner_does(
-    direct_run, sample_dump, tmp_path
+    direct_migration, sample_dump, tmp_path
 ):
     jar = job_server_jar("spark")
     output = str(tmp_path / "spark")
     assert migrate([*all_sources(sample_dump), "--output", output, *spark_argv(jar, "--worker_pool=local")]) == 0
-    assert_same_migration(direct_run, output)
+    assert_same_migration(direct_migration, output)
     [run] = _runs(output)
     options = json.loads(run["options_json"])
     assert options["runner"] == "SparkRunner" and options["worker_pool"] == "local"
@@ -67,8 +60,8 @@ def test_spark_with_a_local_worker_pool_migrates_the_sample_dump_as_the_direct_r
     assert f"{len(sample_dump.all_documents)}" in Path(report).read_text(encoding="utf-8")
     # a second run over the same prefix finds every document done: resume and cross-run de-duplication hold
     assert migrate([*all_sources(sample_dump), "--output", output, *spark_argv(jar, "--worker_pool=local")]) == 0
-    assert_same_migration(direct_run, output)
-    settled = sum(row["status"] != "quarantined" for row in read_table(direct_run, "documents"))
+    assert_same_migration(direct_migration, output)
+    settled = sum(row["status"] != "quarantined" for row in read_table(direct_migration, "documents"))
     assert sorted(run["already_done"] for run in _runs(output)) == [0, settled]  # quarantined ones are retried
 
 
