@@ -60,3 +60,19 @@ def test_the_process_tree_watcher_sees_a_childs_memory_and_cpu():
     assert run.returncode == 0 and run.stdout.strip() == "ok"
     assert max(run.peak_rss_mib["other"]) > 200  # the grandchild's 200 MiB high-water mark
     assert run.cpu_seconds >= 0.6
+
+
+def test_the_runners_table_counts_the_jvm_and_states_the_load():
+    from benchmarks.runners import _recounted, table
+
+    result = {
+        "runner": "flink-pool",
+        "seconds": 60.0,
+        "cpu_seconds": 7.5,  # RUSAGE_CHILDREN without the JVM the launcher did not wait for
+        "cpu_seconds_by_role": {"main": 4.0, "JVM job server + engine": 20.0, "harness": 3.0},
+        "peak_rss_mib": {"main": 250.0, "JVM job server + engine": 700.0, "harness": 220.0, "decoder child": 130.0},
+        "processes": {"main": 1, "JVM job server + engine": 1, "harness": 2, "decoder child": 2},
+        "load_average": [1.2, 1.9],
+    }
+    row = table([_recounted(result)]).splitlines()[-1]
+    assert row == "| flink-pool | 60.0 | 27.0 (20.0) | 250 / 700 ×1 / 220 ×2 / 130 ×2 | 1.2 → 1.9 |"
