@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from schemas.records import DocumentRef, Status
-from transforms.migrate import MigrateDocumentFn, MigrationSettings
+from transforms.migrate.document_step import MigrateDocumentFn, MigrationSettings
 from transforms.sources.profiles import SourceProfile
 from transforms.sources.read import flag_repeated_ids, iter_source_refs
 

@@ -12,17 +12,18 @@ import apache_beam as beam
 from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
 from schemas.tables import ORPHANS, TABLES_BY_NAME
+from transforms.dedupe.resolve import LATE, DeduplicateDocuments
+from transforms.dedupe.review import FindRecordsForReview
+from transforms.edms.index_record import MarkDuplicateRecordsFn
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
-from transforms.lineage.dedupe import LATE, DeduplicateDocuments
 from transforms.lineage.orphans import FindOrphans
-from transforms.lineage.review import FindRecordsForReview
 from transforms.lineage.summary import SummariseRun
-from transforms.lineage.tables import WriteLineage, WriteParquetTable, summary_uri
-from transforms.migrate import MigrateDocuments
-from transforms.privacy.index_record import MarkDuplicateRecordsFn
+from transforms.lineage.tables import WriteLineage, WriteParquetTable
+from transforms.migrate.document_step import MigrateDocuments
 from transforms.selection.decide import EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
 from transforms.sources.read import ReadSources
+from transforms.storage.output_layout import summary_uri
 
 
 def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PCollection]:

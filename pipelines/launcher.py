@@ -28,16 +28,16 @@ from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from pipelines.run_record import check_run_id_unused, record_run
 from schemas.tables import ORPHANS
-from transforms.imaging.warm_decoders import start_decoders_early
+from transforms.decoders.warm_decoders import start_decoders_early
+from transforms.edms.index_record import retire_index_records
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
-from transforms.lineage.tables import lineage_folder, summary_uri
-from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import owner_only_umask, write_all
+from transforms.storage.output_layout import lineage_folder, summary_uri, write_check_uri
 
 _LOGGER = logging.getLogger("edms_migrate")
 
@@ -77,7 +77,7 @@ def parse_options(argv: list[str]) -> PipelineOptions:
 
 def check_output_writable(output: str, flag: str = "--output") -> None:
     """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
-    probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
+    probe = write_check_uri(output, uuid.uuid4().hex)
     try:
         write_all(probe, b"edms-migrate write check\n")
     except Exception as error:  # any filesystem's failure, reported as one line

@@ -33,8 +33,14 @@ from openlineage.client.generated.base import RunFacet
 from openlineage.client.serde import Serde
 
 from schemas.tables import TABLES, Table
-from transforms.lineage.tables import lineage_folder
+from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all, write_once
+from transforms.storage.output_layout import (
+    lineage_folder,
+    objects_folder,
+    openlineage_events_pattern,
+    openlineage_events_uri,
+)
 
 _LOGGER = logging.getLogger(__name__)
 NAMESPACE = "edms-migrate"
@@ -77,13 +83,12 @@ def dataset_name(uri: str) -> tuple[str, str]:
 def events_uri(output_prefix: str, run_id: str, state: RunState) -> str:
     """START sorts before the run's end: concatenated in name order, a run's files are its event stream."""
     order = 1 if state == RunState.START else 2
-    return FileSystems.join(lineage_folder(output_prefix), f"openlineage-{run_id}-{order}-{state.value}.jsonl")
+    return openlineage_events_uri(output_prefix, run_id, order, state.value)
 
 
 def written_events(output_prefix: str, run_id: str) -> list[dict[str, Any]]:
     """The events a run wrote without an OpenLineage configuration, in order."""
-    pattern = FileSystems.join(lineage_folder(output_prefix), f"openlineage-{run_id}-*.jsonl")
-    uris = sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+    uris = matched_paths(openlineage_events_pattern(output_prefix, run_id))
     return [json.loads(line) for uri in uris for line in read_all(uri).decode("utf-8").splitlines() if line.strip()]
 
 
@@ -122,7 +127,7 @@ class RunLineage:
         return [InputDataset(*dataset_name(uri)) for uri in self.manifests]
 
     def _outputs(self, row_counts: dict[str, int] | None = None) -> list[OutputDataset]:
-        outputs = [OutputDataset(*dataset_name(FileSystems.join(self.output_prefix, "objects")))]
+        outputs = [OutputDataset(*dataset_name(objects_folder(self.output_prefix)))]
         for table in TABLES:
             facets: dict[str, Any] = {"schema": _schema_facet(table)}
             statistics = {}
@@ -158,7 +163,7 @@ class RunLineage:
     def start(self) -> None:
         self._emit(RunState.START, {})
         if self.client is None:  # each event goes to its own file under lineage/
-            where = FileSystems.join(lineage_folder(self.output_prefix), f"openlineage-{self.run_id}-*.jsonl")
+            where = openlineage_events_pattern(self.output_prefix, self.run_id)
             _LOGGER.info("OpenLineage events: %s (no OpenLineage configuration found)", where)
 
     def complete(self, summary: dict[str, Any]) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms.imaging.image_job import DEFAULT_ALLOWED_FORMATS, DEFAULT_MAX_PAGE_PIXELS, DEFAULT_MAX_PAGES
-from transforms.lineage.journal import DEFAULT_JOURNAL_ROWS
-from transforms.migrate import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
+from transforms.migrate.document_step import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
+from transforms.migrate.journal import DEFAULT_JOURNAL_ROWS
 from transforms.storage.blobs import DEFAULT_MAX_DOCUMENT_BYTES
 
 #: Past this share of quarantined documents the run still writes its lineage, then fails: a wrong export or

@@ -23,9 +23,9 @@ from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recor
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset
-from transforms.lineage.journal import JournalSettings
 from transforms.lineage.runs import RunInfo, code_version
-from transforms.migrate import MigrationSettings
+from transforms.migrate.document_step import MigrationSettings
+from transforms.migrate.journal import JournalSettings
 from transforms.privacy.patient_key import LOCAL_RUNNERS, PatientKeyError, choose_key_ref
 from transforms.selection.access_log import check_access_log
 from transforms.selection.state import history_files

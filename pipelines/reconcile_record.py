@@ -12,24 +12,19 @@ import json
 import uuid
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
 from pipelines.report_charts import e, table
+from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all, write_all
-
-
-def records_folder(prefix: str) -> str:
-    return FileSystems.join(prefix, "reconcile")
+from transforms.storage.output_layout import reconcile_record_uri, reconcile_records_pattern
 
 
 def record_uris(prefix: str) -> list[str]:
     """Every record, oldest first."""
-    pattern = FileSystems.join(records_folder(prefix), "reconcile-*.json")
-    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+    return matched_paths(reconcile_records_pattern(prefix))
 
 
 def write_record(prefix: str, record: dict[str, Any], now: dt.datetime) -> str:
-    uri = FileSystems.join(records_folder(prefix), f"reconcile-{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}.json")
+    uri = reconcile_record_uri(prefix, f"{now:%Y%m%dT%H%M%S%fZ}", uuid.uuid4().hex[:6])
     write_all(uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode("utf-8"))
     return uri
 

@@ -8,12 +8,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from schemas.tables import TABLES, Table
 from transforms.lineage import queries as analyst_queries
-from transforms.lineage.tables import lineage_folder
+from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all
+from transforms.storage.output_layout import lineage_folder, table_history_pattern
 
 
 class ReportError(Exception):
@@ -22,10 +22,6 @@ class ReportError(Exception):
 
 #: The report lists at most this many quarantined documents by name; the lineage has them all.
 QUARANTINE_LINKS = 2000
-
-
-def report_uri(prefix: str) -> str:
-    return FileSystems.join(prefix, "report.html")
 
 
 def load_lineage(prefix: str, *, required: bool = True) -> duckdb.DuckDBPyConnection:
@@ -41,7 +37,7 @@ def load_lineage(prefix: str, *, required: bool = True) -> duckdb.DuckDBPyConnec
     folder = lineage_folder(prefix)
     found = False
     for table in TABLES:
-        files = sorted(m.path for m in FileSystems.match([f"{folder}/{table.name}-*.parquet"])[0].metadata_list)
+        files = matched_paths(table_history_pattern(folder, table.name))
         found |= table.name == "documents" and bool(files)
         history = f"{table.name}_history"
         if files and "://" not in folder:

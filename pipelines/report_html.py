@@ -14,8 +14,9 @@ import datetime as dt
 from pipelines.reconcile_record import reconciliation_section
 from pipelines.report import human_bytes
 from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
-from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, report_uri, rows
+from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, rows
 from transforms.storage.objects import write_all
+from transforms.storage.output_layout import report_uri
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}

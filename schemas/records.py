@@ -106,12 +106,12 @@ class DocumentOutcome:
 
 
 class RecordedOutcome(NamedTuple):
-    """What travels on once the journal has written a document's rows (transforms/lineage/journal.py): the fields
+    """What travels on once the journal has written a document's rows (transforms/migrate/journal.py): the fields
     de-duplication, the summary, review and the index-record marker read, a few hundred bytes where the rows with
     their pages are kilobytes. FnApiRunner holds every element that crosses a stage boundary, so this is what each
     document costs the launcher's memory. A NamedTuple, so neither its pickle nor its object carries field names.
 
-    A duplicate's documents row is not here: it is read back from the journal (transforms/lineage/duplicate_rows.py).
+    A duplicate's documents row is not here: it is read back from the journal (transforms/dedupe/duplicate_rows.py).
     """
 
     source_system: str

@@ -15,7 +15,7 @@ from PIL import Image
 from schemas.records import DocumentRef, Status
 from tests.faulty_converters import BUG_MARKER, CRASH_MARKER, HANG_MARKER, misbehaving_convert
 from tests.images import bilevel_page, encode, multipage_g4
-from transforms.migrate import MigrateDocumentFn, MigrateDocuments, MigrationSettings, QuarantineCrashedFn
+from transforms.migrate.document_step import MigrateDocumentFn, MigrateDocuments, MigrationSettings, QuarantineCrashedFn
 from transforms.privacy.key_source import PatientKeyRef
 from transforms.privacy.patient_key import patient_key
 
@@ -195,7 +195,7 @@ def test_migrate_documents_isolated_in_a_real_pipeline(tmp_path, dump):
 
 def test_the_risky_policy_isolates_rare_formats_and_exotic_tiffs_only():
     from tests.images import bilevel_page, encode
-    from transforms.imaging.risk import looks_risky
+    from transforms.decoders.risk import looks_risky
 
     page = bilevel_page()
     assert not looks_risky(multipage_g4(2))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef, PageBlob, Status
+from transforms.migrate.quarantine import QuarantineCrashedFn, QuarantineWriter, quarantine_suffix
 from transforms.privacy.key_source import PatientKeyRef
-from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter, quarantine_suffix
-from transforms.storage.objects import MAX_NAME_BYTES, safe_name
+from transforms.storage.output_layout import MAX_NAME_BYTES, safe_name
 
 KEY = b"test-patient-key-0123456789"
 

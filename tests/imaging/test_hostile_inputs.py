@@ -12,8 +12,8 @@ from PIL import Image, ImageCms
 from schemas.reasons import QuarantineError, Reason
 from tests.containers import CONTAINERS, blank_pdf, eps_with_tiff_preview, icns_with_png, pdf_with_jpeg
 from tests.images import bilevel_page, encode, multipage_g4, without_tag
+from transforms.decoders.isolation import IsolatedWorker
 from transforms.imaging.image_job import ImageLimits, convert_blobs, convert_document
-from transforms.imaging.isolation import IsolatedWorker
 from transforms.imaging.signatures import IMAGE, PDF, sniff
 
 LIMITS = ImageLimits()

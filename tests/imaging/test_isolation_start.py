@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from transforms.imaging.isolation import IsolatedWorker
+from transforms.decoders.isolation import IsolatedWorker
 
 
 def what_the_child_imported() -> dict[str, bool]:
@@ -121,7 +121,7 @@ def test_a_child_ends_itself_when_its_launcher_is_killed_outright():
             sys.executable,
             "-c",
             "import os, time\n"
-            "from transforms.imaging.isolation import IsolatedWorker\n"
+            "from transforms.decoders.isolation import IsolatedWorker\n"
             "worker = IsolatedWorker(timeout_seconds=60, memory_limit_bytes=None)\n"
             "print(worker.call(os.getpid), flush=True)\n"
             "time.sleep(120)\n",

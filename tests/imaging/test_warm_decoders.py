@@ -10,9 +10,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.plan import runs_in_this_process
 from tests.test_migrate import settings
-from transforms.imaging import warm_decoders
-from transforms.imaging.warm_decoders import child_settings, start_decoders_early
-from transforms.migrate import MigrateDocumentFn
+from transforms.decoders import warm_decoders
+from transforms.decoders.warm_decoders import child_settings, start_decoders_early
+from transforms.migrate.document_step import MigrateDocumentFn
 
 
 @pytest.fixture(autouse=True)

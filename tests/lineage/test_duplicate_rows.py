@@ -8,11 +8,11 @@ from apache_beam import pvalue
 
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from schemas.tables import DOCUMENTS, PAGES
-from transforms.lineage.dedupe import LATE, resolve_duplicates
-from transforms.lineage.duplicate_rows import journalled_duplicates, settled_row
-from transforms.lineage.journal import JournalSettings
-from transforms.lineage.outcomes import document_row
+from transforms.dedupe.duplicate_rows import journalled_duplicates, settled_row
+from transforms.dedupe.resolve import LATE, resolve_duplicates
 from transforms.lineage.tables import journal_files
+from transforms.migrate.journal import JournalSettings
+from transforms.migrate.rows import document_row
 from transforms.selection.decide import EarlierDocument
 
 RUN_DATE = dt.date(2026, 1, 2)

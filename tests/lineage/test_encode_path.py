@@ -12,7 +12,7 @@ from PIL import Image
 from schemas.records import DocumentRef, Status
 from schemas.tables import PAGES
 from tests.images import bilevel_page, encode, multipage_g4
-from transforms.migrate import MigrateDocumentFn, MigrationSettings
+from transforms.migrate.document_step import MigrateDocumentFn, MigrationSettings
 
 
 def migrate(tmp_path, name: str, data: bytes) -> list[dict]:

@@ -10,14 +10,14 @@ from PIL import Image, ImageFilter
 
 from samples.pages import PageText, render_page
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
-from transforms.imaging.perceptual import BLANK_HASHES, NEAR_DISTANCE, _hash, distance, perceptual_hash
-from transforms.lineage.outcomes import document_row
-from transforms.lineage.review import (
+from transforms.dedupe.review import (
     content_member,
     misfiling_rows,
     near_duplicate_rows,
     patient_document,
 )
+from transforms.imaging.perceptual import BLANK_HASHES, NEAR_DISTANCE, _hash, distance, perceptual_hash
+from transforms.migrate.rows import document_row
 
 BLANK = sorted(BLANK_HASHES)[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from schemas.records import RecordedOutcome, Status
-from transforms.privacy.index_record import MarkDuplicateRecordsFn, index_record_uri, retire_index_records
+from transforms.edms.index_record import MarkDuplicateRecordsFn, index_record_uri, retire_index_records
 
 
 def duplicate(source: str, document_id: str) -> RecordedOutcome:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from apache_beam import pvalue
 
 from schemas.records import DocumentRef, Status
-from transforms.lineage.summary import tally_manifest_row
 from transforms.selection.access_log import Access
 from transforms.selection.state import StateRow, current
+from transforms.selection.tallies import tally_manifest_row
 from transforms.sources.read import flag_repeated_ids
 
 TALLIES = "tallies"

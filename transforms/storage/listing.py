@@ -49,3 +49,8 @@ def sizes(uris: Iterable[str]) -> Iterator[tuple[str, int | None]]:
 
 #: SQL (DuckDB) that orders URIs by folder, then name: what sizes() wants. Use as ORDER BY FOLDER_ORDER.format(c).
 FOLDER_ORDER = "regexp_replace({0}, '/[^/]*$', ''), {0}"
+
+
+def matched_paths(pattern: str) -> list[str]:
+    """Every path a glob matches, sorted: the one listing of a folder by pattern (no match: an empty list)."""
+    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)

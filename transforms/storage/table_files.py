@@ -22,6 +22,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from schemas.tables import Table
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_once
+from transforms.storage.output_layout import table_file
 
 #: Rows per file: a few MiB of lineage, so a worker holds little and a table of millions of rows is a few files.
 ROWS_PER_FILE = 20_000
@@ -65,6 +66,6 @@ class WriteTableFilesFn(StorageDoFn):
 
     def _flush(self) -> str:
         rows, self.rows = self.rows, []
-        uri = f"{self.path_prefix}-t{rows_name(rows)}.parquet"
+        uri = table_file(self.path_prefix, rows_name(rows))
         write_once(uri, parquet_bytes(self.table, rows))
         return uri

@@ -17,8 +17,8 @@ from apache_beam.metrics import Metrics
 from schemas.reasons import Finding, QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.signatures import sniff
-from transforms.lineage.journal import JournalSettings
-from transforms.lineage.outcomes import document_row, quarantine_record
+from transforms.migrate.journal import JournalSettings
+from transforms.migrate.rows import document_row, quarantine_record
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn

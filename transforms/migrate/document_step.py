@@ -3,7 +3,7 @@
 read byte range → hash → validate → [isolated child: decode page by page → encode
 losslessly → verify] → write objects → read back. Bytes live only inside this step, so no
 PCollection ever holds an image, and memory is one document's bytes plus one page, per
-decode lane (transforms/lanes.py: up to --decode_lanes documents in flight per DoFn).
+decode lane (transforms/decoders/lanes.py: up to --decode_lanes documents in flight per DoFn).
 Every document leaves with exactly one DocumentOutcome; an unexpected exception is
 caught by Beam's exception handling and turned into a quarantine, never a failed job.
 """
@@ -25,22 +25,22 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
-from transforms.imaging import warm_decoders
+from transforms.decoders import warm_decoders
+from transforms.decoders.isolation import IsolatedWorker
+from transforms.decoders.lanes import DecoderLane, DeferredCounts, Finished, Lanes
+from transforms.decoders.risk import looks_risky
+from transforms.edms.index_record import write_index_record
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
-from transforms.imaging.isolation import IsolatedWorker
-from transforms.imaging.risk import looks_risky
-from transforms.lanes import DecoderLane, DeferredCounts, Finished, Lanes
-from transforms.lineage.journal import JournalSettings
-from transforms.lineage.progress import ProgressLog
-from transforms.privacy.index_record import write_index_record
+from transforms.migrate.journal import JournalSettings
+from transforms.migrate.progress import ProgressLog
+from transforms.migrate.quarantine import QuarantineCrashedFn, QuarantineWriter
+from transforms.migrate.stored_outcome import image_outcome, pdf_outcome
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
-from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import ObjectStore
 from transforms.storage.throttle import ReadCaps, shared_throttle
-from transforms.stored_outcome import image_outcome, pdf_outcome
 
 _LOGGER = logging.getLogger(__name__)
 

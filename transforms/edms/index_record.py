@@ -21,14 +21,11 @@ from apache_beam.metrics import Metrics
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from transforms.privacy import nhs_number
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import read_all, safe_name, write_all
+from transforms.storage.objects import read_all, write_all
+from transforms.storage.output_layout import index_record_uri, retired_record_uri
 
 _LOGGER = logging.getLogger(__name__)
 FORMAT = "edms-migrate.index-record/1"
-
-
-def index_record_uri(output_prefix: str, source_system: str, document_id: str) -> str:
-    return FileSystems.join(output_prefix, "documents", safe_name(source_system), safe_name(document_id) + ".json")
 
 
 def canonical_json(record: dict[str, Any]) -> bytes:
@@ -82,11 +79,6 @@ def write_index_record(output_prefix: str, ref: DocumentRef, outcome: DocumentOu
     uri = index_record_uri(output_prefix, ref.source_system, ref.document_id)
     write_all(uri, canonical_json(index_record(ref, outcome.document, outcome.pages)))
     return uri
-
-
-def retired_record_uri(output_prefix: str, run_id: str, source_system: str, document_id: str) -> str:
-    name = safe_name(document_id) + ".json"
-    return FileSystems.join(output_prefix, "retired", safe_name(run_id), "documents", safe_name(source_system), name)
 
 
 def retire_index_records(output_prefix: str, run_id: str, documents: Iterable[tuple[str, str]]) -> int:

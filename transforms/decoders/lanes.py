@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from transforms.imaging.isolation import InProcessWorker, IsolatedWorker
+from transforms.decoders.isolation import InProcessWorker, IsolatedWorker
 
 K = TypeVar("K")  # what the caller knows a document by (its DocumentRef)
 L = TypeVar("L")  # a lane: the decoder(s) one document at a time may use

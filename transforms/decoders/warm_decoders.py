@@ -13,15 +13,16 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from transforms.decoders.isolation import IsolatedWorker
 from transforms.imaging.image_job import ConvertedDocument, convert_blobs
-from transforms.imaging.isolation import IsolatedWorker
 
 #: What a child is started with; a step claims only a child started exactly as it would start one itself.
 ChildSettings = tuple[float, int | None, tuple[str, ...]]  # time limit (s), memory limit (bytes), modules preloaded
 
 
 class DecoderSettings(Protocol):
-    """What of a run's settings (transforms/migrate.py's MigrationSettings) decides how its children start."""
+    """What of a run's settings decides how its children start: the per-document step's MigrationSettings
+    (transforms/migrate/document_step.py) has these fields, and that step sits above decoders/ in the line."""
 
     isolation: str
     decode_lanes: int

@@ -1,6 +1,6 @@
 """A converted document's objects written and its lineage rows built: image pages, or a PDF whole.
 
-Called by the per-document step (transforms/migrate.py) once the image job has verified
+Called by the per-document step (transforms/migrate/document_step.py) once the image job has verified
 everything, so nothing reaches object storage before the whole document has passed. An image
 document stores one object per page; a PDF is stored byte for byte as one object (after its
 legacy header, if its source declares one), with one pages row that points at it.
@@ -13,7 +13,7 @@ from schemas.tables import PAGES
 from transforms.imaging.encode import ORIGINAL
 from transforms.imaging.image_job import ConvertedDocument
 from transforms.imaging.pixels import content_digest
-from transforms.lineage.outcomes import document_row, page_row
+from transforms.migrate.rows import document_row, page_row
 from transforms.storage.objects import ObjectStore, sha256_hex
 
 PDF_EXTENSION = "pdf"

@@ -16,9 +16,9 @@ from typing import Any
 
 from schemas.records import DocumentOutcome
 from schemas.tables import DOCUMENTS, PAGES, Table
-from transforms.lineage.table_files import parquet_bytes
-from transforms.lineage.tables import table_prefix
 from transforms.storage.objects import write_once
+from transforms.storage.output_layout import journal_file, table_prefix
+from transforms.storage.table_files import parquet_bytes
 
 #: Rows a journal holds before it writes them: a kill loses at most this many documents' work per worker.
 DEFAULT_JOURNAL_ROWS = 200
@@ -43,7 +43,7 @@ class LineageJournal:
 
     def __init__(self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date, rows: int) -> None:
         self.prefixes = {
-            table.name: table_prefix(output_prefix, table, migration_key, run_id) for table in (DOCUMENTS, PAGES)
+            table.name: table_prefix(output_prefix, table.name, migration_key, run_id) for table in (DOCUMENTS, PAGES)
         }
         self.run_date = run_date
         self.limit = max(1, rows)
@@ -69,6 +69,6 @@ class LineageJournal:
         self.documents, self.pages = [], []
 
     def _write(self, table: Table, rows: list[dict[str, Any]], name: str) -> None:
-        uri = f"{self.prefixes[table.name]}-j{name}.parquet"
+        uri = journal_file(self.prefixes[table.name], name)
         write_once(uri, parquet_bytes(table, rows))
         self.written.append(uri)
