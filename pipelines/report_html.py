@@ -16,7 +16,7 @@ from pipelines.report import human_bytes
 from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
 from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, rows
 from transforms.storage.objects import write_all
-from transforms.storage.output_layout import report_uri
+from transforms.storage.output_layout import quarantine_record_of, report_uri
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
@@ -86,7 +86,7 @@ def build_report(prefix: str) -> str:
     ]
     quarantine_items = "".join(
         f'<li><a href="{e(object_link(q["quarantine_uri"]))}">{e(q["source_system"])}/{e(q["document_id"])}</a> '
-        f'(<a href="{e(object_link(q["quarantine_uri"].rsplit(".", 1)[0] + ".json"))}">record</a>): '
+        f'(<a href="{e(object_link(quarantine_record_of(q["quarantine_uri"])))}">record</a>): '
         f"{e(', '.join(q['reasons']))}</li>"
         for q in quarantined
         if q["quarantine_uri"]

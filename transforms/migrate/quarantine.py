@@ -23,6 +23,7 @@ from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import QuarantineArea, sha256_hex
+from transforms.storage.output_layout import quarantine_bytes_uri, quarantine_page_uri
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ class QuarantineWriter:
         try:
             for number, page_data in enumerate(page_files, start=1):
                 if page_data is not None:
-                    self.area.put_bytes(f"{base}.page-{number}.bin", page_data)
+                    self.area.put_bytes(quarantine_page_uri(base, number), page_data)
             record_uri = self.area.put(base, data, record)
-            location = base + ".bin" if data is not None else record_uri
+            location = quarantine_bytes_uri(base) if data is not None else record_uri
         except Exception as error:  # a full disk or a revoked bucket: the outcome says so, the job goes on
             _LOGGER.error("could not write quarantine evidence for %s: %s", ref.label, type(error).__name__)
             self.count("quarantine_write_failures")

@@ -25,7 +25,14 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import QuarantineError, Reason
-from transforms.storage.output_layout import object_uri, objects_folder, quarantine_base, quarantine_folder
+from transforms.storage.output_layout import (
+    object_uri,
+    objects_folder,
+    quarantine_base,
+    quarantine_bytes_uri,
+    quarantine_folder,
+    quarantine_record_uri,
+)
 
 
 def read_all(uri: str) -> bytes:
@@ -176,7 +183,7 @@ class QuarantineArea:
     def put(self, base_uri: str, data: bytes | None, record: dict[str, Any]) -> str:
         """Write the record and, when there are bytes, the bytes; returns the record's URI."""
         if data is not None:
-            write_once(base_uri + ".bin", data)
-        record_uri = base_uri + ".json"
+            write_once(quarantine_bytes_uri(base_uri), data)
+        record_uri = quarantine_record_uri(base_uri)
         write_once(record_uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
         return record_uri

@@ -74,6 +74,26 @@ def quarantine_base(quarantine_root: str, source_system: str, document_id: str, 
     return FileSystems.join(quarantine_root, safe_name(source_system), safe_name(document_id) + suffix)
 
 
+def quarantine_bytes_uri(base_uri: str) -> str:
+    """The exact original bytes of a quarantined document."""
+    return base_uri + ".bin"
+
+
+def quarantine_page_uri(base_uri: str, page_number: int) -> str:
+    """One readable page file of a quarantined page-per-row document."""
+    return f"{base_uri}.page-{page_number}.bin"
+
+
+def quarantine_record_uri(base_uri: str) -> str:
+    """Why a document was quarantined, and how to re-run it."""
+    return base_uri + ".json"
+
+
+def quarantine_record_of(quarantine_uri: str) -> str:
+    """The record beside a quarantined document's bytes (or the record itself)."""
+    return quarantine_record_uri(quarantine_uri.rsplit(".", 1)[0])
+
+
 # documents/ and retired/ (restricted)
 
 
