@@ -16,6 +16,7 @@ from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
 from transforms.privacy.redact import describe_value
 from transforms.sources.csv_records import csv_rows, size_problem
+from transforms.storage.listing import size_of
 
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 #: A page number or page count longer than this is no page count at all (a shifted column, say an NHS number).
@@ -63,7 +64,7 @@ def bytes_read(text: IO[str]) -> int:
 
 
 def file_size(uri: str) -> int:
-    return FileSystems.match([uri])[0].metadata_list[0].size_in_bytes
+    return size_of(uri)
 
 
 def whole_number(name: str, value: str, findings: list[Finding], *, max_digits: int | None = None) -> int | None:
