@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 from apache_beam import pvalue
 
-from schemas.records import RecordedOutcome, Status
+from schemas.records import RecordedOutcome, Status, document_label
 from transforms.selection.decide import EarlierDocument
 
 LATE = "late"
@@ -25,7 +25,7 @@ def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable
     now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
     earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
     if earlier:
-        canonical = earlier[0].label
+        canonical = earlier[0].key
         for outcome in now:
             yield outcome.as_duplicate_of(canonical)
         for candidate in earlier[1:]:
@@ -34,19 +34,21 @@ def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable
         first, *others = now
         yield first
         for outcome in others:
-            yield outcome.as_duplicate_of(first.label)
+            yield outcome.as_duplicate_of(first.key)
 
 
-def late_duplicate(candidate: EarlierDocument, canonical: str, patient_key: str, content: str) -> RecordedOutcome:
+def late_duplicate(
+    candidate: EarlierDocument, canonical: tuple[str, str], patient_key: str, content: str
+) -> RecordedOutcome:
     """An earlier run's document, now a duplicate; its row is built whole from this (duplicate_rows.settled_row)."""
-    source_system, document_id = candidate.label.split("/", 1)
     return RecordedOutcome(
-        source_system,
-        document_id,
+        candidate.source_system,
+        candidate.document_id,
         Status.DUPLICATE,
         patient_key=patient_key,
         content_sha256=content,
-        duplicate_of=canonical,
+        duplicate_of=document_label(*canonical),
+        duplicate_of_key=canonical,
     )
 
 

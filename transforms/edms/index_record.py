@@ -117,10 +117,9 @@ class MarkDuplicateRecordsFn(StorageDoFn):
     def mark(self, outcome: RecordedOutcome) -> None:
         uri = index_record_uri(self.output_prefix, outcome.source_system, outcome.document_id)
         record = json.loads(read_all(uri))
-        source, document_id = outcome.duplicate_of.split("/", 1)
         record.update(
             status=Status.DUPLICATE,
             duplicate_of=outcome.duplicate_of,
-            canonical_record=index_record_uri(self.output_prefix, source, document_id),
+            canonical_record=index_record_uri(self.output_prefix, *outcome.canonical_key),
         )
         write_all(uri, canonical_json(record))

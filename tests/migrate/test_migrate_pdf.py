@@ -8,7 +8,7 @@ from pathlib import Path
 
 from schemas.records import DocumentRef, Status
 from tests.containers import blank_pdf, eps_with_tiff_preview, pdf_with_jpeg
-from tests.test_migrate import VALID_NHS, make_fn
+from tests.migrate.test_migrate import VALID_NHS, make_fn
 
 FILENET = b"FNP2\x00\x01".ljust(256, b"\x00")
 

@@ -9,7 +9,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.plan import runs_in_this_process
-from tests.test_migrate import settings
+from tests.migrate.test_migrate import settings
 from transforms.decoders import warm_decoders
 from transforms.decoders.warm_decoders import child_settings, start_decoders_early
 from transforms.migrate.document_step import MigrateDocumentFn

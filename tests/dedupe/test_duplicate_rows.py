@@ -59,8 +59,8 @@ def test_a_duplicate_row_is_its_journalled_row_marked_and_recorded_later(tmp_pat
 
 def test_earlier_documents_left_undecided_are_settled_in_rows_of_their_own():
     now = RecordedOutcome.of(migrated("NEW"))
-    first = EarlierDocument("PAS/OLD1", (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "run-1"))
-    second = EarlierDocument("PAS/OLD2", (dt.datetime(2021, 1, 1, tzinfo=dt.UTC), "run-2"))
+    first = EarlierDocument("PAS", "OLD1", (dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "run-1"))
+    second = EarlierDocument("PAS", "OLD2", (dt.datetime(2021, 1, 1, tzinfo=dt.UTC), "run-2"))
     resolved = list(resolve_duplicates((("p", "c"), {"now": [now], "earlier": [second, first]})))
     duplicate, late = resolved
     assert (duplicate.label, duplicate.status, duplicate.duplicate_of, duplicate.page_hashes) == (

@@ -17,7 +17,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.records import Status
 from tests.faulty_converters import BUG_MARKER, CRASH_MARKER, HANG_MARKER, misbehaving_convert
-from tests.test_migrate import dump, key_ref, ref, settings  # noqa: F401 (dump: a fixture used below)
+from tests.migrate.test_migrate import dump, key_ref, ref, settings  # noqa: F401 (dump: a fixture used below)
 from transforms.decoders.lanes import Lanes
 from transforms.imaging.image_job import convert_blobs
 from transforms.migrate.document_step import MigrateDocumentFn
