@@ -3,7 +3,7 @@
 A duplicate found in this run already has its migrated row in the run's journal (transforms/migrate/journal.py):
 its duplicate row is that row read back, marked a duplicate and recorded later, so it is the document's current
 row. Only (document, canonical) pairs travel, as a side input, and no file is read when the run found no
-duplicate. An earlier run's document settled now (dedupe.LATE) gets a row of its own, built from the few fields
+duplicate. An earlier run's document settled now (resolve.LATE) gets a row of its own, built from the few fields
 de-duplication knows. A document a retried bundle journalled twice gets its duplicate row twice; the current
 view reads them as one, as it reads the journal's two migrated rows.
 """

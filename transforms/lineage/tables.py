@@ -19,15 +19,15 @@ from transforms.storage.table_files import WriteTableFilesFn
 
 
 def journal_files(output_prefix: str, table: Table, migration_key: str, run_id: str) -> list[str]:
-    """The files a run's journal wrote for one table (see journal.py): what its BigQuery load takes."""
+    """The files a run's journal wrote for one table (migrate/journal.py): what its BigQuery load takes."""
     return matched_paths(journal_files_pattern(output_prefix, table.name, migration_key, run_id))
 
 
 class WriteParquetTable(beam.PTransform):
     """Rows of one lineage table → its Parquet files, each row stamped with the run's date (the partition column).
 
-    Written directly, once, as the journal writes (table_files.py), not through Beam's file sink: that sink writes
-    temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
+    Written directly, once, as the journal writes (storage/table_files.py), not through Beam's file sink: that sink
+    writes temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
 
     def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str, run_date: dt.date) -> None:
         super().__init__()
