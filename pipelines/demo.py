@@ -8,9 +8,9 @@ import tempfile
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.console import UsageError
-from pipelines.launcher import migrate
-from pipelines.report_html import write_report
+from pipelines.console.usage import UsageError
+from pipelines.launch.launcher import migrate
+from pipelines.reports.report_page import write_report
 from samples.dump import SampleDump, write_sample_dump
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import write_all

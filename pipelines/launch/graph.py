@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipelines.job_lineage import EmitRunEvent
-from pipelines.plan import MigrationPlan
+from pipelines.launch.job_lineage import EmitRunEvent
+from pipelines.launch.plan import MigrationPlan
 from schemas.tables import ORPHANS, TABLES_BY_NAME
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
 from transforms.lineage.dedupe import LATE, DeduplicateDocuments

@@ -18,15 +18,23 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, WorkerOptions
 
-from pipelines.console import UsageError, configure_logging, print_error
-from pipelines.dry_run import dry_run, is_dry_run
-from pipelines.graph import build
-from pipelines.job_lineage import submitted_message
-from pipelines.openlineage_events import RunLineage
-from pipelines.plan import MigrationPlan, check_sources, plan_from, runs_in_this_process, with_history, with_patient_key
-from pipelines.preflight import launch_checks
-from pipelines.report import format_summary
-from pipelines.run_record import check_run_id_unused, record_run
+from pipelines.console.process import configure_logging
+from pipelines.console.usage import UsageError, print_error
+from pipelines.launch.dry_run import dry_run, is_dry_run
+from pipelines.launch.graph import build
+from pipelines.launch.job_lineage import submitted_message
+from pipelines.launch.openlineage_events import RunLineage
+from pipelines.launch.plan import (
+    MigrationPlan,
+    check_sources,
+    plan_from,
+    runs_in_this_process,
+    with_history,
+    with_patient_key,
+)
+from pipelines.launch.preflight import launch_checks
+from pipelines.launch.run_record import check_run_id_unused, record_run
+from pipelines.reports.summary_text import format_summary
 from schemas.tables import ORPHANS
 from transforms.imaging.warm_decoders import start_decoders_early
 from transforms.lineage.readback import count_rows, quarantined_documents
