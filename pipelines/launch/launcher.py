@@ -48,6 +48,8 @@ from transforms.storage.emulators import skip_credential_lookup_for_storage_emul
 from transforms.storage.objects import owner_only_umask, write_all
 
 _LOGGER = logging.getLogger("edms_migrate")
+#: The folder holding setup.py: pipelines/launch/launcher.py is three levels below it.
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def unknown_arguments(argv: list[str]) -> list[str]:
@@ -79,7 +81,7 @@ def parse_options(argv: list[str]) -> PipelineOptions:
         and not options.view_as(WorkerOptions).sdk_container_image
         and options.get_all_options()["runner"] not in LOCAL_RUNNERS
     ):
-        setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+        setup.setup_file = os.path.join(_PROJECT_ROOT, "setup.py")
     return options
 
 

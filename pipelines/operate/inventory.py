@@ -1,7 +1,7 @@
 """The manifests and the current lineage side by side in DuckDB: what `status` and `reconcile` both read.
 
 Tables and views on the connection:
-- documents_history, runs, … (history, from report_data.load_lineage) and current_documents, current_pages (the
+- documents_history, runs, … (history, from evidence.lineage_db.load_lineage) and current_documents, current_pages (the
   shared view SQL, schemas/queries/views: one definition of "current");
 - manifest_documents: one row per manifest document (source_system, document_id, manifest_uri, manifest_row,
   reference_sha256, blobs, repeated). Page-per-row rows are assembled by the pipeline's own assemble_pages and a

@@ -62,7 +62,8 @@ def test_each_flag_reaches_the_plan_as_typed(tmp_path):
         *("--allowed_formats", "tiff, PDF", "--decode_isolation", "risky", "--decode_timeout_seconds", "9.5"),
         *("--decode_memory_limit_mb", "0", "--max_quarantine_rate", "0.25", "--max_documents", "10"),
         *("--access_log", str(tmp_path / "access.csv"), "--index_output", str(tmp_path / "records")),
-        *("--bigquery_dataset", "trust-edms.lineage", "--run_id", "r1", "--detached", "--lineage_flush_documents", "50"),
+        *("--bigquery_dataset", "trust-edms.lineage", "--run_id", "r1", "--detached"),
+        *("--lineage_flush_documents", "50"),
         *("--blob_root", str(tmp_path / "legacy"), "--blob_root", str(tmp_path / "more")),
     )
     assert plan.settings.limits == ImageLimits(1000, 7, frozenset({"TIFF", "PDF"}))
