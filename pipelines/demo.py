@@ -6,9 +6,9 @@ import os
 import shutil
 import tempfile
 
-from pipelines.console import UsageError
-from pipelines.launcher import migrate
-from pipelines.report_html import write_report
+from pipelines.console.usage import UsageError
+from pipelines.launch.launcher import migrate
+from pipelines.reports.report_page import write_report
 from samples.dump import SampleDump, write_sample_dump
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.listing import matched

@@ -269,3 +269,44 @@ def test_no_module_over_300_lines(package):
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
+
+
+#: The build-time generators (docs tables, BigQuery JSON, template metadata and pins): nothing that runs imports them.
+GENERATORS = "pipelines.generators"
+#: Where code outside pipelines/ may import project modules from (the Flex Template's launcher among them).
+IMPORTERS = (*PACKAGES, "templates")
+
+
+def generator_importers(importers: dict[str, list[str]], generators: str = GENERATORS) -> dict[str, list[str]]:
+    """Modules outside the generators package that import it, and what they import from it."""
+    return {
+        name: found
+        for name, imported in importers.items()
+        if not (name == generators or name.startswith(f"{generators}."))
+        and (found := sorted({i for i in imported if i == generators or i.startswith(f"{generators}.")}))
+    }
+
+
+def test_no_runtime_module_imports_the_build_time_generators():
+    importers = {
+        module_name(path): imports_of(path) for package in IMPORTERS for path in sorted((ROOT / package).rglob("*.py"))
+    }
+    assert generator_importers(importers) == {}
+
+
+def test_the_generator_check_finds_a_runtime_import():
+    importers = {
+        "pipelines.generators.docs": ["pipelines.launch.options"],
+        "pipelines.cli": ["pipelines.generators.template_metadata", "pipelines.launch.launcher"],
+        "templates.main": ["pipelines.generators"],
+        "pipelines.generators_old": ["pipelines.generators_old.docs"],  # another name, not the package
+    }
+    assert generator_importers(importers) == {
+        "pipelines.cli": ["pipelines.generators.template_metadata"],
+        "templates.main": ["pipelines.generators"],
+    }
+
+
+def test_pipelines_keeps_at_most_8_loose_modules():
+    loose = sorted(path.name for path in (ROOT / "pipelines").glob("*.py"))
+    assert len(loose) <= 8, loose

@@ -22,8 +22,8 @@ from apache_beam.options.pipeline_options import SetupOptions
 from apache_beam.portability.api import beam_runner_api_pb2
 from google.cloud import dataflow_v1beta3 as dataflow
 
-from pipelines.dry_run import TranslatedJob, is_dry_run, offline_plan, translate
-from pipelines.launcher import parse_options, run
+from pipelines.launch.dry_run import TranslatedJob, is_dry_run, offline_plan, translate
+from pipelines.launch.launcher import parse_options, run
 from tests.key_leaks import places_holding
 
 ROOT = Path(__file__).resolve().parents[2]

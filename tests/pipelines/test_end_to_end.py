@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.lineage_checks import (
     check_every_source_balances,
     check_outcomes_match_plan,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.conftest import compliant_bucket, compliant_records_bucket, upload_folder
 from tests.lineage_checks import (
     check_every_source_balances,
@@ -96,7 +96,7 @@ def test_a_user_on_the_command_line_with_gs_in_and_out(storage_emulator, tmp_pat
 def test_a_missing_gs_manifest_is_one_clear_line(storage_emulator):
     import pytest
 
-    from pipelines.launcher import migrate as launch
+    from pipelines.launch.launcher import migrate as launch
     from transforms.sources.errors import ManifestError
 
     with pytest.raises(ManifestError, match="manifest not found: gs://legacy-archive/nope/manifest.csv"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.images import bilevel_page, encode
 from tests.lineage_checks import read_history, read_table
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.launcher import migrate
-from pipelines.openlineage_events import written_events
+from pipelines.launch.launcher import migrate
+from pipelines.launch.openlineage_events import written_events
 from tests.lineage_checks import (
     check_outcomes_match_plan,
     check_quarantine_keeps_original_bytes,

@@ -16,14 +16,15 @@ from google.cloud import dataflow_v1beta3 as dataflow
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from pipelines.launcher import parse_options
-from pipelines.options import JOB_OPTIONS, MigrateOptions
-from pipelines.template_metadata import METADATA, metadata_json, template_argv
-from pipelines.template_pins import REQUIREMENTS, closure, install_requires, setup_keyword
+from pipelines.generators.template_metadata import METADATA, metadata_json
+from pipelines.generators.template_pins import REQUIREMENTS, closure, install_requires, setup_keyword
+from pipelines.launch.launcher import parse_options
+from pipelines.launch.options import JOB_OPTIONS, MigrateOptions
+from pipelines.launch.template_argv import template_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "templates" / "Dockerfile").read_text(encoding="utf-8")
-STALE = "is stale: python -m pipelines.template_metadata --write"
+STALE = "is stale: python -m pipelines.generators.template_metadata --write"
 
 
 def pins() -> dict[str, str]:
@@ -79,14 +80,16 @@ def test_every_dependency_in_setup_py_is_pinned_by_a_version_it_allows():
     pinned = pins()
     for requirement in install_requires():
         name = canonicalize_name(requirement.name)
-        assert name in pinned, f"{name} is not in templates/requirements.txt: python -m pipelines.template_pins --write"
+        assert name in pinned, (
+            f"{name} is not in templates/requirements.txt: python -m pipelines.generators.template_pins --write"
+        )
         assert requirement.specifier.contains(pinned[name]), f"{name}=={pinned[name]} breaks setup.py's {requirement}"
         assert pinned[name] == metadata.version(requirement.name), f"{name}: the pin is not the tested version"
 
 
 def test_the_pins_are_the_whole_closure_of_setup_py():
     assert set(pins()) == set(closure(install_requires())), (
-        "templates/requirements.txt: python -m pipelines.template_pins --write"
+        "templates/requirements.txt: python -m pipelines.generators.template_pins --write"
     )
 
 

@@ -15,20 +15,18 @@ check.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NoReturn
 
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 
-from pipelines.console import UsageError
-from pipelines.options import JOB_OPTIONS, MigrateOptions
+from pipelines.console.usage import OneLineParser, UsageError
+from pipelines.launch.options import MigrateOptions, add_job_options
 
 _LOGGER = logging.getLogger("edms_migrate")
-_COMMAND_OPTIONS = ("output", "index_output", "bigquery_dataset", "allowed_locations")
+_COMMAND_OPTIONS = ("output", "bigquery_dataset", "index_output", "allowed_locations")  # declared order
 #: What a bucket holds, which decides its checks.
 ARCHIVE, INDEX_RECORDS, TEMPORARY = "archive", "index records", "temporary files"
 
@@ -195,11 +193,6 @@ def enforce(checks: list[Check], mode: str) -> None:
         _LOGGER.info("preflight: %d of %d check(s) passed", len(checks) - len(failed), len(checks))
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def launch_checks(options: PipelineOptions, output: str) -> None:
     """The preflight every launch makes (unless --skip_preflight), before anything is written."""
     migrate = options.view_as(MigrateOptions)
@@ -215,10 +208,8 @@ def launch_checks(options: PipelineOptions, output: str) -> None:
 
 def preflight_command(argv: list[str]) -> int:
     """`edms-migrate preflight`: every check, one line each (ok on stdout, failures on stderr); exit 0 or 2."""
-    parser = _OneLineParser(prog="edms-migrate preflight", description=__doc__.splitlines()[0])
-    for option in JOB_OPTIONS:
-        if option.name in _COMMAND_OPTIONS:
-            option.add_to(parser, show_default=True)
+    parser = OneLineParser(prog="edms-migrate preflight", description=__doc__.splitlines()[0])
+    add_job_options(parser, _COMMAND_OPTIONS, show_default=True)
     args = parser.parse_args(argv)
     if not (args.output or "").startswith("gs://") and not args.bigquery_dataset:
         raise UsageError("preflight checks a gs:// --output (and --index_output, --bigquery_dataset)")

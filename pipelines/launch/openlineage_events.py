@@ -6,7 +6,7 @@ JSON line in its own file, PREFIX/lineage/openlineage-<run>-<1-START | 2-COMPLET
 FileSystems, so gs:// too): every run leaves its events beside its tables, in name order, and no file is ever
 rewritten, which a bucket under a retention policy would refuse. The launcher emits them: it is where a run starts
 and, when it waits, where its end is known; when nobody waits (--detached, a Flex Template launch), the job's final
-step ends the run (pipelines/job_lineage.py).
+step ends the run (pipelines/launch/job_lineage.py).
 Events carry counts and names only — never an NHS number.
 """
 

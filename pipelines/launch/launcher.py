@@ -18,15 +18,23 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, WorkerOptions
 
-from pipelines.console import UsageError, configure_logging, print_error
-from pipelines.dry_run import dry_run, is_dry_run
-from pipelines.graph import build
-from pipelines.job_lineage import submitted_message
-from pipelines.openlineage_events import RunLineage
-from pipelines.plan import MigrationPlan, check_sources, plan_from, runs_in_this_process, with_history, with_patient_key
-from pipelines.preflight import launch_checks
-from pipelines.report import format_summary
-from pipelines.run_record import check_run_id_unused, record_run
+from pipelines.console.process import configure_logging
+from pipelines.console.usage import UsageError, print_error
+from pipelines.launch.dry_run import dry_run, is_dry_run
+from pipelines.launch.graph import build
+from pipelines.launch.job_lineage import submitted_message
+from pipelines.launch.openlineage_events import RunLineage
+from pipelines.launch.plan import (
+    MigrationPlan,
+    check_sources,
+    plan_from,
+    runs_in_this_process,
+    with_history,
+    with_patient_key,
+)
+from pipelines.launch.preflight import launch_checks
+from pipelines.launch.run_record import check_run_id_unused, record_run
+from pipelines.reports.summary_text import format_summary
 from schemas.tables import ORPHANS
 from transforms.decoders.warm_decoders import start_decoders_early
 from transforms.edms.index_record import retire_index_records
@@ -40,6 +48,8 @@ from transforms.storage.objects import owner_only_umask, write_all
 from transforms.storage.output_layout import lineage_folder, summary_uri, write_check_uri
 
 _LOGGER = logging.getLogger("edms_migrate")
+#: The folder holding setup.py: pipelines/launch/launcher.py is three levels below it.
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def unknown_arguments(argv: list[str]) -> list[str]:
@@ -71,7 +81,7 @@ def parse_options(argv: list[str]) -> PipelineOptions:
         and not options.view_as(WorkerOptions).sdk_container_image
         and options.get_all_options()["runner"] not in LOCAL_RUNNERS
     ):
-        setup.setup_file = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+        setup.setup_file = os.path.join(_PROJECT_ROOT, "setup.py")
     return options
 
 

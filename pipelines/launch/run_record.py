@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from pipelines.console import UsageError
-from pipelines.plan import MigrationPlan
+from pipelines.console.usage import UsageError
+from pipelines.launch.plan import MigrationPlan
 from transforms.lineage.bigquery_load import LoadIntoBigQueryFn
 from transforms.lineage.chain import chain_fields, run_recorded, write_runs_row
 from transforms.lineage.runs import runs_row_from_summary

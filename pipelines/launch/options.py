@@ -1,18 +1,20 @@
 """The job's own options, each declared once.
 
 From JOB_OPTIONS come the Beam options class (so Beam's parser and ours agree), the options recorded with every
-run (`options_json`), `edms-migrate run --help`, and the README's option table. A new option is one entry here.
+run (`options_json`), `edms-migrate run --help`, the options other subcommands share with the job
+(add_job_options), the options table in docs/running.md and the template's parameters (pipelines/generators/).
+A new option is one entry here.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.launch.job_option import JobOption
 from transforms.imaging.image_job import DEFAULT_ALLOWED_FORMATS, DEFAULT_MAX_PAGE_PIXELS, DEFAULT_MAX_PAGES
 from transforms.migrate.document_step import DEFAULT_DECODE_MEMORY_LIMIT_MB, DEFAULT_DECODE_TIMEOUT_SECONDS
 from transforms.migrate.journal import DEFAULT_JOURNAL_ROWS
@@ -24,53 +26,8 @@ from transforms.storage.blobs import DEFAULT_MAX_DOCUMENT_BYTES
 DEFAULT_MAX_QUARANTINE_RATE = 0.8
 #: London: UK patient data stays in the UK unless an operator says otherwise.
 DEFAULT_BIGQUERY_LOCATION = "europe-west2"
-#: Where buckets and datasets holding patient data may be (pipelines/preflight.py): London, by default.
+#: Where buckets and datasets holding patient data may be (pipelines/launch/preflight.py): London, by default.
 DEFAULT_ALLOWED_LOCATIONS = "europe-west2"
-
-
-def true_or_false(text: str) -> bool:
-    """A switch's value as a Flex Template passes it (`--name=true`); argparse reports anything else."""
-    if text.strip().lower() in ("true", "1", "yes"):
-        return True
-    if text.strip().lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
-
-
-@dataclass(frozen=True)
-class JobOption:
-    """One flag of the job: its name (as --name), meaning and default, and how argparse reads it."""
-
-    name: str
-    help: str
-    default: Any = None
-    type: type | None = None
-    repeatable: bool = False
-    choices: tuple[str, ...] | None = None
-    metavar: str | None = None
-    table_default: str | None = None  # what the option table says instead of the default (e.g. "required")
-    switch: bool = False  # true/false: `--name` alone means true, and `--name=false` (a template parameter) works
-    required: bool = False  # a launch needs it (the template says so; the plan checks it)
-    param_type: str = "TEXT"  # the template parameter's type (Dataflow ParameterType) when it is a text value
-
-    @property
-    def flag(self) -> str:
-        return f"--{self.name}"
-
-    def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, show_default: bool = False) -> None:
-        shown = f" (default: {self.table_default or self.default})" if self.table_default or self.default else ""
-        keywords: dict[str, Any] = {"default": self.default, "help": self.help + (shown if show_default else "")}
-        if self.switch:
-            keywords.update(nargs="?", const=True, default=bool(self.default), type=true_or_false, metavar="true|false")
-        if self.repeatable:
-            keywords["action"] = "append"
-        if self.type is not None:
-            keywords["type"] = self.type
-        if self.choices:
-            keywords["choices"] = self.choices
-        if self.metavar:
-            keywords["metavar"] = self.metavar
-        parser.add_argument(self.flag, **keywords)
 
 
 JOB_OPTIONS: tuple[JobOption, ...] = (
@@ -267,13 +224,18 @@ def recorded_options(migrate: MigrateOptions, resolved: Mapping[str, Any], runne
     return {**values, **resolved, "runner": runner}
 
 
-def options_markdown() -> str:
-    """The README's table of the job's own flags (Beam's own options are documented by Beam)."""
-    lines = ["| option | default | meaning |", "|---|---|---|"]
-    for option in JOB_OPTIONS:
-        default = option.table_default or option.default
-        lines.append(f"| `{option.flag}` | {'' if default is None else f'`{default}`'} | {option.help} |")
-    return "\n".join(lines)
+def add_job_options(
+    parser: argparse.ArgumentParser,
+    names: Collection[str],
+    *,
+    required: Collection[str] = (),
+    show_default: bool = False,
+) -> None:
+    """The named job options, in the order named, onto a subcommand's parser: a subcommand that takes --output or
+    --manifest takes the job's own declaration of it. Those in `required` the parser itself insists on."""
+    declared = {option.name: option for option in JOB_OPTIONS}
+    for name in names:
+        declared[name].add_to(parser, show_default=show_default, required=name in required)
 
 
 def help_text() -> str:

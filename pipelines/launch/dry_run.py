@@ -20,10 +20,10 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from google.cloud import dataflow_v1beta3 as dataflow
 from google.protobuf import json_format
 
-from pipelines.console import UsageError
-from pipelines.graph import build
-from pipelines.options import MigrateOptions
-from pipelines.plan import MigrationPlan, check_sources, plan_from, with_patient_key
+from pipelines.console.usage import UsageError
+from pipelines.launch.graph import build
+from pipelines.launch.options import MigrateOptions
+from pipelines.launch.plan import MigrationPlan, check_sources, plan_from, with_patient_key
 
 _LOGGER = logging.getLogger("edms_migrate")
 _TRUE = {"true", "1", "yes"}

@@ -1,7 +1,8 @@
-"""The Flex Template's parameters: written out from JOB_OPTIONS (templates/metadata.json), and read back at launch.
+"""The Flex Template's parameters written out from JOB_OPTIONS (templates/metadata.json); read back at launch by
+pipelines/launch/template_argv.py.
 
-python -m pipelines.template_metadata            # print metadata.json
-python -m pipelines.template_metadata --write    # rewrite templates/metadata.json
+python -m pipelines.generators.template_metadata            # print metadata.json
+python -m pipelines.generators.template_metadata --write    # rewrite templates/metadata.json
 
 Each job option is one template parameter, typed and checked by a regex as Dataflow's TemplateMetadata allows, so
 the template form refuses what the launcher would refuse. A Flex Template passes each parameter once, as
@@ -17,9 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.options import JOB_OPTIONS, JobOption
+from pipelines.launch.job_option import JobOption
+from pipelines.launch.options import JOB_OPTIONS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 METADATA = ROOT / "templates" / "metadata.json"
 NAME = "edms-migrate"
 DESCRIPTION = (
@@ -30,7 +32,6 @@ _INTEGER = r"^[0-9]+$"
 _NUMBER = r"^[0-9]+(\.[0-9]+)?$"
 _GCS = r"^gs://[^\n\r,]+$"
 _GCS_LIST = r"^gs://[^\n\r,]+(,gs://[^\n\r,]+)*$"
-_REPEATABLE = {option.name for option in JOB_OPTIONS if option.repeatable}
 
 
 def _label(option: JobOption) -> str:
@@ -75,18 +76,6 @@ def template_metadata() -> dict[str, Any]:
 
 def metadata_json() -> str:
     return json.dumps(template_metadata(), indent=2, ensure_ascii=False) + "\n"
-
-
-def template_argv(argv: list[str]) -> list[str]:
-    """Template parameters (--name=value, once each) → the launcher's argv: lists split into repeated flags."""
-    result: list[str] = []
-    for arg in argv:
-        name, equals, value = arg.partition("=")
-        if equals and name.startswith("--") and name[2:] in _REPEATABLE:
-            result += [part for item in value.split(",") if item.strip() for part in (name, item.strip())]
-        else:
-            result.append(arg)
-    return result
 
 
 if __name__ == "__main__":

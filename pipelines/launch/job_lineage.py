@@ -16,7 +16,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipelines.openlineage_events import RunLineage
+from pipelines.launch.openlineage_events import RunLineage
 from transforms.lineage.summary import check_failure, summary_document
 from transforms.storage.emulators import StorageDoFn
 

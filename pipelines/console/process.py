@@ -1,4 +1,4 @@
-"""What every command shares and nothing else: the usage error and logging set-up.
+"""How a command starts and ends: logging set-up, and an exit that native threads cannot turn into SIGABRT.
 
 A leaf: it imports nothing of this project, so any module may use it without a cycle.
 """
@@ -10,20 +10,6 @@ import logging
 import os
 import sys
 from typing import NoReturn
-
-
-class UsageError(Exception):
-    """Misuse of the command line: reported as one line, exit code 2."""
-
-
-#: Exit code for misuse: the shell convention that argparse follows too.
-USAGE_EXIT_CODE = 2
-
-
-def print_error(message: object) -> int:
-    """One line on stderr, as every misuse is reported; returns the exit code for it."""
-    print(f"edms-migrate: error: {message}", file=sys.stderr)
-    return USAGE_EXIT_CODE
 
 
 def configure_logging() -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipelines.job_lineage import EmitRunEvent
-from pipelines.plan import MigrationPlan
+from pipelines.launch.job_lineage import EmitRunEvent
+from pipelines.launch.plan import MigrationPlan
 from schemas.tables import ORPHANS, TABLES_BY_NAME
 from transforms.dedupe.resolve import LATE, DeduplicateDocuments
 from transforms.dedupe.review import FindRecordsForReview

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pipelines.reconcile_record import reconciliation_section
-from pipelines.report import human_bytes
-from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
-from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, rows
+from pipelines.evidence.lineage_db import ReportError, load_lineage, query, rows
+from pipelines.reports.charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
+from pipelines.reports.reconciliation import reconciliation_section
+from pipelines.reports.summary_text import human_bytes
 from transforms.storage.objects import write_all
 from transforms.storage.output_layout import quarantine_record_of, report_uri
 
+#: The report lists at most this many quarantined documents by name; the lineage has them all.
+QUARANTINE_LINKS = 2000
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#f5f7fa}
 header{background:#0b3d91;color:#fff;padding:20px 32px}header h1{margin:0 0 4px;font-size:26px}
@@ -32,6 +34,10 @@ th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:right}th:first-
 svg .label{font-size:13px;fill:#1f2933}svg .small{font-size:11px;fill:#1f2933}
 svg .inbar{font-size:12px;fill:#fff;font-weight:600}ul.q{font-size:13px;columns:2}ul.q li{margin:2px 0}
 """
+
+
+def report_uri(prefix: str) -> str:
+    return FileSystems.join(prefix, "report.html")
 
 
 def build_report(prefix: str) -> str:

@@ -4,8 +4,8 @@ edms-migrate estimate --manifest … [--source …] --sample 300 --documents 235
     [--vcpu_hour_price 0.056] [--gb_month_price 0.02] [--worker_vcpus 4] [--headroom 1.25] \
     [--overhead_ms_per_document MS] [--scratch PREFIX] [--json]
 
-A random sample is migrated by the job's own per-document step (pipelines/calibration.py) into a scratch prefix,
-with the job's options (isolation, limits, formats), and every index is counted by streaming it. The plan scales
+A random sample is migrated by the job's own per-document step (pipelines/capacity/calibration.py) into a scratch
+prefix, with the job's options (isolation, limits, formats), and every index is counted by streaming it. The plan scales
 the measured CPU-seconds per page, pages per document and bytes out per document to --documents (default: the
 count), adds what the rest of the pipeline costs per document (measured once, at archive scale, by
 benchmarks/tiny.py: a sample of 300 cannot show it), and sizes a fleet that finishes by the deadline.
@@ -23,12 +23,11 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, replace
-from typing import NoReturn
 
-from pipelines.calibration import Calibration, census, measure, sampled_documents
-from pipelines.console import UsageError
-from pipelines.launcher import check_output_writable, parse_options
-from pipelines.plan import check_sources, plan_from
+from pipelines.capacity.calibration import Calibration, census, measure, sampled_documents
+from pipelines.console.usage import OneLineParser, UsageError
+from pipelines.launch.launcher import check_output_writable, parse_options
+from pipelines.launch.plan import check_sources, plan_from
 from transforms.privacy.key_source import PatientKeyRef
 
 _KEY_VARIABLE = "EDMS_ESTIMATE_KEY"  # a throwaway key, in this process only: the scratch output is thrown away
@@ -127,13 +126,8 @@ def report(calibration: Calibration, counted: int, plan: CapacityPlan, scratch: 
     return "\n".join(lines)
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def _arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = _OneLineParser(prog="edms-migrate estimate", add_help=False)
+    parser = OneLineParser(prog="edms-migrate estimate", add_help=False)
     parser.add_argument("--sample", type=int, default=300)
     parser.add_argument("--documents", type=int, default=None)
     parser.add_argument("--deadline", type=dt.date.fromisoformat, required=True)

@@ -1,4 +1,4 @@
-"""The checks `reconcile` makes over the manifests and the current lineage (pipelines/inventory.py tables).
+"""The checks `reconcile` makes over the manifests and the current lineage (pipelines/operate/inventory.py tables).
 
 Each check counts what it looked at per source system and names its first failures; none stops at the first.
 Objects and quarantined bytes are found by listing their folders (transforms/storage/listing.py) and hashed
@@ -18,9 +18,9 @@ from typing import Any
 
 import duckdb
 
-from pipelines.console import UsageError
-from pipelines.inventory import cursor
-from pipelines.report_data import rows
+from pipelines.console.usage import UsageError
+from pipelines.evidence.lineage_db import rows
+from pipelines.operate.inventory import cursor
 from transforms.lineage.runs import file_sha256
 from transforms.storage.listing import FOLDER_ORDER, folder_of, sizes
 

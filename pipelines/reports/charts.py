@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipelines.report import human_bytes
+from pipelines.reports.summary_text import human_bytes
 
 COLOURS = {"migrated": "#2e7d32", "duplicate": "#1565c0", "quarantined": "#c62828"}
 PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#c62828", "#5d4037", "#455a64")

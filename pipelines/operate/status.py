@@ -13,8 +13,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines.inventory import (
-    add_source_arguments,
+from pipelines.console.text_table import duration, text_table
+from pipelines.evidence.lineage_db import rows
+from pipelines.launch.options import add_job_options
+from pipelines.operate.inventory import (
     find_gone_sources,
     lineage_as_inventory,
     load_access_log,
@@ -22,8 +24,6 @@ from pipelines.inventory import (
     open_lineage,
     plan_sources,
 )
-from pipelines.report_data import rows
-from pipelines.text_table import duration, text_table
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
 TIERS = (("hot", 10), ("warm", 1))
@@ -173,10 +173,8 @@ def format_status(status: Status) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_source_arguments(parser)
-    parser.add_argument(
-        "--access_log", help="CSV of source_system, document_id, access_count, last_accessed: priority tiers"
-    )
+    """The job's own --output, --manifest, --source and --access_log (the access log makes the priority tiers)."""
+    add_job_options(parser, ("output", "manifest", "source", "access_log"), required=("output",))
 
 
 def main(args: argparse.Namespace) -> int:

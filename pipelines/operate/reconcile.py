@@ -17,9 +17,12 @@ from typing import Any
 
 import duckdb
 
-from pipelines.console import UsageError
-from pipelines.inventory import add_source_arguments, find_gone_sources, load_manifests, open_lineage, plan_sources
-from pipelines.reconcile_checks import (
+from pipelines.console.text_table import text_table
+from pipelines.console.usage import UsageError
+from pipelines.evidence.reconcile_records import anchors, write_record
+from pipelines.launch.options import add_job_options
+from pipelines.operate.inventory import find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.operate.reconcile_checks import (
     LISTED,
     Check,
     Verify,
@@ -29,9 +32,7 @@ from pipelines.reconcile_checks import (
     gone,
     orphans,
 )
-from pipelines.reconcile_record import anchors, write_record
-from pipelines.status import outcome_counts
-from pipelines.text_table import text_table
+from pipelines.operate.status import outcome_counts
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
 
@@ -126,7 +127,8 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_source_arguments(parser)
+    """The job's own --output, --manifest and --source, and how many stored objects to hash."""
+    add_job_options(parser, ("output", "manifest", "source"), required=("output",))
     parser.add_argument(
         "--verify_objects",
         default="all",

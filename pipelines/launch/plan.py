@@ -18,8 +18,8 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.console import UsageError
-from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
+from pipelines.console.usage import UsageError
+from pipelines.launch.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset

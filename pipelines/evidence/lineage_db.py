@@ -1,4 +1,7 @@
-"""The report's data: a run's lineage tables in DuckDB, and the analyst queries over them."""
+"""The lineage under a prefix read back: its tables in DuckDB, and the analyst queries over them.
+
+What the report, `status` and `reconcile` read; it writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +21,6 @@ from transforms.storage.output_layout import lineage_folder, table_history_patte
 
 class ReportError(Exception):
     """No lineage to report on: one line for the command line."""
-
-
-#: The report lists at most this many quarantined documents by name; the lineage has them all.
-QUARANTINE_LINKS = 2000
 
 
 def load_lineage(prefix: str, *, required: bool = True) -> duckdb.DuckDBPyConnection:

@@ -1,8 +1,8 @@
 """Markdown for the docs pages, derived from the code so the docs cannot drift from it.
 
-python -m pipelines.docs            # print every generated section (options, reason codes, lineage columns,
+python -m pipelines.generators.docs            # print every generated section (options, reason codes, lineage columns,
                                     # the TIFF coverage table)
-python -m pipelines.docs --write    # rewrite the generated sections of every page in PAGES in place
+python -m pipelines.generators.docs --write    # rewrite the generated sections of every page in PAGES in place
 
 A page holds each of its sections between <!-- BEGIN generated:NAME --> and <!-- END generated:NAME -->.
 """
@@ -13,12 +13,12 @@ import re
 import sys
 from pathlib import Path
 
-from pipelines.options import options_markdown
+from pipelines.launch.options import JOB_OPTIONS
 from samples.tiff_variants import coverage_markdown
 from schemas.reasons import OPERATOR_ACTIONS, Reason
 from schemas.tables import TABLES, Table
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 #: Each generated section → the one page (relative to ROOT) it lives in: one page per reader.
 PAGES: dict[str, str] = {
@@ -29,6 +29,15 @@ PAGES: dict[str, str] = {
 }
 
 _MARKER = re.compile(r"<!-- (?:BEGIN|END) generated:([\w-]+) -->")
+
+
+def options_markdown() -> str:
+    """docs/running.md's table of the job's own flags (Beam's own options are documented by Beam)."""
+    lines = ["| option | default | meaning |", "|---|---|---|"]
+    for option in JOB_OPTIONS:
+        default = option.table_default or option.default
+        lines.append(f"| `{option.flag}` | {'' if default is None else f'`{default}`'} | {option.help} |")
+    return "\n".join(lines)
 
 
 def table_markdown(table: Table) -> str:

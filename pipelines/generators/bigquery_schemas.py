@@ -1,6 +1,8 @@
 """Write each table's BigQuery schema to schemas/bigquery/<table>.json, for infrastructure code (Terraform, bq).
 
-python -m pipelines.bigquery_schemas    # tests/test_schemas.py fails when the files and schemas/tables.py disagree
+python -m pipelines.generators.bigquery_schemas
+
+tests/test_schemas.py fails when the files and schemas/tables.py disagree.
 """
 
 from __future__ import annotations

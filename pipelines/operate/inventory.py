@@ -1,7 +1,7 @@
 """The manifests and the current lineage side by side in DuckDB: what `status` and `reconcile` both read.
 
 Tables and views on the connection:
-- documents_history, runs, … (history, from report_data.load_lineage) and current_documents, current_pages (the
+- documents_history, runs, … (history, from evidence.lineage_db.load_lineage) and current_documents, current_pages (the
   shared view SQL, schemas/queries/views: one definition of "current");
 - manifest_documents: one row per manifest document (source_system, document_id, manifest_uri, manifest_row,
   reference_sha256, blobs, repeated). Page-per-row rows are assembled by the pipeline's own assemble_pages and a
@@ -12,7 +12,6 @@ Manifests are streamed into DuckDB in batches (it spills to disk), never held as
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import logging
 import os
@@ -27,9 +26,9 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.console import UsageError
-from pipelines.plan import check_sources, plan_from
-from pipelines.report_data import load_lineage
+from pipelines.console.usage import UsageError
+from pipelines.evidence.lineage_db import load_lineage
+from pipelines.launch.plan import check_sources, plan_from
 from schemas.records import DocumentRef
 from transforms.sources.layouts.page_per_row import assemble_pages
 from transforms.sources.paths import absolute
@@ -224,18 +223,14 @@ def find_gone_sources(connection: duckdb.DuckDBPyConnection) -> int:
     return count
 
 
-def plan_sources(output: str, manifests: list[str], profiles: list[str]) -> tuple[str, tuple, tuple[str, ...]]:
+def plan_sources(
+    output: str, manifests: list[str] | None, profiles: list[str] | None
+) -> tuple[str, tuple, tuple[str, ...]]:
     """(absolute output, (profile, index file) pairs, index files) as `run` would resolve and check them."""
+    manifests, profiles = manifests or [], profiles or []
     if not manifests and not profiles:
         return absolute(output).rstrip("/"), (), ()
     argv = [*(x for m in manifests for x in ("--manifest", m)), *(x for p in profiles for x in ("--source", p))]
     plan = plan_from(PipelineOptions([*argv, "--output", output]))
     check_sources(plan)
     return plan.output, plan.sources, plan.manifests
-
-
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """The output and the manifests, as status and reconcile both take them."""
-    parser.add_argument("--output", required=True, help="the migration's --output (local folder or gs:// prefix)")
-    parser.add_argument("--manifest", action="append", default=[], help="canonical manifest CSV; repeatable")
-    parser.add_argument("--source", action="append", default=[], help="source profile JSON; repeatable")
