@@ -76,16 +76,15 @@ def parse_options(argv: list[str]) -> PipelineOptions:
 
 
 def check_output_writable(output: str, flag: str = "--output") -> None:
-    """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
+    """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR.
+
+    The probe (a few bytes, a fresh name each launch) is kept, never deleted: under --output nothing is deleted,
+    and a bucket retention policy (preflight asks for one) would refuse it anyway."""
     probe = FileSystems.join(output, "lineage", f".write-check-{uuid.uuid4().hex}")
     try:
         write_all(probe, b"edms-migrate write check\n")
     except Exception as error:  # any filesystem's failure, reported as one line
         raise UsageError(f"cannot write to {flag} {output}: {type(error).__name__}: {error}".splitlines()[0]) from error
-    try:
-        FileSystems.delete([probe])
-    except Exception:  # a bucket retention policy (preflight asks for one) keeps every object its period
-        _LOGGER.info("the write check %s stays until the bucket's retention period ends", probe)
 
 
 def count_orphans(plan: MigrationPlan) -> int:
