@@ -128,8 +128,9 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
 def migrate(argv: list[str]) -> int:
     """Launch, wait, print the summary. Returns the process exit code.
 
-    Under an owner-only umask: every local output holds patient data, and Beam writes the lineage Parquet itself,
-    so the umask is what makes its files 0600 too (write_all sets its own modes whatever the umask).
+    Under an owner-only umask: every local output holds patient data. The job's own writes (objects, quarantine,
+    and the lineage Parquet, made with pyarrow, no Beam sink) go through write_all or write_once, which set 0600
+    whatever the umask; the umask covers anything a library creates on its own.
     """
     with owner_only_umask():
         return _migrate(argv)
