@@ -86,16 +86,15 @@ def parse_options(argv: list[str]) -> PipelineOptions:
 
 
 def check_output_writable(output: str, flag: str = "--output") -> None:
-    """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR."""
+    """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR.
+
+    The probe (a few bytes, a fresh name each launch) is kept, never deleted: under --output nothing is deleted,
+    and a bucket retention policy (preflight asks for one) would refuse it anyway."""
     probe = write_check_uri(output, uuid.uuid4().hex)
     try:
         write_all(probe, b"edms-migrate write check\n")
     except Exception as error:  # any filesystem's failure, reported as one line
         raise UsageError(f"cannot write to {flag} {output}: {type(error).__name__}: {error}".splitlines()[0]) from error
-    try:
-        FileSystems.delete([probe])
-    except Exception:  # a bucket retention policy (preflight asks for one) keeps every object its period
-        _LOGGER.info("the write check %s stays until the bucket's retention period ends", probe)
 
 
 def count_orphans(plan: MigrationPlan) -> int:
@@ -139,8 +138,9 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
 def migrate(argv: list[str]) -> int:
     """Launch, wait, print the summary. Returns the process exit code.
 
-    Under an owner-only umask: every local output holds patient data, and Beam writes the lineage Parquet itself,
-    so the umask is what makes its files 0600 too (write_all sets its own modes whatever the umask).
+    Under an owner-only umask: every local output holds patient data. The job's own writes (objects, quarantine,
+    and the lineage Parquet, made with pyarrow, no Beam sink) go through write_all or write_once, which set 0600
+    whatever the umask; the umask covers anything a library creates on its own.
     """
     with owner_only_umask():
         return _migrate(argv)

@@ -86,7 +86,8 @@ class MigrationPlan:
 
 
 def migration_key_for(manifests: tuple[str, ...], output: str) -> str:
-    """Same manifests into the same prefix → the same key, so a re-run replaces its own lineage."""
+    """Same manifests into the same prefix → the same key: a re-run's lineage files are named beside the earlier
+    runs' (…-<key>-<run>-…) and add to that history; lineage is append-only, nothing of an earlier run replaced."""
     return hashlib.sha256("\n".join([output, *sorted(manifests)]).encode()).hexdigest()[:12]
 
 

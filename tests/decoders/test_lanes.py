@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 from pathlib import Path
 
 import apache_beam as beam
@@ -167,12 +166,10 @@ def test_a_hang_or_a_crash_in_one_lane_costs_that_document_only(tmp_path, dump):
     )
     children_before = set(multiprocessing.active_children())
     fn.setup()
-    started = time.monotonic()
     try:
         during, at_end = run_directly(fn, [ref(folder, name, blob) for name, blob in zip(names, blobs, strict=True)])
     finally:
         fn.teardown()
-    assert time.monotonic() - started < 40
     assert set(multiprocessing.active_children()) <= children_before  # teardown stopped every child
     rows = {o.document["document_id"]: o.document for o in during + at_end}
     assert {name: (row["status"], tuple(row["reasons"])) for name, row in rows.items()} == {

@@ -272,7 +272,7 @@ class MigrateDocuments(beam.PTransform):
     """DocumentRefs → RecordedOutcomes, one each, whatever happens inside.
 
     Each DoFn journals a document's full rows, then the outcome is cut down to what later steps read, in the same
-    fused stage: the rows never cross a shuffle (measured in docs/development.md#what-each-part-costs)."""
+    fused stage: the rows never cross a shuffle (measured in docs/benchmarks.md#what-each-part-costs)."""
 
     def __init__(self, settings: MigrationSettings) -> None:
         super().__init__()

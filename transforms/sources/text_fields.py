@@ -1,6 +1,7 @@
 """Reading index text and its number fields: shared by the canonical manifest and every layout.
 
-Kept free of other project imports, so any source module can use it without a cycle.
+It imports only schemas, privacy's redaction and sources/csv_records.py, none of which imports a source module
+back, so any source module can use it without a cycle.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def read_all(uri: str) -> bytes:
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
-#: The umask that makes every file a process creates owner-only, Beam's own (WriteToParquet) included.
+#: The umask that makes every file a process creates owner-only, those a library creates itself included (the
+#: job's own writes, lineage Parquet among them, go through write_all or write_once: 0600 whatever the umask).
 OWNER_ONLY_UMASK = 0o077
 
 
