@@ -88,13 +88,19 @@ def parse_options(argv: list[str]) -> PipelineOptions:
 def check_output_writable(output: str, flag: str = "--output") -> None:
     """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR.
 
-    The probe (a few bytes, a fresh name each launch) is kept, never deleted: under --output nothing is deleted,
-    and a bucket retention policy (preflight asks for one) would refuse it anyway."""
+    In the archive (--output) the probe, a few bytes under a fresh name each launch, is kept: nothing there is
+    deleted, and a bucket retention policy (preflight asks for one) would refuse it anyway. Elsewhere (the index
+    records' own bucket, rewritten as a matter of course) it is deleted, so that bucket holds only records."""
     probe = write_check_uri(output, uuid.uuid4().hex)
     try:
         write_all(probe, b"edms-migrate write check\n")
     except Exception as error:  # any filesystem's failure, reported as one line
         raise UsageError(f"cannot write to {flag} {output}: {type(error).__name__}: {error}".splitlines()[0]) from error
+    if flag != "--output":
+        try:
+            FileSystems.delete([probe])
+        except Exception:  # a records bucket under a retention policy, despite the preflight's warning
+            _LOGGER.info("the write check %s stays until the bucket's retention period ends", probe)
 
 
 def count_orphans(plan: MigrationPlan) -> int:
