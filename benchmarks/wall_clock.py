@@ -73,7 +73,7 @@ def _sleep_forever() -> None:
 
 def hang() -> str:
     from benchmarks.wall_clock import _sleep_forever as sleep_forever  # by module name: the child cannot see __main__
-    from transforms.imaging.isolation import IsolatedWorker
+    from transforms.decoders.isolation import IsolatedWorker
 
     worker = IsolatedWorker(timeout_seconds=8, memory_limit_bytes=None)
     try:
@@ -99,7 +99,7 @@ def _offline() -> Iterator[None]:
 
 
 def dry_run(folder: Path) -> str:
-    from pipelines.launcher import run
+    from pipelines.launch.launcher import run
 
     (folder / "manifest.csv").write_text("source_system,document_id,blob_uri\nPAS,1,a.tif\n", encoding="utf-8")
     flags = {
@@ -121,7 +121,7 @@ def dry_run(folder: Path) -> str:
 def gcs(folder: Path) -> str:
     from gcp_storage_emulator.server import create_server
 
-    from pipelines.launcher import migrate
+    from pipelines.launch.launcher import migrate
     from samples.dump import write_sample_dump
     from tests.conftest import TEST_PAGE_SIZE, compliant_bucket, compliant_records_bucket, upload_folder
 

@@ -36,10 +36,6 @@ svg .inbar{font-size:12px;fill:#fff;font-weight:600}ul.q{font-size:13px;columns:
 """
 
 
-def report_uri(prefix: str) -> str:
-    return FileSystems.join(prefix, "report.html")
-
-
 def build_report(prefix: str) -> str:
     connection = load_lineage(prefix)
     runs = rows(connection, "SELECT * FROM runs ORDER BY finished_at DESC")
