@@ -4,6 +4,7 @@ line, a pure imaging core, small modules."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,7 @@ def imports_of(path: Path) -> list[str]:
     return names
 
 
+@functools.cache  # parsed once for every test here (read-only)
 def project_graph() -> dict[str, set[str]]:
     modules = project_modules()
     return {
