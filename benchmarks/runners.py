@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.process_tree import load_average, run_tree
-from pipelines.job_server_jars import cached_jar
+from pipelines.engines.jars import cached_jar
 
 _REPO = str(Path(__file__).resolve().parent.parent)
 #: name → the Beam arguments of that configuration (the jars are added where needed).

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from pipelines.job_server_jars import cached_jar
+from pipelines.engines.jars import cached_jar
 from tests.lineage_checks import read_table
+from tests.platform_needs import on_ci
 
-_IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 FLINK_PARALLELISM = "2"  # the machine's two cores: two SDK harnesses, as a two-slot task manager runs
 
 
@@ -35,7 +35,7 @@ def job_server_jar(engine: str) -> str:
     elif not jar or not jar.is_file():
         reason = f"no {engine} job-server jar: run `edms-migrate fetch-jars` (needs Maven; .ci/run does it)"
     if reason:
-        if _IN_CI:
+        if on_ci():
             pytest.fail(reason)
         pytest.skip(reason)
     return str(jar)

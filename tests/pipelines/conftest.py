@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.pipelines.test_end_to_end import all_sources
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.lineage_checks import read_history, read_table
 from tests.pipelines.test_end_to_end import all_sources
 from tests.portable_engines import FLINK_PARALLELISM, assert_same_migration, flink_argv, job_server_jar

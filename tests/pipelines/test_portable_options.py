@@ -1,5 +1,5 @@
-"""What a Flink or Spark launch checks and settles before anything runs (pipelines/portable.py), the pathing jar
-that stands for Beam's job-server jar (pipelines/job_server_jars.py), and the local worker pool's lifetime. Fast:
+"""What a Flink or Spark launch checks and settles before anything runs (pipelines/engines/portable.py), the pathing jar
+that stands for Beam's job-server jar (pipelines/engines/jars.py), and the local worker pool's lifetime. Fast:
 no JVM is started here; the engines themselves run in test_portable_runners.py."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import zipfile
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.console import UsageError
-from pipelines.job_server_jars import cached_jar, write_pathing_jar
-from pipelines.plan import worker_processes
-from pipelines.portable import parallel_workers, prepare_portable, workers_on_this_machine
-from pipelines.worker_pool import _listening, local_worker_pool
+from pipelines.console.usage import UsageError
+from pipelines.engines.jars import cached_jar, write_pathing_jar
+from pipelines.engines.portable import parallel_workers, prepare_portable, workers_on_this_machine
+from pipelines.engines.worker_pool import _listening, local_worker_pool
+from pipelines.launch.plan import worker_processes
 from transforms.privacy.patient_key import PatientKeyError, choose_key_ref
 
 FLINK = ["--runner=FlinkRunner", "--flink_job_server_jar=/jars/flink.jar"]
@@ -112,7 +112,7 @@ def test_no_pool_is_started_unless_asked_for():
 
 
 def test_the_dry_run_says_what_covers_flink_and_spark_instead(tmp_path):
-    from pipelines.dry_run import offline_plan
+    from pipelines.launch.dry_run import offline_plan
 
     (tmp_path / "m.csv").write_text("source_system,document_id,blob_uri\n")
     argv = ["--manifest", str(tmp_path / "m.csv"), "--output", str(tmp_path / "out"), *SPARK, "--dry_run=True"]
@@ -121,7 +121,7 @@ def test_the_dry_run_says_what_covers_flink_and_spark_instead(tmp_path):
 
 
 def test_the_preflight_says_a_clusters_local_output_is_not_checked(tmp_path, caplog):
-    from pipelines.preflight import launch_checks
+    from pipelines.launch.preflight import launch_checks
 
     launch_checks(PipelineOptions(FLINK), str(tmp_path))
     assert "FlinkRunner writes to" in caplog.text and "only buckets and BigQuery datasets are checked" in caplog.text

@@ -16,17 +16,17 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.launcher import migrate
-from pipelines.portable import prepare_portable
-from pipelines.report_html import write_report
-from pipelines.worker_pool import local_worker_pool
+from pipelines.engines.portable import prepare_portable
+from pipelines.engines.worker_pool import local_worker_pool
+from pipelines.launch.launcher import migrate
+from pipelines.reports.report_page import write_report
 from tests.faulty_converters import CRASH_MARKER, misbehaving_convert
 from tests.images import multipage_g4
 from tests.lineage_checks import read_table
+from tests.migrate.test_migrate import ref, settings
 from tests.pipelines.test_end_to_end import all_sources
 from tests.portable_engines import FLINK_PARALLELISM, assert_same_migration, flink_argv, job_server_jar, spark_argv
-from tests.test_migrate import ref, settings
-from transforms.migrate import MigrateDocuments
+from transforms.migrate.document_step import MigrateDocuments
 
 pytestmark = pytest.mark.slow  # a JVM, an embedded engine and a whole dump each
 
