@@ -33,10 +33,11 @@ _MARKER = re.compile(r"<!-- (?:BEGIN|END) generated:([\w-]+) -->")
 
 def options_markdown() -> str:
     """docs/running.md's table of the job's own flags (Beam's own options are documented by Beam)."""
-    lines = ["| option | default | meaning |", "|---|---|---|"]
+    lines = ["| option | default | runners | meaning |", "|---|---|---|---|"]
     for option in JOB_OPTIONS:
         default = option.table_default or option.default
-        lines.append(f"| `{option.flag}` | {'' if default is None else f'`{default}`'} | {option.help} |")
+        shown = "" if default is None else f"`{default}`"
+        lines.append(f"| `{option.flag}` | {shown} | {option.runners_text} | {option.help} |")
     return "\n".join(lines)
 
 

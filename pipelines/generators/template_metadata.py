@@ -70,7 +70,7 @@ def template_metadata() -> dict[str, Any]:
         "name": NAME,
         "description": DESCRIPTION,
         "streaming": False,
-        "parameters": [parameter(option) for option in JOB_OPTIONS],
+        "parameters": [parameter(option) for option in JOB_OPTIONS if "Dataflow" in option.runners],
     }
 
 

@@ -19,6 +19,10 @@ def true_or_false(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
+#: The runners an option can apply to, as run --help, docs/running.md and the runbooks name them.
+RUNNERS = ("Direct", "Dataflow", "Flink", "Spark")
+
+
 @dataclass(frozen=True)
 class JobOption:
     """One flag of the job: its name (as --name), meaning and default, and how argparse reads it."""
@@ -34,6 +38,11 @@ class JobOption:
     switch: bool = False  # true/false: `--name` alone means true, and `--name=false` (a template parameter) works
     required: bool = False  # a launch needs it (the template says so; the plan checks it)
     param_type: str = "TEXT"  # the template parameter's type (Dataflow ParameterType) when it is a text value
+    runners: tuple[str, ...] = RUNNERS  # where it does something; a Dataflow template offers only Dataflow's
+
+    @property
+    def runners_text(self) -> str:
+        return "all" if self.runners == RUNNERS else ", ".join(self.runners)
 
     @property
     def flag(self) -> str:
@@ -49,7 +58,9 @@ class JobOption:
         """This option on a parser; `required` makes the parser itself refuse a command line without it (Beam's
         parser never does: the plan checks what a launch needs)."""
         shown = f" (default: {self.table_default or self.default})" if self.table_default or self.default else ""
-        keywords: dict[str, Any] = {"default": self.default, "help": self.help + (shown if show_default else "")}
+        scope = f" [{self.runners_text} only]" if self.runners != RUNNERS else ""
+        text = self.help + (scope + shown if show_default else "")
+        keywords: dict[str, Any] = {"default": self.default, "help": text}
         if required:
             keywords["required"] = True
         if self.switch:

@@ -199,13 +199,14 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
         choices=("fail", "warn"),
     ),
     JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
-    JobOption("worker_pool", WORKER_POOL_HELP, choices=("local",)),
+    JobOption("worker_pool", WORKER_POOL_HELP, choices=("local",), runners=("Flink", "Spark")),
     JobOption(
         "detached",
         "Submit the job and return without waiting (a Flex Template launch always does): the job's final step "
         "then emits the OpenLineage COMPLETE or FAIL event itself.",
         False,
         switch=True,
+        runners=("Dataflow", "Flink", "Spark"),
     ),
 )
 
@@ -249,8 +250,10 @@ def help_text() -> str:
         description="Migrate legacy document dumps into object storage, with lineage.",
         epilog="Every other --flag is a Beam pipeline option (--runner, --direct_num_workers, --project, "
         "--region, --temp_location, …): see https://beam.apache.org/documentation/runners/direct/ and "
-        "https://cloud.google.com/dataflow/docs/reference/pipeline-options. The options table is also in "
-        "docs/running.md.",
+        "https://cloud.google.com/dataflow/docs/reference/pipeline-options. Flink and Spark (--runner FlinkRunner "
+        "or SparkRunner): --flink_master, --parallelism, --spark_master_url, --environment_type LOOPBACK or "
+        "EXTERNAL, --environment_config, --job_endpoint; the job-server jar comes from `edms-migrate fetch-jars` "
+        "(docs/flink-spark.md). The options table is also in docs/running.md.",
         add_help=False,
     )
     group = parser.add_argument_group("job options")

@@ -128,3 +128,11 @@ def test_the_preflight_says_a_clusters_local_output_is_not_checked(tmp_path, cap
     caplog.clear()
     launch_checks(PipelineOptions([]), str(tmp_path))
     assert "only buckets" not in caplog.text
+
+
+def test_run_help_says_which_runners_an_option_applies_to():
+    from pipelines.launch.options import help_text
+
+    text = " ".join(help_text().split())
+    assert "in the launcher. [Flink, Spark only]" in text
+    assert "--job_endpoint; the job-server jar comes from `edms- migrate fetch-jars`" in text
