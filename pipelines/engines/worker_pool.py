@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -43,12 +42,16 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("localhost", port)) == 0
 
 
-def _die_with_parent() -> None:
-    """Linux: the pool gets SIGKILL when the launcher dies, even by kill -9 (no pool outlives its run)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+#: The pool, started so that it gets SIGKILL when the launcher dies, even by kill -9 (Linux's PR_SET_PDEATHSIG,
+#: set by the pool itself: a preexec_fn would fork the launcher, and gRPC's fork handlers abort a process whose
+#: gRPC threads run, as a previous run's do). Elsewhere the pool just starts.
+_POOL = (
+    "import contextlib, ctypes, runpy, signal, sys\n"
+    "with contextlib.suppress(Exception):\n"
+    "    ctypes.CDLL('libc.so.6').prctl(1, signal.SIGKILL)\n"
+    "sys.argv = ['worker_pool_main', *sys.argv[1:]]\n"
+    "runpy.run_module('apache_beam.runners.worker.worker_pool_main', run_name='__main__')\n"
+)
 
 
 def start_pool(port: int) -> subprocess.Popen:
@@ -56,11 +59,10 @@ def start_pool(port: int) -> subprocess.Popen:
     environ = dict(os.environ)
     environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), environ.get("PATH", "")])
     pool = subprocess.Popen(
-        [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
+        [sys.executable, "-c", _POOL, f"--service_port={port}"],
         env=environ,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads of ours run yet that a fork could copy locked)
     )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not _listening(port):

@@ -26,7 +26,7 @@ from tests.lineage_checks import read_table
 from tests.migrate.test_migrate import ref, settings
 from tests.pipelines.test_end_to_end import all_sources
 from tests.portable_engines import FLINK_PARALLELISM, assert_same_migration, flink_argv, job_server_jar, spark_argv
-from transforms.migrate.document_step import MigrateDocuments
+from transforms.migrate.document_step import MigrateDocumentFn
 
 pytestmark = pytest.mark.slow  # a JVM, an embedded engine and a whole dump each
 
@@ -78,11 +78,13 @@ def test_a_native_crash_inside_a_flink_sdk_harness_costs_one_document(tmp_path):
     refs.append(ref(folder, "AFTER", "letter.tif"))
     options = PipelineOptions(flink_argv(jar, "--worker_pool=local", "--parallelism=1"))
     prepare_portable(options)
-    migration = MigrateDocuments(settings(tmp_path, isolation="always", decode_timeout_seconds=30), misbehaving_convert)
+    isolated = settings(tmp_path, isolation="always", decode_timeout_seconds=30)
+    migrate_each = MigrateDocumentFn(isolated, misbehaving_convert)
     with local_worker_pool(options), beam.Pipeline(options=options) as pipeline:
-        outcomes = pipeline | beam.Create(refs) | migration
+        outcomes = pipeline | beam.Create(refs) | beam.ParDo(migrate_each)
         assert_that(
-            outcomes | beam.Map(lambda outcome: (outcome.document_id, outcome.status, outcome.reasons)),
+            outcomes
+            | beam.Map(lambda o: (o.document["document_id"], o.document["status"], tuple(o.document["reasons"]))),
             equal_to(
                 [
                     ("BEFORE", "migrated", ()),
@@ -91,3 +93,18 @@ def test_a_native_crash_inside_a_flink_sdk_harness_costs_one_document(tmp_path):
                 ]
             ),
         )
+
+
+def test_flink_waves_end_where_the_same_waves_on_the_direct_runner_do(sample_dump, tmp_path):
+    """--max_documents (a Top and a singleton side input), then the rest: waves and resume on Flink."""
+    jar = job_server_jar("flink")
+    outputs = {}
+    for name, engine in (("direct", []), ("flink", flink_argv(jar, f"--parallelism={FLINK_PARALLELISM}"))):
+        outputs[name] = str(tmp_path / name)
+        argv = [*all_sources(sample_dump), "--output", outputs[name], *engine]
+        assert migrate([*argv, "--max_documents", "20"]) == 0
+        assert migrate(argv) == 0
+    assert_same_migration(outputs["direct"], outputs["flink"])
+    waves = sorted((run["deferred"], run["already_done"]) for run in _runs(outputs["flink"]))
+    assert waves == sorted((run["deferred"], run["already_done"]) for run in _runs(outputs["direct"]))
+    assert max(deferred for deferred, _ in waves) > 0  # the first wave did leave documents for the second
