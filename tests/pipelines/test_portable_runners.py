@@ -58,8 +58,9 @@ def test_spark_with_a_local_worker_pool_migrates_the_sample_dump_as_the_direct_r
     assert options["runner"] == "SparkRunner" and options["worker_pool"] == "local"
     report = write_report(output)  # the report reads what any engine wrote
     assert f"{len(sample_dump.all_documents)}" in Path(report).read_text(encoding="utf-8")
-    # a second run over the same prefix finds every document done: resume and cross-run de-duplication hold
-    assert migrate([*all_sources(sample_dump), "--output", output, *spark_argv(jar, "--worker_pool=local")]) == 0
+    # a second run over the same prefix, LOOPBACK this time, finds every document done: resume and cross-run
+    # de-duplication hold
+    assert migrate([*all_sources(sample_dump), "--output", output, *spark_argv(jar)]) == 0
     assert_same_migration(direct_migration, output)
     settled = sum(row["status"] != "quarantined" for row in read_table(direct_migration, "documents"))
     assert sorted(run["already_done"] for run in _runs(output)) == [0, settled]  # quarantined ones are retried
