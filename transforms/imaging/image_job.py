@@ -21,7 +21,7 @@ from transforms.imaging.deep_encode import encode_array
 from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
 from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
-from transforms.imaging.passthrough import keep_page
+from transforms.imaging.passthrough import keep_bilevel, keep_page
 from transforms.imaging.pdf import PdfCheck, check_pdf
 from transforms.imaging.perceptual import perceptual_hash
 from transforms.imaging.pixels import pixel_digest
@@ -162,11 +162,14 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             raise QuarantineError(Reason.LOSSLESS_UNSUPPORTED, "16-bit colour animated PNG cannot be kept exactly")
         pages = []
         for page in document.pages():
-            if original is None and page.deep is None and _tiff_page_loses_bits(page):
+            if original is None and page.deep is None and page.bilevel is None and _tiff_page_loses_bits(page):
                 raise QuarantineError(
                     Reason.LOSSLESS_UNSUPPORTED,
                     f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
                 )
+            if page.bilevel is not None:
+                pages.append(_fax_page(data, page))
+                continue
             grey = luminance(page.image)
             # A bilevel page's pixels, copied out of Pillow once (3-7 ms an A4 page) for the ink count, the pixel
             # hash, the passthrough proof and, seen as 8-bit grey, the perceptual hash.
@@ -183,16 +186,27 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
                 )
             if pixels is not None:
                 grey = Image.frombuffer("L", page.image.size, pixels, "raw", "L", 0, 1)
-            pages.append(
-                ConvertedPage(
-                    encoded=encoded,
-                    source_compression=page.compression,
-                    orientation=page.orientation,
-                    icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
-                    ink_coverage=round(coverage, 5),
-                    flags=page_flags(coverage, page.dpi),
-                    perceptual_hash=perceptual_hash(grey),
-                    decoder=page.decoder,
-                )
-            )
+            pages.append(_converted(page, encoded, coverage, perceptual_hash(grey)))
         return ConvertedDocument(document.format, tuple(pages))
+
+
+def _fax_page(data: bytes, page: Page) -> ConvertedPage:
+    """A fax page decoded once by libtiff: everything from its bits; kept as its own strips where the copy is the
+    source's structure exactly (Group 4), else encoded losslessly from the same bits."""
+    pixels = page.bilevel
+    digest = pixels.digest()
+    encoded = keep_bilevel(data, page, digest) or encode_page(page, digest=digest)
+    return _converted(page, encoded, pixels.ink_coverage(), pixels.perceptual_hash())
+
+
+def _converted(page: Page, encoded: EncodedPage, coverage: float, perceptual: str) -> ConvertedPage:
+    return ConvertedPage(
+        encoded=encoded,
+        source_compression=page.compression,
+        orientation=page.orientation,
+        icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
+        ink_coverage=round(coverage, 5),
+        flags=page_flags(coverage, page.dpi),
+        perceptual_hash=perceptual,
+        decoder=page.decoder,
+    )

@@ -139,15 +139,8 @@ def copy_page(data: bytes, page_index: int, mode: str) -> bytes | None:
         return None
     if (_numbers(entries.get(PHOTOMETRIC), order) or (-1,))[0] not in _PHOTOMETRICS:
         return None
-    offsets = _numbers(entries.get(STRIP_OFFSETS), order)
-    counts = _numbers(entries.get(STRIP_BYTE_COUNTS), order)
-    if (
-        not offsets
-        or len(offsets) != len(counts)
-        or any(o + c > len(data) for o, c in zip(offsets, counts, strict=True))
-    ):
-        return None
-    return _write(order, entries, [data[o : o + c] for o, c in zip(offsets, counts, strict=True)])
+    strips = _strips(data, order, entries)
+    return _write(order, entries, strips) if strips else None
 
 
 def _write(order: str, entries: dict[int, _Entry], strips: list[bytes]) -> bytes:
@@ -177,6 +170,43 @@ def _write(order: str, entries: dict[int, _Entry], strips: list[bytes]) -> bytes
             extra += value + b"\x00" * (len(value) & 1)
     directory += b"\x00\x00\x00\x00"  # no next page
     return bytes(body + directory + extra)
+
+
+def _strips(data: bytes, order: str, entries: dict[int, _Entry]) -> list[bytes] | None:
+    offsets = _numbers(entries.get(STRIP_OFFSETS), order)
+    counts = _numbers(entries.get(STRIP_BYTE_COUNTS), order)
+    if len(offsets) != len(counts) or any(o + c > len(data) for o, c in zip(offsets, counts, strict=True)):
+        return None
+    return [data[o : o + c] for o, c in zip(offsets, counts, strict=True)]
+
+
+def same_structure(data: bytes, page_index: int, copy: bytes) -> bool:
+    """The copy holds page PAGE_INDEX's strips byte for byte and in order, the same type, count and value of every
+    tag it carries, and no tag the source lacks: libtiff reads it exactly as it read the source page."""
+    source, kept = _directory(data, page_index), _directory(copy, 0)
+    if source is None or kept is None or kept[0] != "<":
+        return False
+    (order, entries), (_, copied) = source, kept
+    carried = {tag for tag in entries if tag in _CARRIED_TAGS}
+    if copied.keys() != carried | {STRIP_OFFSETS, STRIP_BYTE_COUNTS}:
+        return False
+    for tag in carried:
+        want, got = entries[tag], copied[tag]
+        if (want.kind, want.count, _little_endian(want, order)) != (got.kind, got.count, got.raw):
+            return False
+    strips = _strips(data, order, entries)
+    return strips is not None and strips == _strips(copy, "<", copied)
+
+
+def keep_bilevel(data: bytes, page: Page, digest: str) -> EncodedPage | None:
+    """A fax page decoded once by libtiff (fax_page.py), kept as its own Group 4 strips if the copy is the source
+    page's structure exactly (same_structure): the same strip bytes under the same decode tags decode, by the same
+    libtiff, to the same pixels, so the copy is not decoded again (docs/formats.md)."""
+    pixels = page.bilevel
+    copy = copy_page(data, page.number - 1, "1") if pixels is not None else None
+    if copy is None or not same_structure(data, page.number - 1, copy):
+        return None
+    return EncodedPage(copy, GROUP4_TIFF, digest, pixels.width, pixels.height, "1", page.dpi, path=PASSTHROUGH)
 
 
 def _same_pixels(stored: Image.Image, image: Image.Image, digest: str, pixels: bytes | None) -> bool:
