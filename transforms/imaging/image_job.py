@@ -19,6 +19,7 @@ from schemas.reasons import QuarantineError, Reason
 from transforms.imaging.decode import DecodedDocument, Page
 from transforms.imaging.deep_encode import encode_array
 from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
+from transforms.imaging.jpeg_streams import keep_jpeg_file
 from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
 from transforms.imaging.passthrough import keep_bilevel, keep_page
@@ -180,7 +181,7 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             if page.deep is not None:  # samples Pillow has no exact mode for: kept by tifffile, verified by it
                 encoded = encode_array(page.deep, page.number)
             else:  # a TIFF page's own strips where the copy proves exact (passthrough), else encoded losslessly
-                kept = keep_page(data, page, digest, pixels) if document.format == "TIFF" and original is None else None
+                kept = _keep(data, page, digest, pixels) if document.format == "TIFF" and original is None else None
                 encoded = kept or encode_page(
                     page, original=(data, original) if original else None, orientation=carried, digest=digest
                 )
@@ -188,6 +189,13 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
                 grey = Image.frombuffer("L", page.image.size, pixels, "raw", "L", 0, 1)
             pages.append(_converted(page, encoded, coverage, perceptual_hash(grey)))
         return ConvertedDocument(document.format, tuple(pages))
+
+
+def _keep(data: bytes, page: Page, digest: str, pixels: bytes | None) -> EncodedPage | None:
+    """A TIFF page's own data, where it decodes to exactly the page's pixels: a JPEG page's one strip as a JPEG
+    file (jpeg_streams.py), else its strips or tiles in a single-page TIFF (passthrough.py)."""
+    kept = keep_jpeg_file(data, page, digest) if page.compression == "jpeg" else None
+    return kept or keep_page(data, page, digest, pixels)
 
 
 def _fax_page(data: bytes, page: Page) -> ConvertedPage:
