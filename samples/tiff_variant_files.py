@@ -77,6 +77,16 @@ def _old_style_jpeg() -> bytes:
     )
 
 
+def _restart_markers() -> bytes:
+    """A JPEG strip with a restart marker every 2 MCUs (Pillow's JPEG writer), in a TIFF by tifffile."""
+    buffer = io.BytesIO()
+    Image.fromarray(_samples("u1", 3)).save(buffer, "JPEG", quality=90, subsampling=2, restart_marker_blocks=2)
+    jpeg = buffer.getvalue()
+    assert b"\xff\xdd" in jpeg and b"\xff\xd0" in jpeg  # DRI, RST0
+    shape = (HEIGHT, WIDTH, 3)
+    return _tw(iter([jpeg]), shape=shape, dtype="u1", compression="jpeg", photometric="ycbcr", subsampling=(2, 2))
+
+
 def _header_only(compression: int, photometric: int, bits: int, samples: int) -> bytes:
     """A page whose strip holds placeholder bytes under a compression no decoder here implements."""
     strip = bytes(range(256)) * 4
@@ -197,6 +207,11 @@ FILES: dict[str, Callable[[], bytes]] = {
     "ycbcr-jpeg": _rgb("u1", photometric="ycbcr", compression="jpeg", subsampling=(2, 2)),
     "ycbcr-jpeg-pillow": lambda: _pillow(Image.fromarray(_samples("u1", 3)), compression="jpeg"),
     "grey-jpeg": _grey_file(compression="jpeg"),
+    "ycbcr-jpeg-422-strips": _rgb("u1", photometric="ycbcr", compression="jpeg", subsampling=(2, 1), rowsperstrip=8),
+    "ycbcr-jpeg-tiled": _rgb("u1", photometric="ycbcr", compression="jpeg", subsampling=(2, 2), tile=(16, 16)),
+    "rgb-jpeg": _rgb("u1", photometric="rgb", compression="jpeg"),
+    "cmyk-jpeg": _rgb("u1", 4, photometric="separated", compression="jpeg"),
+    "jpeg-restart-markers": _restart_markers,
     "old-style-jpeg": _old_style_jpeg,
     "ycbcr-uncompressed": _rgb("u1", photometric="ycbcr"),
     "ycbcr-uncompressed-subsampled": _subsampled_ycbcr,
@@ -211,4 +226,5 @@ FILES: dict[str, Callable[[], bytes]] = {
     "damaged-g3-cut": _fax_damaged("group3", lambda data: cut_strip(data, 0.4)),
     "damaged-g3-flipped": _fax_damaged("group3", lambda data: flip_bits(data, [0.3]), tiffinfo={292: 1}),
     "damaged-lzw-cut": _lzw_cut,
+    "damaged-jpeg-cut": lambda: cut_strip(_tw(_samples("u1", 3), photometric="ycbcr", compression="jpeg"), 0.5),
 }

@@ -60,9 +60,14 @@ cmyk16 | uncompressed | CMYK | strips | 16 | kept | tifffile | TIFF/Deflate
 lab8 | uncompressed | CIE L*a*b* | strips | 8 | kept | pillow | TIFF/Deflate
 lab16 | LZW | CIE L*a*b* | strips | 16 | kept | tifffile | TIFF/Deflate
 icc-lab8 | uncompressed | ICC L*a*b* | strips | 8 | kept | tifffile | TIFF/Deflate
-ycbcr-jpeg | JPEG | YCbCr 2×2 | strips | 8 | kept | pillow | TIFF/Deflate
-ycbcr-jpeg-pillow | JPEG | YCbCr | strips, written by Pillow | 8 | kept | pillow | TIFF/Deflate
-grey-jpeg | JPEG | min-is-black | strips | 8 | kept | pillow | TIFF/Deflate
+ycbcr-jpeg | JPEG | YCbCr 2×2 | one strip | 8 | kept | pillow | JPEG/from-TIFF
+ycbcr-jpeg-pillow | JPEG | YCbCr | one strip, JPEGTables, written by Pillow | 8 | kept | pillow | JPEG/from-TIFF
+grey-jpeg | JPEG | min-is-black | one strip | 8 | kept | pillow | JPEG/from-TIFF
+ycbcr-jpeg-422-strips | JPEG | YCbCr 2×1 | strips of 8 rows | 8 | kept | pillow | TIFF/JPEG
+ycbcr-jpeg-tiled | JPEG | YCbCr 2×2 | tiled 16×16 | 8 | kept | pillow | TIFF/JPEG
+rgb-jpeg | JPEG | RGB | one strip | 8 | kept | pillow | JPEG/from-TIFF
+cmyk-jpeg | JPEG | CMYK | one strip | 8 | kept | pillow | TIFF/JPEG
+jpeg-restart-markers | JPEG | YCbCr 2×2 | one strip, restart markers | 8 | kept | pillow | JPEG/from-TIFF
 old-style-jpeg | old-style JPEG | YCbCr 2×2 | JPEGInterchangeFormat | 8 | kept | tifffile | TIFF/Deflate
 ycbcr-uncompressed | uncompressed | YCbCr | strips | 8 | kept | tifffile | TIFF/Deflate
 ycbcr-uncompressed-subsampled | uncompressed | YCbCr 2×2 | strips | 8 | IMAGE_VARIANT_UNSUPPORTED | — | —
@@ -77,6 +82,7 @@ damaged-g4-flipped | Group 4 fax | min-is-black | one strip, one bit flipped | 1
 damaged-g3-cut | Group 3 fax (1D) | min-is-black | one strip, data ends at 40% | 1 | DECODE_ERROR | — | —
 damaged-g3-flipped | Group 3 fax (2D) | min-is-black | one strip, one bit flipped | 1 | DECODE_ERROR | — | —
 damaged-lzw-cut | LZW | min-is-black | one strip, data ends at 50% | 8 | TRUNCATED_IMAGE | — | —
+damaged-jpeg-cut | JPEG | YCbCr 2×2 | one strip, data ends at 50% | 8 | TRUNCATED_IMAGE | — | —
 """
 
 NOTES = {
@@ -89,7 +95,9 @@ NOTES = {
     "rgba8-premultiplied": "Pillow would divide the alpha out",
     "rgb8-two-extra-samples": "Pillow would drop them",
     "cmyk8-lzw-odd-tag": "was a crash: the source's tags were copied into the stored file",
-    "ycbcr-jpeg": "stored as the RGB libjpeg decodes",
+    "ycbcr-jpeg": "its JPEG data kept: JPEGTables + the strip, decoded to the page's pixels",
+    "ycbcr-jpeg-422-strips": "its strips and JPEGTables kept in a single-page TIFF",
+    "cmyk-jpeg": "a JPEG file would change CMYK's reading: the strip kept in a TIFF",
     "old-style-jpeg": "Pillow's colours were up to 80 levels off",
     "ycbcr-uncompressed": "samples kept as YCbCr; Pillow called it truncated",
     "odd-tags-xmp-as-ascii": "Pillow raised TypeError on it",

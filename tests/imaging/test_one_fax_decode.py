@@ -23,9 +23,9 @@ from transforms.imaging.encode import PASSTHROUGH, REENCODED
 from transforms.imaging.image_job import ImageLimits, convert_document
 from transforms.imaging.page_checks import ink_coverage
 from transforms.imaging.passthrough import CARRIED_TAGS, copy_page
-from transforms.imaging.tiff_copy import same_structure
 from transforms.imaging.perceptual import perceptual_hash
 from transforms.imaging.pixels import pixel_digest
+from transforms.imaging.tiff_copy import same_structure
 
 
 def pillow_page(data: bytes, index: int = 0) -> Image.Image:

@@ -114,8 +114,9 @@ def _reduce_table(factor: int, box_width: int, box_height: int) -> np.ndarray:
 
     Asked of Pillow itself: an image one full box plus this box wide and high, the box at its far corner, so the
     same code (full boxes, or the edges' partial ones) computes it as it would on a page."""
-    width, height = factor + box_width if box_width < factor else factor, (
-        factor + box_height if box_height < factor else factor
+    width, height = (
+        factor + box_width if box_width < factor else factor,
+        (factor + box_height if box_height < factor else factor),
     )
     table = np.zeros(box_width * box_height + 1, dtype=np.uint8)
     for white in range(box_width * box_height + 1):

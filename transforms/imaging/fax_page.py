@@ -20,9 +20,7 @@ from transforms.imaging.libtiff_check import FAX_COMPRESSIONS, judge, read_fax_p
 _MIN_IS_WHITE, _MIN_IS_BLACK = 0, 1
 
 
-def read_upright_fax(
-    data: bytes, index: int, image: TiffImagePlugin.TiffImageFile, where: str
-) -> BilevelPixels | None:
+def read_upright_fax(data: bytes, index: int, image: TiffImagePlugin.TiffImageFile, where: str) -> BilevelPixels | None:
     """Page index+1 (IMAGE, seeked to it, not loaded) as its bits; QuarantineError if libtiff finds it damaged; None
     when the page is not an upright striped fax page, or libtiff cannot read it so (Pillow then decodes it)."""
     tags = image.tag_v2

@@ -23,7 +23,7 @@ from PIL import Image
 from transforms.imaging.decode import Page
 from transforms.imaging.encode import JPEG_FROM_TIFF, JPEG_STREAM, EncodedPage
 from transforms.imaging.pixels import pixel_digest
-from transforms.imaging.tiff_copy import COMPRESSION, PHOTOMETRIC, directory, first, numbers, segments
+from transforms.imaging.tiff_copy import COMPRESSION, PHOTOMETRIC, directory, first, segments
 
 _SOI, _EOI, _SOS = b"\xff\xd8", b"\xff\xd9", b"\xff\xda"
 _JPEG_TABLES, _INTERCHANGE, _INTERCHANGE_LENGTH, _ORIENTATION, _ICC = 347, 513, 514, 274, 34675
@@ -71,8 +71,11 @@ def jpeg_file_from_strip(data: bytes, page_index: int) -> bytes | None:
         if not (tables.startswith(_SOI) and tables.endswith(_EOI)):
             return None
         stream = tables[:-2] + stream[2:]
-    if first(entries, PHOTOMETRIC, order) in _JFIF_PHOTOMETRICS and stream[2:4] != b"\xff\xe0":
-        stream = _SOI + _jfif_header(entries, order) + stream[2:]
+    if first(entries, PHOTOMETRIC, order) in _JFIF_PHOTOMETRICS:  # the page's JFIF header, the writer's replaced
+        body = stream[2:]
+        if body[:2] == b"\xff\xe0" and body[4:9] == b"JFIF\x00":
+            body = body[2 + struct.unpack(">H", body[2:4])[0] :]
+        stream = _SOI + _jfif_header(entries, order) + body
     return stream
 
 

@@ -87,7 +87,11 @@ def segments(data: bytes, order: str, entries: dict[int, Entry]) -> list[bytes] 
     """The page's strips (or tiles) as bytes, in order; None unless every one lies inside the data."""
     offsets_tag, counts_tag = segment_tags(entries)
     offsets, counts = numbers(entries.get(offsets_tag), order), numbers(entries.get(counts_tag), order)
-    if not offsets or len(offsets) != len(counts) or any(o + c > len(data) for o, c in zip(offsets, counts, strict=True)):
+    if (
+        not offsets
+        or len(offsets) != len(counts)
+        or any(o + c > len(data) for o, c in zip(offsets, counts, strict=True))
+    ):
         return None
     return [data[o : o + c] for o, c in zip(offsets, counts, strict=True)]
 
