@@ -68,7 +68,8 @@ ycbcr-jpeg-tiled | JPEG | YCbCr 2×2 | tiled 16×16 | 8 | kept | pillow | TIFF/J
 rgb-jpeg | JPEG | RGB | one strip | 8 | kept | pillow | JPEG/from-TIFF
 cmyk-jpeg | JPEG | CMYK | one strip | 8 | kept | pillow | TIFF/JPEG
 jpeg-restart-markers | JPEG | YCbCr 2×2 | one strip, restart markers | 8 | kept | pillow | JPEG/from-TIFF
-old-style-jpeg | old-style JPEG | YCbCr 2×2 | JPEGInterchangeFormat | 8 | kept | tifffile | TIFF/Deflate
+old-style-jpeg | old-style JPEG | YCbCr 2×2 | JPEGInterchangeFormat | 8 | kept | pillow | JPEG/old-style-TIFF-stream
+old-style-jpeg-tables | old-style JPEG | YCbCr 2×2 | tables in tags | 8 | kept | pillow | TIFF/Deflate
 ycbcr-uncompressed | uncompressed | YCbCr | strips | 8 | kept | tifffile | TIFF/Deflate
 ycbcr-uncompressed-subsampled | uncompressed | YCbCr 2×2 | strips | 8 | IMAGE_VARIANT_UNSUPPORTED | — | —
 jbig | JBIG | min-is-black | strips | 1 | IMAGE_VARIANT_UNSUPPORTED | — | —
@@ -98,13 +99,16 @@ NOTES = {
     "ycbcr-jpeg": "its JPEG data kept: JPEGTables + the strip, decoded to the page's pixels",
     "ycbcr-jpeg-422-strips": "its strips and JPEGTables kept in a single-page TIFF",
     "cmyk-jpeg": "a JPEG file would change CMYK's reading: the strip kept in a TIFF",
-    "old-style-jpeg": "Pillow's colours were up to 80 levels off",
+    "old-style-jpeg": "its whole JPEG stream kept as a JPEG file; libtiff's YCbCr conversion is up to 69 levels off it",
+    "old-style-jpeg-tables": "decoded by libtiff, as legacy viewers did; tifffile cannot read it",
     "ycbcr-uncompressed": "samples kept as YCbCr; Pillow called it truncated",
     "odd-tags-xmp-as-ascii": "Pillow raised TypeError on it",
     "odd-orientation": "stored upright, as Pillow stores TIFF pages",
     "pages-mixed": "each page read by the decoder that reads it exactly",
     "damaged-g4-cut": "was migrated as if whole; the message names the row where the data ends",
 }
+#: Variants whose expected samples are Pillow's (libtiff's) decode of the source: tifffile cannot read them.
+READ_BY_LIBTIFF_ONLY = frozenset({"old-style-jpeg-tables"})
 #: Stored samples = source samples × scale: Pillow's exact expansion of 2- and 4-bit grey.
 SCALES = {"grey4": 17, "grey2": 85}
 

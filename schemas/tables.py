@@ -111,8 +111,8 @@ PAGES = Table(
         col(
             "object_format",
             "STRING",
-            "Encoding of the stored object (TIFF/CCITT-G4, TIFF/Deflate, TIFF/JPEG, JPEG/from-TIFF, PNG, JPEG/original, "
-            "…; PDF, kept byte for byte).",
+            "Encoding of the stored object (TIFF/CCITT-G4, TIFF/Deflate, TIFF/JPEG, JPEG/from-TIFF, PNG, "
+            "JPEG/original, …; PDF, kept byte for byte).",
             required=True,
         ),
         col("object_bytes", "INT64", "Size of the stored object.", required=True),

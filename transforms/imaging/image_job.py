@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
 from schemas.reasons import QuarantineError, Reason
 from transforms.imaging.decode import DecodedDocument, Page
 from transforms.imaging.deep_encode import encode_array
-from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
-from transforms.imaging.jpeg_streams import keep_jpeg_file
+from transforms.imaging.encode import (
+    JPEG_FROM_OLD_STYLE_TIFF,
+    JPEG_STREAM,
+    ORIGINAL_JPEG,
+    ORIGINAL_PNG,
+    EncodedPage,
+    Encoding,
+    encode_page,
+)
+from transforms.imaging.jpeg_streams import keep_jpeg_file, old_style_stream
 from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
 from transforms.imaging.passthrough import keep_bilevel, keep_page
@@ -171,6 +179,10 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             if page.bilevel is not None:
                 pages.append(_fax_page(data, page))
                 continue
+            stream = old_style_stream(data, page.number - 1) if page.compression == "tiff_jpeg" else None
+            if stream is not None and document.format == "TIFF":
+                pages.append(_old_style_page(stream, page, limits))
+                continue
             grey = luminance(page.image)
             # A bilevel page's pixels, copied out of Pillow once (3-7 ms an A4 page) for the ink count, the pixel
             # hash, the passthrough proof and, seen as 8-bit grey, the perceptual hash.
@@ -205,6 +217,24 @@ def _fax_page(data: bytes, page: Page) -> ConvertedPage:
     digest = pixels.digest()
     encoded = keep_bilevel(data, page, digest) or encode_page(page, digest=digest)
     return _converted(page, encoded, pixels.ink_coverage(), pixels.perceptual_hash())
+
+
+def _old_style_page(stream: bytes, page: Page, limits: ImageLimits) -> ConvertedPage:
+    """An old-style JPEG page whose JPEGInterchangeFormat holds a whole JPEG stream: that stream is the page, kept as
+    a JPEG file, its pixels the stream's decode (docs/formats.md), proven by decoding the kept file."""
+    with DecodedDocument(stream, max_page_pixels=limits.max_page_pixels) as jpeg:
+        if jpeg.format != "JPEG" or jpeg.page_count != 1:
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {page.number}: its JPEG stream is not one JPEG image")
+        decoded = next(jpeg.pages())
+        if decoded.image.size != page.image.size:
+            size = "x".join(str(side) for side in decoded.image.size)
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {page.number}: its JPEG stream is {size}, not the page")
+        pixels = decoded.image.tobytes("raw", "L") if decoded.image.mode == "1" else None
+        coverage = ink_coverage(luminance(decoded.image), pixels)
+        encoded = encode_page(decoded, original=(stream, JPEG_FROM_OLD_STYLE_TIFF))
+        encoded = replace(encoded, path=JPEG_STREAM, dpi=page.dpi)
+        stream_page = replace(page, source=decoded.image, decoder="pillow", deep=None)
+        return _converted(stream_page, encoded, coverage, perceptual_hash(luminance(decoded.image)))
 
 
 def _converted(page: Page, encoded: EncodedPage, coverage: float, perceptual: str) -> ConvertedPage:
