@@ -16,10 +16,12 @@ import tifffile
 from PIL import Image
 
 from samples.tiff_builder import cut_strip, flip_bits
+from samples.tiff_variant_files import FILES, _jpeg_strip
 from schemas.reasons import QuarantineError, Reason
 from transforms.imaging import passthrough
 from transforms.imaging.encode import JPEG_STREAM, PASSTHROUGH, REENCODED
 from transforms.imaging.image_job import ImageLimits, convert_document
+from transforms.imaging.pixels import pixel_digest
 
 HEIGHT, WIDTH = 384, 512
 
@@ -160,3 +162,38 @@ def test_a_damaged_jpeg_strip_is_still_quarantined(rows):
     scrambled = flip_bits(data, [i / 40 for i in range(8, 32)], mask=0xFF)
     with pytest.raises(QuarantineError):
         convert_document(scrambled, ImageLimits(), 1)
+
+
+def test_an_old_style_jpeg_whose_header_points_at_a_whole_stream_is_kept_as_that_stream():
+    data, stream = FILES["old-style-jpeg"](), _jpeg_strip()
+    assert data.count(stream) == 1
+    [page] = convert_document(data, ImageLimits(), 1).pages
+    assert (page.encoded.path, page.encoded.encoding.name, page.decoder) == (
+        JPEG_STREAM,
+        "JPEG/old-style-TIFF-stream",
+        "pillow",
+    )
+    assert page.encoded.data == stream and page.encoded.encoding.extension == "jpg"  # 1.00× the page's bytes
+    assert page.encoded.pixel_sha256 == pixel_digest(decoded(stream))
+
+
+def test_an_old_style_jpeg_with_its_tables_in_tags_is_read_by_libtiff_and_re_encoded():
+    data = FILES["old-style-jpeg-tables"]()
+    [page] = convert_document(data, ImageLimits(), 1).pages
+    assert (page.encoded.path, page.encoded.encoding.name, page.decoder) == (REENCODED, "TIFF/Deflate", "pillow")
+    by_libtiff = decoded(data)
+    assert decoded(page.encoded.data).tobytes() == by_libtiff.tobytes()
+    # libtiff reads both kinds alike: the tables-in-tags page is the whole-stream page as libtiff shows it
+    assert decoded(FILES["old-style-jpeg"]()).tobytes() == by_libtiff.tobytes()
+
+
+def test_an_old_style_stream_cut_short_is_not_kept_as_a_stream():
+    data = FILES["old-style-jpeg"]()
+    start = data.index(_jpeg_strip())
+    cut = data[: start + len(_jpeg_strip()) // 2] + bytes(len(_jpeg_strip()) - len(_jpeg_strip()) // 2)
+    try:
+        [page] = convert_document(cut, ImageLimits(), 1).pages
+    except QuarantineError as error:
+        assert error.finding.reason in (Reason.TRUNCATED_IMAGE, Reason.DECODE_ERROR)
+    else:
+        assert page.encoded.path != JPEG_STREAM
