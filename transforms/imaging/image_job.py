@@ -229,12 +229,11 @@ def _old_style_page(stream: bytes, page: Page, limits: ImageLimits) -> Converted
         if decoded.image.size != page.image.size:
             size = "x".join(str(side) for side in decoded.image.size)
             raise QuarantineError(Reason.DECODE_ERROR, f"page {page.number}: its JPEG stream is {size}, not the page")
-        pixels = decoded.image.tobytes("raw", "L") if decoded.image.mode == "1" else None
-        coverage = ink_coverage(luminance(decoded.image), pixels)
+        grey = luminance(decoded.image)  # a JPEG is grey, RGB or CMYK: never bilevel
         encoded = encode_page(decoded, original=(stream, JPEG_FROM_OLD_STYLE_TIFF))
         encoded = replace(encoded, path=JPEG_STREAM, dpi=page.dpi)
         stream_page = replace(page, source=decoded.image, decoder="pillow", deep=None)
-        return _converted(stream_page, encoded, coverage, perceptual_hash(luminance(decoded.image)))
+        return _converted(stream_page, encoded, ink_coverage(grey), perceptual_hash(grey))
 
 
 def _converted(page: Page, encoded: EncodedPage, coverage: float, perceptual: str) -> ConvertedPage:
