@@ -251,6 +251,24 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
 )
 
 
+#: The operator commands' one option of their own (status, reconcile, report): identifiers only when asked.
+SHOW_IDENTIFIERS = JobOption(
+    "show_identifiers",
+    "Name documents by their legacy ids (read from the manifests or the restricted records), not by the "
+    "pseudonyms lineage holds: for an operator entitled to see them. Records written stay pseudonymised.",
+    False,
+    switch=True,
+)
+_BY_NAME = {option.name: option for option in JOB_OPTIONS}
+#: What status and reconcile take beyond the output and the manifests: the run's patient key (to key manifest
+#: documents as lineage does) and --show_identifiers.
+OPERATOR_OPTIONS: tuple[JobOption, ...] = (
+    _BY_NAME["patient_key_file"],
+    _BY_NAME["patient_key_secret"],
+    SHOW_IDENTIFIERS,
+)
+
+
 class MigrateOptions(PipelineOptions):
     """The job's options as Beam pipeline options: one view of JOB_OPTIONS."""
 

@@ -18,7 +18,14 @@ from typing import Any
 import duckdb
 
 from pipelines.console import UsageError
-from pipelines.inventory import add_source_arguments, find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.inventory import (
+    add_source_arguments,
+    find_gone_sources,
+    load_manifests,
+    open_lineage,
+    operator_pseudonyms,
+    plan_sources,
+)
 from pipelines.reconcile_checks import (
     LISTED,
     Check,
@@ -34,14 +41,18 @@ from pipelines.status import outcome_counts
 from pipelines.text_table import text_table
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
 #: Failures printed per check; the record holds LISTED of them and the count of all.
 PRINTED = 5
 
 
-def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify) -> tuple[dict, str]:
-    """Run every check; write and return the record (and its URI)."""
+def reconcile(
+    prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify, pseudonyms: Pseudonyms | None = None
+) -> tuple[dict, str]:
+    """Run every check; write and return the record (and its URI). The record is analyst-side: it names
+    documents by the pseudonyms lineage holds, however the manifests spell them."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
     chain = verify_chain(prefix, earlier_heads)
@@ -54,7 +65,7 @@ def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: V
         for check in checks:
             check.fail("", unreadable)
     if connection is not None:
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
@@ -139,7 +150,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
-    record, uri = reconcile(prefix, sources, manifests, verify)
+    pseudonyms = operator_pseudonyms(args, sources)
+    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms)
     text = format_record(record, uri)
+    if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
+        text = reveal(text, pseudonyms.seen)
     print(text, file=sys.stdout)
     return 0 if record["verdict"] == "pass" else 1

@@ -20,10 +20,12 @@ from pipelines.inventory import (
     load_access_log,
     load_manifests,
     open_lineage,
+    operator_pseudonyms,
     plan_sources,
 )
 from pipelines.report_data import rows
 from pipelines.text_table import duration, text_table
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
 TIERS = (("hot", 10), ("warm", 1))
@@ -111,14 +113,16 @@ def recent_rate(connection: duckdb.DuckDBPyConnection) -> tuple[float | None, in
     return sum(run["processed"] for run in recent) / hours, len(recent)
 
 
-def build_status(prefix: str, sources: tuple, access_log: str | None = None) -> Status:
+def build_status(
+    prefix: str, sources: tuple, access_log: str | None = None, pseudonyms: Pseudonyms | None = None
+) -> Status:
     connection = open_lineage(prefix)
     if sources:
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
     else:
         lineage_as_inventory(connection)
     if access_log:
-        load_access_log(connection, access_log)
+        load_access_log(connection, access_log, pseudonyms)
     find_gone_sources(connection)
     status = Status(prefix, outcome_counts(connection, bool(access_log)), bool(sources), bool(access_log))
     [(status.runs,)] = connection.execute("SELECT COUNT(*) FROM runs").fetchall()
@@ -181,5 +185,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     prefix, sources, _ = plan_sources(args.output, args.manifest, args.source)
-    print(format_status(build_status(prefix, sources, args.access_log)))
+    pseudonyms = operator_pseudonyms(args, sources)
+    text = format_status(build_status(prefix, sources, args.access_log, pseudonyms))
+    print(reveal(text, pseudonyms.seen) if pseudonyms.seen is not None else text)
     return 0
