@@ -16,7 +16,7 @@ from pipelines.demo import run_demo, write_dump
 from pipelines.estimate import __doc__ as estimate_doc
 from pipelines.estimate import estimate_command
 from pipelines.launcher import run
-from pipelines.options import SHOW_IDENTIFIERS, help_text
+from pipelines.options import JOB_OPTIONS, SHOW_IDENTIFIERS
 from pipelines.preflight import preflight_command
 from pipelines.report_data import ReportError
 from pipelines.report_html import write_report
@@ -36,6 +36,25 @@ _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ..
        edms-migrate report PREFIX [--out FILE] [--show_identifiers]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""
+
+
+def help_text() -> str:
+    """`edms-migrate run --help`: the job's options, then where Beam's own are described."""
+    parser = argparse.ArgumentParser(
+        prog="edms-migrate run",
+        usage="edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] --output PREFIX "
+        "[job options] [Beam pipeline options]",
+        description="Migrate legacy document dumps into object storage, with lineage.",
+        epilog="Every other --flag is a Beam pipeline option (--runner, --direct_num_workers, --project, "
+        "--region, --temp_location, …): see https://beam.apache.org/documentation/runners/direct/ and "
+        "https://cloud.google.com/dataflow/docs/reference/pipeline-options. The options table is also in "
+        "docs/running.md.",
+        add_help=False,
+    )
+    group = parser.add_argument_group("job options")
+    for option in JOB_OPTIONS:
+        option.add_to(group, show_default=True)
+    return parser.format_help()
 
 
 class _OneLineParser(argparse.ArgumentParser):

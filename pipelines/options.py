@@ -251,22 +251,14 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
 )
 
 
-#: The operator commands' one option of their own (status, reconcile, report): identifiers only when asked.
+#: status, reconcile and report: identifiers only when asked (pipelines/restricted.py), and the run's patient key.
 SHOW_IDENTIFIERS = JobOption(
     "show_identifiers",
-    "Name documents by their legacy ids (read from the manifests or the restricted records), not by the "
-    "pseudonyms lineage holds: for an operator entitled to see them. Records written stay pseudonymised.",
+    "Name documents by their legacy ids (from the manifests or the restricted records), not by their pseudonyms.",
     False,
     switch=True,
 )
-_BY_NAME = {option.name: option for option in JOB_OPTIONS}
-#: What status and reconcile take beyond the output and the manifests: the run's patient key (to key manifest
-#: documents as lineage does) and --show_identifiers.
-OPERATOR_OPTIONS: tuple[JobOption, ...] = (
-    _BY_NAME["patient_key_file"],
-    _BY_NAME["patient_key_secret"],
-    SHOW_IDENTIFIERS,
-)
+OPERATOR_OPTIONS = (*(option for option in JOB_OPTIONS if option.name.startswith("patient_key_")), SHOW_IDENTIFIERS)
 
 
 class MigrateOptions(PipelineOptions):
@@ -292,22 +284,3 @@ def options_markdown() -> str:
         default = option.table_default or option.default
         lines.append(f"| `{option.flag}` | {'' if default is None else f'`{default}`'} | {option.help} |")
     return "\n".join(lines)
-
-
-def help_text() -> str:
-    """`edms-migrate run --help`: the job's options, then where Beam's own are described."""
-    parser = argparse.ArgumentParser(
-        prog="edms-migrate run",
-        usage="edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ...] --output PREFIX "
-        "[job options] [Beam pipeline options]",
-        description="Migrate legacy document dumps into object storage, with lineage.",
-        epilog="Every other --flag is a Beam pipeline option (--runner, --direct_num_workers, --project, "
-        "--region, --temp_location, …): see https://beam.apache.org/documentation/runners/direct/ and "
-        "https://cloud.google.com/dataflow/docs/reference/pipeline-options. The options table is also in "
-        "docs/running.md.",
-        add_help=False,
-    )
-    group = parser.add_argument_group("job options")
-    for option in JOB_OPTIONS:
-        option.add_to(group, show_default=True)
-    return parser.format_help()

@@ -8,7 +8,8 @@ import json
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import JOB_OPTIONS, MigrateOptions, help_text, options_markdown, recorded_options
+from pipelines.cli import help_text
+from pipelines.options import JOB_OPTIONS, MigrateOptions, options_markdown, recorded_options
 from tests.pipelines.test_cli import edms
 
 

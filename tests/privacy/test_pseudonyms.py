@@ -30,6 +30,12 @@ from transforms.storage.blobs import said
 
 KEY = b"k" * 32
 LOCAL = (r"[A-Z]\d{7}", r"RRK\d{6}")
+PROFILE = {
+    "source_system": "PAS",
+    "format": "csv",
+    "manifest": "x.csv",
+    "fields": {"document_id": "I", "blob_uri": "F"},
+}
 
 
 @pytest.mark.parametrize(
@@ -115,9 +121,8 @@ def test_reveal_puts_back_only_what_the_restricted_map_holds():
     ],
 )
 def test_a_bad_pattern_or_an_identifier_for_a_source_system_stops_the_launch(profile, message):
-    document = {"source_system": "PAS", "format": "csv", "manifest": "x.csv", "fields": {"document_id": "ID", "blob_uri": "F"}}
     with pytest.raises(ProfileError, match=re.escape(message)) as raised:
-        parse_profile({**document, **profile}, "/p/pas.json")
+        parse_profile({**PROFILE, **profile}, "/p/pas.json")
     assert "6761222028" not in str(raised.value) and "\n" not in str(raised.value)
     with pytest.raises(IdentifierPatternError):
         check_patterns(["("])
@@ -126,10 +131,9 @@ def test_a_bad_pattern_or_an_identifier_for_a_source_system_stops_the_launch(pro
 def test_the_cli_refuses_them_with_one_line_and_exit_code_2(tmp_path, capsys):
     from pipelines.cli import main
 
-    (tmp_path / "x.csv").write_text("ID,F\nA1,a.png\n")
+    (tmp_path / "x.csv").write_text("I,F\nA1,a.png\n")
     for name, extra in [("bad.json", {"local_identifiers": ["("]}), ("sys.json", {"source_system": "SYS6761222028"})]:
-        document = {"source_system": "PAS", "format": "csv", "manifest": "x.csv", "fields": {"document_id": "ID", "blob_uri": "F"}}
-        (tmp_path / name).write_text(json.dumps({**document, **extra}))
+        (tmp_path / name).write_text(json.dumps({**PROFILE, **extra}))
         assert main(["run", "--source", str(tmp_path / name), "--output", str(tmp_path / "out")]) == 2
         error = capsys.readouterr().err
         assert len(error.strip().splitlines()) == 1 and "6761222028" not in error
