@@ -33,7 +33,7 @@ from pipelines.plan import check_sources, local_identifiers, plan_from
 from pipelines.report_data import load_lineage
 from schemas.records import DocumentRef
 from transforms.privacy.key_source import PatientKeyError, load_key
-from transforms.privacy.patient_key import choose_key_ref
+from transforms.privacy.patient_key import ENV_VAR, choose_key_ref, default_key_path
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.layouts.page_per_row import assemble_pages
 from transforms.sources.paths import absolute
@@ -264,6 +264,11 @@ def operator_pseudonyms(args: argparse.Namespace, sources: tuple) -> Pseudonyms:
     """The run's pseudonyms for status and reconcile: the same key (--patient_key_file, --patient_key_secret,
     $EDMS_PATIENT_KEY or the local default) and the profiles' local_identifiers. With --show_identifiers it also
     collects pseudonym → identifier from the manifests it reads (the legacy export: restricted) for reveal()."""
+    given = args.patient_key_file or args.patient_key_secret or os.environ.get(ENV_VAR)
+    if not given and not default_key_path().exists():
+        raise UsageError(
+            f"no patient key: pass the run's --patient_key_file or --patient_key_secret, or set ${ENV_VAR}"
+        )
     try:
         ref = choose_key_ref(args.patient_key_file, args.patient_key_secret, None)
         key = load_key(ref)

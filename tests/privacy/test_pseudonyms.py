@@ -152,3 +152,21 @@ def test_the_log_filter_is_the_same_detector_and_removes_identifiers_from_messag
     assert NoIdentifiersFilter().filter(record)
     line = logging.Formatter().format(record)
     assert not digit_runs(line) and "doc R[identifier] failed" in line and "ValueError" in line
+
+
+def test_status_and_reconcile_refuse_to_make_up_a_key(tmp_path, monkeypatch):
+    """A new key would name every document differently: without the run's key they stop with one line."""
+    import argparse
+
+    from pipelines.console import UsageError
+    from pipelines.inventory import operator_pseudonyms
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty"))
+    monkeypatch.delenv("EDMS_PATIENT_KEY", raising=False)
+    args = argparse.Namespace(patient_key_file=None, patient_key_secret=None, show_identifiers=False)
+    with pytest.raises(UsageError, match="no patient key"):
+        operator_pseudonyms(args, ())
+    assert not (tmp_path / "empty").exists()
+    monkeypatch.setenv("EDMS_PATIENT_KEY", "x" * 32)
+    shown = operator_pseudonyms(argparse.Namespace(**{**vars(args), "show_identifiers": True}), ())
+    assert shown.seen == {} and shown.value("5559797111") == Pseudonyms(b"x" * 32).value("5559797111")
