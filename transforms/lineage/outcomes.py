@@ -52,7 +52,7 @@ def document_row(
         patient_key=patient_key(key, normalised) if key and normalised else None,
         document_type=hide.value(redact(ref.document_type)) if ref.document_type else None,
         document_date=parse_document_date(ref.document_date),
-        recorded_page_count=ref.page_count,
+        recorded_page_count=hide.number(ref.page_count),
         blob_uri=hide.value(ref.blob_uri),
         byte_offset=hide.number(ref.offset),
         byte_length=hide.number(ref.length),
