@@ -170,3 +170,20 @@ def test_status_and_reconcile_refuse_to_make_up_a_key(tmp_path, monkeypatch):
     monkeypatch.setenv("EDMS_PATIENT_KEY", "x" * 32)
     shown = operator_pseudonyms(argparse.Namespace(**{**vars(args), "show_identifiers": True}), ())
     assert shown.seen == {} and shown.value("5559797111") == Pseudonyms(b"x" * 32).value("5559797111")
+
+
+def test_the_access_log_is_keyed_as_the_refs_are(tmp_path, monkeypatch):
+    """Selection joins the access log to refs whose ids the reading step pseudonymised: the log's raw ids must
+    meet them (the pipeline's ReadAccessLogFn; status's DuckDB join is in test_identifiers_end_to_end)."""
+    from transforms.privacy.key_source import PatientKeyRef
+    from transforms.privacy.pseudonyms import PrivacySettings
+    from transforms.selection.select import ReadAccessLogFn
+
+    monkeypatch.setenv("EDMS_PATIENT_KEY_TEST", "y" * 32)
+    log = tmp_path / "access.csv"
+    log.write_text("source_system,document_id,access_count\nPAS,R04-2527601898,7\nPAS,A1,2\n")
+    step = ReadAccessLogFn(PrivacySettings(PatientKeyRef("env", "EDMS_PATIENT_KEY_TEST"), LOCAL))
+    step.setup()
+    keys = {key: access.count for key, access in step.process(str(log))}
+    ref = Pseudonyms(b"y" * 32, LOCAL).ref(DocumentRef("PAS", "R04-2527601898", "/m.csv", 1))
+    assert keys == {ref.key: 7, ("PAS", "A1"): 2}
