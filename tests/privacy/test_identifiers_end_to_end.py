@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.restricted import record_uri
 from tests.lineage_checks import read_history, read_table
 from tests.privacy.identifier_dump import (
     SOURCE,
@@ -25,6 +24,7 @@ from tests.privacy.identifier_dump import (
     write_identifier_dump,
 )
 from transforms.privacy.pseudonyms import PSEUDONYM
+from transforms.storage.output_layout import quarantine_record_of
 
 pytestmark = pytest.mark.slow  # whole runs of the pipeline, in subprocesses
 
@@ -133,7 +133,7 @@ def test_identifier_shaped_numbers_are_null_and_described(migration):
     assert re.fullmatch(PID, out_of_range["document_id"])  # a hospital number, the profile's local format
     [shifted] = [r for r in rows.values() if r["source_system"].startswith("SYS")]
     assert re.fullmatch(rf"SYS{PID}", shifted["source_system"]) and shifted["reasons"] == ["SOURCE_SYSTEM_IDENTIFIER"]
-    record = json.loads(Path(record_uri(negative["quarantine_uri"])).read_text())
+    record = json.loads(Path(quarantine_record_of(negative["quarantine_uri"])).read_text())
     assert record["document_id"] == dump.ids["negative"] and record["offset"] == int(dump.numbers["offset"])
 
 

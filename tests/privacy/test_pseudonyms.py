@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.console import LOG_DIGIT_RUN, NoIdentifiersFilter
+from pipelines.console.process import LOG_DIGIT_RUN, NoIdentifiersFilter
 from schemas.reasons import Reason
 from schemas.records import DocumentRef
 from tests.privacy.test_redact import SEPARATORS, digit_runs
@@ -155,20 +155,23 @@ def test_the_log_filter_is_the_same_detector_and_removes_identifiers_from_messag
 
 
 def test_status_and_reconcile_refuse_to_make_up_a_key(tmp_path, monkeypatch):
-    """A new key would name every document differently: without the run's key they stop with one line."""
+    """Over an output some run wrote, a new key would name every document differently: without the run's key they
+    stop with one line (before any run, a key is made as a run would make it)."""
     import argparse
 
-    from pipelines.console import UsageError
-    from pipelines.inventory import operator_pseudonyms
+    from pipelines.console.usage import UsageError
+    from pipelines.operate.inventory import operator_pseudonyms
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty"))
     monkeypatch.delenv("EDMS_PATIENT_KEY", raising=False)
     args = argparse.Namespace(patient_key_file=None, patient_key_secret=None, show_identifiers=False)
+    (tmp_path / "out" / "lineage").mkdir(parents=True)
+    (tmp_path / "out" / "lineage" / "documents-k-r-j0.parquet").write_bytes(b"")  # an earlier run's lineage
     with pytest.raises(UsageError, match="no patient key"):
-        operator_pseudonyms(args, ())
+        operator_pseudonyms(args, (), str(tmp_path / "out"))
     assert not (tmp_path / "empty").exists()
     monkeypatch.setenv("EDMS_PATIENT_KEY", "x" * 32)
-    shown = operator_pseudonyms(argparse.Namespace(**{**vars(args), "show_identifiers": True}), ())
+    shown = operator_pseudonyms(argparse.Namespace(**{**vars(args), "show_identifiers": True}), (), str(tmp_path))
     assert shown.seen == {} and shown.value("5559797111") == Pseudonyms(b"x" * 32).value("5559797111")
 
 
