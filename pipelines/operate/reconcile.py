@@ -20,8 +20,14 @@ import duckdb
 from pipelines.console.text_table import text_table
 from pipelines.console.usage import UsageError
 from pipelines.evidence.reconcile_records import anchors, write_record
-from pipelines.launch.options import add_job_options
-from pipelines.operate.inventory import find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
+from pipelines.operate.inventory import (
+    find_gone_sources,
+    load_manifests,
+    open_lineage,
+    operator_pseudonyms,
+    plan_sources,
+)
 from pipelines.operate.reconcile_checks import (
     LISTED,
     Check,
@@ -35,14 +41,18 @@ from pipelines.operate.reconcile_checks import (
 from pipelines.operate.status import outcome_counts
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
 #: Failures printed per check; the record holds LISTED of them and the count of all.
 PRINTED = 5
 
 
-def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify) -> tuple[dict, str]:
-    """Run every check; write and return the record (and its URI)."""
+def reconcile(
+    prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify, pseudonyms: Pseudonyms | None = None
+) -> tuple[dict, str]:
+    """Run every check; write and return the record (and its URI). The record is analyst-side: it names
+    documents by the pseudonyms lineage holds, however the manifests spell them."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
     chain = verify_chain(prefix, earlier_heads)
@@ -55,7 +65,7 @@ def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: V
         for check in checks:
             check.fail("", unreadable)
     if connection is not None:
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
@@ -127,8 +137,12 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own --output, --manifest and --source, and how many stored objects to hash."""
-    add_job_options(parser, ("output", "manifest", "source"), required=("output",))
+    """The job's own --output, --manifest, --source and patient key, how many stored objects to hash, and
+    --show_identifiers."""
+    add_job_options(
+        parser, ("output", "manifest", "source", "patient_key_file", "patient_key_secret"), required=("output",)
+    )
+    SHOW_IDENTIFIERS.add_to(parser)
     parser.add_argument(
         "--verify_objects",
         default="all",
@@ -141,7 +155,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
-    record, uri = reconcile(prefix, sources, manifests, verify)
+    pseudonyms = operator_pseudonyms(args, sources, prefix)
+    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms)
     text = format_record(record, uri)
+    if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
+        text = reveal(text, pseudonyms.seen)
     print(text, file=sys.stdout)
     return 0 if record["verdict"] == "pass" else 1
