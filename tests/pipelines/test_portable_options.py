@@ -33,8 +33,10 @@ def test_a_local_engine_runs_its_harness_loopback_unless_told_otherwise():
 
 
 def test_spark_keeps_its_harnesses_between_tasks_unless_told_otherwise():
-    assert prepared(*SPARK)["environment_cache_millis"] == 60_000
-    assert int(prepared(*SPARK, "--environment_cache_millis=5000")["environment_cache_millis"]) == 5000  # as given
+    assert prepared(*SPARK, "--worker_pool=local")["environment_cache_millis"] == 60_000
+    assert not prepared(*SPARK)["environment_cache_millis"]  # LOOPBACK: the launcher's own harness
+    given = prepared(*SPARK, "--worker_pool=local", "--environment_cache_millis=5000")
+    assert int(given["environment_cache_millis"]) == 5000  # as given
     assert not prepared(*FLINK)["environment_cache_millis"]  # Flink keeps a harness per slot already
 
 
