@@ -40,11 +40,14 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     info = plan.run_info()
 
     def table_writer(table):
-        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date)
+        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date, signing)
 
-    tables = (final, settled) | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
+    signing = plan.settings.patient_key  # every lineage file is signed with the evidence key derived from it
+    tables = (final, settled) | "Lineage" >> WriteLineage(
+        plan.output, plan.migration_key, plan.run_id, info.run_date, signing
+    )
     summary = (selected[TALLIES], final) | "Summary" >> SummariseRun(
-        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id
+        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id, signing
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     for name, review_rows in review.items():

@@ -22,13 +22,16 @@ from pipelines.console import UsageError, configure_logging, print_error
 from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
 from pipelines.job_lineage import submitted_message
+from pipelines.lease import OutputLease
 from pipelines.openlineage_events import RunLineage
+from pipelines.options import MigrateOptions
 from pipelines.plan import MigrationPlan, check_sources, plan_from, runs_in_this_process, with_history, with_patient_key
 from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
-from pipelines.run_record import check_run_id_unused, record_run
+from pipelines.run_record import check_lineage, check_run_id_unused, launcher_evidence_key, record_run
 from schemas.tables import ORPHANS
 from transforms.imaging.warm_decoders import start_decoders_early
+from transforms.lineage.evidence_key import signed_files
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
@@ -95,7 +98,7 @@ def count_orphans(plan: MigrationPlan) -> int:
 
 def read_summary(plan: MigrationPlan) -> dict:
     uri = summary_uri(plan.output, plan.migration_key, plan.run_id)
-    with FileSystems.open(uri, compression_type="uncompressed") as handle:
+    with FileSystems.open((signed_files(uri) or [uri])[0], compression_type="uncompressed") as handle:
         return json.loads(handle.read())
 
 
@@ -112,7 +115,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
         if output:
             check_output_writable(output, flag)
     check_run_id_unused(plan)
-    plan = with_history(with_patient_key(plan, options))
+    plan = with_patient_key(plan, options)  # the lineage it resumes from is listed once it holds the lease
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     profiles = sorted({profile.name for profile, _ in plan.sources})
@@ -140,6 +143,24 @@ def _migrate(argv: list[str]) -> int:
     if is_dry_run(parse_options(argv)):  # translate for Dataflow offline, submit nothing
         return dry_run(parse_options(argv))
     options, plan = prepare(argv)
+    key = launcher_evidence_key(plan)
+    lease = OutputLease(plan.output, key)
+    held = lease.acquire(
+        plan.run_id, break_stale=options.view_as(MigrateOptions).break_stale_lease, detached=plan.detached
+    )
+    try:
+        check_lineage(plan, key, held.adopts)
+        plan = with_history(plan)
+        if not plan.detached:
+            lease.start_heartbeat()
+        return _launch(options, plan, key, lease)
+    finally:
+        if not plan.detached:  # a detached job's lease stays until it is broken once the job has finished
+            lease.release() if lease.recorded else lease.abandon()
+
+
+def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: OutputLease) -> int:
+    """Run the graph while holding the lease; the lease learns when the runs row is recorded."""
     if runs_in_this_process(options.get_all_options()):
         start_decoders_early(plan.settings)
     events = RunLineage(
@@ -165,7 +186,8 @@ def _migrate(argv: list[str]) -> int:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)
-        record_run(plan, summary)
+        record_run(plan, summary, key, lease.held.as_runs_column())
+        lease.recorded = True
     except BaseException as error:  # the FAIL event, then the error as before
         events.fail(error)
         raise

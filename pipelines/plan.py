@@ -231,7 +231,12 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
             migrate.max_source_reads_per_second, migrate.max_source_mib_per_second, worker_processes(options)
         ),
         journal=JournalSettings(
-            output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
+            output,
+            migration_key_for(manifests, output),
+            run_id,
+            started_at.date(),
+            migrate.lineage_flush_documents,
+            attempt=uuid.uuid4().hex[:8],  # this launch's own journal names
         ),
         index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
     )

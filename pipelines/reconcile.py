@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.console import UsageError
+from pipelines.evidence_key_source import KEY_HINT, add_key_arguments, command_evidence_key
 from pipelines.inventory import add_source_arguments, find_gone_sources, load_manifests, open_lineage, plan_sources
 from pipelines.reconcile_checks import (
     LISTED,
@@ -40,11 +41,16 @@ _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "
 PRINTED = 5
 
 
-def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify) -> tuple[dict, str]:
-    """Run every check; write and return the record (and its URI)."""
+def reconcile(
+    prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify, key: bytes | None = None
+) -> tuple[dict, str]:
+    """Run every check; write and return the record (and its URI). key: the evidence key (None: not found, and
+    the chain fails for want of it: a forged file cannot be told from a killed run's without it)."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
-    chain = verify_chain(prefix, earlier_heads)
+    chain = verify_chain(prefix, earlier_heads, key)
+    if key is None:
+        chain.fail(f"signatures not checked: no evidence key found ({KEY_HINT})")
     per_source: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
@@ -127,6 +133,7 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
+    add_key_arguments(parser)
     parser.add_argument(
         "--verify_objects",
         default="all",
@@ -139,7 +146,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
-    record, uri = reconcile(prefix, sources, manifests, verify)
+    record, uri = reconcile(prefix, sources, manifests, verify, command_evidence_key(args))
     text = format_record(record, uri)
     print(text, file=sys.stdout)
     return 0 if record["verdict"] == "pass" else 1

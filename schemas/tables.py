@@ -215,6 +215,12 @@ RUNS = Table(
             "SHA-256 of the previous run's row (canonical JSON); empty for the first. A removed or edited run breaks "
             "it.",
         ),
+        col(
+            "lease",
+            "STRING",
+            "The output's lease as this run held it, JSON: its epoch, the killed runs whose lineage it resumed, and "
+            "the holder it took over from and how (a process gone, abandoned, or broken with --break_stale_lease).",
+        ),
     ),
     cluster_columns=("migration_key",),
 )

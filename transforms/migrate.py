@@ -30,6 +30,7 @@ from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert
 from transforms.imaging.isolation import IsolatedWorker
 from transforms.imaging.risk import looks_risky
 from transforms.lanes import DecoderLane, DeferredCounts, Finished, Lanes
+from transforms.lineage.evidence_key import evidence_key
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.progress import ProgressLog
 from transforms.privacy.index_record import write_index_record
@@ -110,7 +111,7 @@ class MigrateDocumentFn(StorageDoFn):
         self.progress = ProgressLog()
         self.lanes = [self._new_lane() for _ in range(max(1, settings.decode_lanes))]
         self.running = Lanes(self.lanes) if len(self.lanes) > 1 else None
-        self.journal = settings.journal.open() if settings.journal else None
+        self.journal = settings.journal.open(evidence_key(self.key) if self.key else None) if settings.journal else None
         self.throttle = shared_throttle(settings.read_caps) if settings.read_caps.active else None
 
     def _new_lane(self) -> DecoderLane:

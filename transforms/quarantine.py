@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from schemas.reasons import Finding, QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.signatures import sniff
+from transforms.lineage.evidence_key import evidence_key
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.outcomes import document_row, quarantine_record
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
@@ -144,7 +145,8 @@ class QuarantineCrashedFn(StorageDoFn):
         super().setup()
         key = key_for_worker(self.patient_key) if self.patient_key else None
         self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key)
-        self.journal = self.journal_settings.open() if self.journal_settings else None
+        signing = evidence_key(key) if key else None
+        self.journal = self.journal_settings.open(signing) if self.journal_settings else None
 
     def finish_bundle(self) -> None:
         if self.journal is not None:

@@ -15,8 +15,9 @@ import apache_beam as beam
 
 from schemas.reasons import Reason
 from schemas.records import DocumentRef, RecordedOutcome, Status
+from transforms.lineage.evidence_key import evidence_key_for_worker, write_signed_once
+from transforms.privacy.key_source import PatientKeyRef
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import write_once
 
 Tally = tuple[str, Counter]
 #: Tallies merged: source system → counts.
@@ -106,14 +107,19 @@ def summary_document(tallies: Tallies, run_id: str) -> dict[str, Any]:
 
 
 class WriteSummaryFn(StorageDoFn):
-    def __init__(self, summary_uri: str, run_id: str) -> None:
+    def __init__(self, summary_uri: str, run_id: str, key: PatientKeyRef | None = None) -> None:
         self.summary_uri = summary_uri
         self.run_id = run_id
+        self.key_ref = key
+
+    def setup(self) -> None:
+        super().setup()
+        self.key = evidence_key_for_worker(self.key_ref)
 
     def process(self, tallies: Tallies) -> Iterable[str]:
         summary = summary_document(tallies, self.run_id)
-        write_once(self.summary_uri, json.dumps(summary, indent=2, sort_keys=True).encode())  # a retry keeps it
-        yield self.summary_uri
+        data = json.dumps(summary, indent=2, sort_keys=True).encode()
+        yield write_signed_once(self.summary_uri, data, getattr(self, "key", None))  # a retry keeps it
 
 
 class SummariseRun(beam.PTransform):
@@ -122,10 +128,11 @@ class SummariseRun(beam.PTransform):
     Documents are counted where they are selected, outcomes at the very end, so a document lost anywhere between
     shows as an unbalanced source system."""
 
-    def __init__(self, summary_uri: str, run_id: str) -> None:
+    def __init__(self, summary_uri: str, run_id: str, key: PatientKeyRef | None = None) -> None:
         super().__init__()
         self.summary_uri = summary_uri
         self.run_id = run_id
+        self.key = key
 
     def expand(self, inputs: tuple[beam.PCollection[Tallies], beam.PCollection[RecordedOutcome]]):
         counted, outcomes = inputs
@@ -133,7 +140,7 @@ class SummariseRun(beam.PTransform):
         tallies = (
             (counted, results) | "AllTallies" >> beam.Flatten() | "MergeTallies" >> beam.CombineGlobally(merge_tallies)
         )
-        summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
+        summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id, self.key))
         return {"summary": summary, "tallies": tallies}
 
 

@@ -20,8 +20,9 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.tables import Table
+from transforms.lineage.evidence_key import evidence_key_for_worker, write_signed_once
+from transforms.privacy.key_source import PatientKeyRef
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import write_once
 
 #: Rows per file: a few MiB of lineage, so a worker holds little and a table of millions of rows is a few files.
 ROWS_PER_FILE = 20_000
@@ -45,11 +46,23 @@ def rows_name(rows: list[dict[str, Any]]) -> str:
 class WriteTableFilesFn(StorageDoFn):
     """Rows of one table in; the URI of each file written (or found already written) out."""
 
-    def __init__(self, path_prefix: str, table: Table, run_date: dt.date, rows_per_file: int = ROWS_PER_FILE) -> None:
+    def __init__(
+        self,
+        path_prefix: str,
+        table: Table,
+        run_date: dt.date,
+        rows_per_file: int = ROWS_PER_FILE,
+        key: PatientKeyRef | None = None,
+    ) -> None:
         self.path_prefix = path_prefix
         self.table = table
         self.run_date = run_date
         self.rows_per_file = max(1, rows_per_file)
+        self.key_ref = key  # where the patient key is: files are signed with the evidence key derived from it
+
+    def setup(self) -> None:
+        super().setup()
+        self.key = evidence_key_for_worker(self.key_ref)
 
     def start_bundle(self) -> None:
         self.rows: list[dict[str, Any]] = []
@@ -66,5 +79,4 @@ class WriteTableFilesFn(StorageDoFn):
     def _flush(self) -> str:
         rows, self.rows = self.rows, []
         uri = f"{self.path_prefix}-t{rows_name(rows)}.parquet"
-        write_once(uri, parquet_bytes(self.table, rows))
-        return uri
+        return write_signed_once(uri, parquet_bytes(self.table, rows), getattr(self, "key", None))

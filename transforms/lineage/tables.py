@@ -15,6 +15,7 @@ from schemas.records import RecordedOutcome, Status
 from schemas.tables import DOCUMENTS, PAGES, Table
 from transforms.lineage.duplicate_rows import journalled_duplicates, settled_row
 from transforms.lineage.table_files import WriteTableFilesFn
+from transforms.privacy.key_source import PatientKeyRef
 
 
 def lineage_folder(output_prefix: str) -> str:
@@ -26,7 +27,8 @@ def table_prefix(output_prefix: str, table: Table, migration_key: str, run_id: s
 
 
 def summary_uri(output_prefix: str, migration_key: str, run_id: str) -> str:
-    """One summary per run: a later run, failing or not, never overwrites an earlier run's."""
+    """One summary per run: a later run, failing or not, never overwrites an earlier run's. Its unsigned name: the
+    file itself carries a MAC in its name (evidence_key.signed_files finds it)."""
     return FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-{run_id}.json")
 
 
@@ -42,9 +44,17 @@ class WriteParquetTable(beam.PTransform):
     Written directly, once, as the journal writes (table_files.py), not through Beam's file sink: that sink writes
     temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
 
-    def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str, run_date: dt.date) -> None:
+    def __init__(
+        self,
+        output_prefix: str,
+        table: Table,
+        migration_key: str,
+        run_id: str,
+        run_date: dt.date,
+        key: PatientKeyRef | None = None,
+    ) -> None:
         super().__init__()
-        self.fn = WriteTableFilesFn(table_prefix(output_prefix, table, migration_key, run_id), table, run_date)
+        self.fn = WriteTableFilesFn(table_prefix(output_prefix, table, migration_key, run_id), table, run_date, key=key)
 
     def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
         return rows | "WriteFiles" >> beam.ParDo(self.fn)
@@ -56,8 +66,11 @@ class WriteLineage(beam.PTransform):
     the documents' current rows: duplicate_rows.py), and the journal's files are listed once every outcome is in,
     for the BigQuery load. Yields each table's file names."""
 
-    def __init__(self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date) -> None:
+    def __init__(
+        self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date, key: PatientKeyRef | None = None
+    ) -> None:
         super().__init__()
+        self.key = key
         self.output_prefix = output_prefix
         self.migration_key = migration_key
         self.run_id = run_id
@@ -81,7 +94,9 @@ class WriteLineage(beam.PTransform):
             | "DuplicateRows" >> beam.FlatMap(journalled_duplicates, beam.pvalue.AsDict(duplicates)),
             settled | "SettledRows" >> beam.Map(settled_row, run_id),
         ) | "ChangedRows" >> beam.Flatten()
-        written = changed | "WriteDuplicates" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date)
+        written = changed | "WriteDuplicates" >> WriteParquetTable(
+            prefix, DOCUMENTS, key, run_id, self.run_date, self.key
+        )
         return {
             "documents": (written, journalled) | "DocumentFiles" >> beam.Flatten(),
             "pages": everything_in
