@@ -7,7 +7,6 @@ touched here: an earlier index record is retired by the launcher, and only after
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +18,7 @@ from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.signatures import sniff
 from transforms.lineage.evidence_key import evidence_key
 from transforms.lineage.journal import JournalSettings
-from transforms.lineage.outcomes import document_row, quarantine_record
+from transforms.lineage.outcomes import document_row, quarantine_record, repeat_suffix
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
@@ -29,10 +28,8 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def quarantine_suffix(ref: DocumentRef, findings: Sequence[Finding]) -> str:
-    """A repeated id's files are named by its index file and row, so two index files cannot overwrite each other."""
-    if not any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings):
-        return ""
-    return f"~{hashlib.sha256(ref.manifest_uri.encode()).hexdigest()[:8]}-row{ref.manifest_row}"
+    """A repeated id's files are named by its index file and row (outcomes.repeat_suffix)."""
+    return repeat_suffix(ref, findings)
 
 
 def count_metric(name: str) -> None:

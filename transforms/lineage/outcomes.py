@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from schemas.reasons import OPERATOR_ACTIONS, Finding
+from schemas.reasons import OPERATOR_ACTIONS, Finding, Reason
 from schemas.records import DocumentRef
 from schemas.tables import DOCUMENTS, PAGES
 from transforms.imaging.image_job import ConvertedPage
@@ -15,6 +16,15 @@ from transforms.privacy import nhs_number
 from transforms.privacy.patient_key import patient_key
 from transforms.privacy.redact import redact
 from transforms.sources.validate import parse_document_date
+
+
+def repeat_suffix(ref: DocumentRef, findings: Sequence[Finding]) -> str:
+    """A repeated id's later row (DUPLICATE_DOCUMENT_ID) is named by its index file and row: its quarantine files,
+    so two index files cannot overwrite each other, and its lineage row's document_id, so the repeat never becomes
+    the id's current outcome in place of the first row's (which would then be re-read and re-migrated)."""
+    if not any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings):
+        return ""
+    return f"~{hashlib.sha256(ref.manifest_uri.encode()).hexdigest()[:8]}-row{ref.manifest_row}"
 
 
 def document_row(
@@ -36,7 +46,7 @@ def document_row(
     return DOCUMENTS.row(
         run_id=run_id,
         source_system=ref.source_system,
-        document_id=ref.document_id,
+        document_id=ref.document_id + repeat_suffix(ref, findings),
         status=status,
         reasons=[finding.reason.value for finding in findings],
         reason_messages=[finding.message for finding in findings],
