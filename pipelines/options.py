@@ -64,12 +64,8 @@ class JobOption:
             keywords.update(nargs="?", const=True, default=bool(self.default), type=true_or_false, metavar="true|false")
         if self.repeatable:
             keywords["action"] = "append"
-        if self.type is not None:
-            keywords["type"] = self.type
-        if self.choices:
-            keywords["choices"] = self.choices
-        if self.metavar:
-            keywords["metavar"] = self.metavar
+        extra = {"type": self.type, "choices": self.choices, "metavar": self.metavar}
+        keywords.update({name: value for name, value in extra.items() if value})
         parser.add_argument(self.flag, **keywords)
 
 
