@@ -13,7 +13,7 @@ from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
 from schemas.tables import ORPHANS, TABLES_BY_NAME
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
-from transforms.lineage.dedupe import LATE, DeduplicateDocuments
+from transforms.lineage.dedupe import LATE, LATE_TALLIES, DeduplicateDocuments
 from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.review import FindRecordsForReview
 from transforms.lineage.summary import SummariseRun
@@ -31,7 +31,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     if not plan.settings.patient_key:
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
     rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
-    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents)
+    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents, plan.adopted)
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments()
     records = plan.settings.records_prefix
@@ -46,7 +46,8 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     tables = (final, settled) | "Lineage" >> WriteLineage(
         plan.output, plan.migration_key, plan.run_id, info.run_date, signing
     )
-    summary = (selected[TALLIES], final) | "Summary" >> SummariseRun(
+    counted = (selected[TALLIES], deduplicated[LATE_TALLIES]) | "CountedAndSettled" >> beam.Flatten()
+    summary = (counted, final) | "Summary" >> SummariseRun(
         summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id, signing
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)

@@ -150,7 +150,7 @@ def _migrate(argv: list[str]) -> int:
     )
     try:
         check_lineage(plan, key, held.adopts)
-        plan = with_history(plan)
+        plan = replace(with_history(plan), adopted=held.adopts)
         if not plan.detached:
             lease.start_heartbeat()
         return _launch(options, plan, key, lease)

@@ -54,6 +54,7 @@ class MigrationPlan:
     blob_roots: tuple[str, ...] = ()
     profile_uris: tuple[str, ...] = ()
     history: tuple[str, ...] = ()  # earlier runs' documents files under PREFIX/lineage, listed before this run
+    adopted: tuple[str, ...] = ()  # killed runs whose lineage this run resumes (the lease names them)
     access_log: str | None = None
     max_documents: int | None = None
     detached: bool = False  # nobody waits for the run: its final step emits the OpenLineage end event

@@ -163,3 +163,48 @@ def test_a_run_id_with_lineage_is_refused_sealed_or_not(share, capsys):
     shutil.copy(output / "lineage" / summary, output / "lineage" / summary.replace("-once.", "-twice."))
     line = refused(capsys, [*argv, "--run_id", "twice"])
     assert "run id twice already has lineage file" in line, line
+
+
+def test_after_a_killed_run_the_canonical_twin_is_the_uninterrupted_runs(tmp_path, capsys):
+    """Twins T1 < T2 (same patient, same pixels). A run killed after migrating T2 but not T1 (the state kill -9
+    leaves: its files, signed; no runs row; its lease neither released nor abandoned, its process gone), then a
+    run that resumes it: T1 is canonical, as in a run never interrupted, and the resumed run counts T2's row."""
+    from tests.images import bilevel_page, encode
+    from tests.pipelines.test_resume_and_waves import write_access_log, write_manifest
+
+    manifest = write_manifest(tmp_path / "dump", 1)
+    (tmp_path / "dump" / "t.png").write_bytes(encode(bilevel_page(seed=50).convert("L"), "PNG"))
+    with manifest.open("a") as handle:
+        handle.write("PAS,T1,t.png,9434765919,Letter,2020-03-01\nPAS,T2,t.png,9434765919,Letter,2020-03-02\n")
+    argv = ["--manifest", str(manifest)]
+    uninterrupted = tmp_path / "uninterrupted"
+    assert main(["run", *argv, "--output", str(uninterrupted)]) == 0
+    expected = {row["document_id"]: row["duplicate_of"] for row in read_table(str(uninterrupted), "documents")}
+    assert expected == {"D0": None, "T1": None, "T2": "PAS/T1"}
+
+    output = tmp_path / "out"
+    log = write_access_log(tmp_path / "access.csv", {"T2": 9})
+    command = [sys.executable, "-m", "pipelines.cli", "run", *argv, "--output", str(output), "--run_id", "killed"]
+    done = subprocess.run(
+        [*command, "--access_log", str(log), "--max_documents", "1"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [runs_row] = runs_files(str(output))
+    Path(runs_row).unlink()  # as if killed before its row: the files stay, the lease is neither released nor ...
+    (output / "lease" / "0000000001.released").unlink()  # ... abandoned, and its process is gone
+    assert "run id killed already has lineage file" in refused(
+        capsys, [*argv, "--output", str(output), "--run_id", "killed"]
+    )
+    assert main(["run", *argv, "--output", str(output), "--run_id", "resumed"]) == 0
+    current = {row["document_id"]: row for row in read_table(str(output), "documents")}
+    assert {name: row["duplicate_of"] for name, row in current.items()} == expected
+    runs = {row["run_id"]: row for row in read_table(str(output), "runs")}
+    assert json.loads(runs["resumed"]["lease"])["adopted"] == ["killed"]
+    assert runs["resumed"]["duplicate"] == 1 and runs["resumed"]["balanced"]  # T2's row, written late, counted
+    record = json.loads((output / "documents" / "PAS" / "T2.json").read_text())
+    assert record["status"] == "duplicate" and record["duplicate_of"] == expected["T2"]
+    assert reconcile(capsys, *argv, "--output", str(output))[0] == 0

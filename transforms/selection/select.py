@@ -40,9 +40,13 @@ def blob_size(uri: str) -> int | None:
 
 
 class DecideFn(StorageDoFn):
+    def __init__(self, adopted: frozenset[str] = frozenset()) -> None:
+        self.adopted = adopted
+
     def process(self, element: tuple[tuple[str, str], dict[str, Iterable]]) -> Iterator[object]:
         key, joined = element
-        yield from decide(key, joined.get("refs", ()), joined.get("state", ()), joined.get("access", ()), blob_size)
+        refs, rows, accesses = joined.get("refs", ()), joined.get("state", ()), joined.get("access", ())
+        yield from decide(key, refs, rows, accesses, blob_size, self.adopted)
 
 
 def in_wave(item: tuple[Priority, DocumentRef], cutoff: Priority | None) -> Iterator[object]:
@@ -62,8 +66,15 @@ class SelectDocuments(beam.PTransform):
     """Refs → {outstanding refs, tallies of documents counted, done and deferred (merged: a few elements, not one
     per document), earlier canonical candidates}."""
 
-    def __init__(self, history: tuple[str, ...], access_log: str | None, max_documents: int | None) -> None:
+    def __init__(
+        self,
+        history: tuple[str, ...],
+        access_log: str | None,
+        max_documents: int | None,
+        adopted: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
+        self.adopted = frozenset(adopted)  # killed runs this run resumes: their documents are not yet de-duplicated
         self.history = history
         self.access_log = access_log
         self.max_documents = max_documents
@@ -87,7 +98,7 @@ class SelectDocuments(beam.PTransform):
         decided = (
             inputs
             | "JoinById" >> beam.CoGroupByKey()
-            | "Decide" >> beam.ParDo(DecideFn()).with_outputs(TALLIES, EARLIER, main=OUTSTANDING)
+            | "Decide" >> beam.ParDo(DecideFn(self.adopted)).with_outputs(TALLIES, EARLIER, main=OUTSTANDING)
         )
         prioritised = decided[OUTSTANDING]
         cutoff = None
