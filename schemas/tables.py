@@ -93,6 +93,13 @@ DOCUMENTS = Table(
             "SHA-256 of the document's reference (blob, offset, length, legacy checksum, page files): a re-run "
             "migrates it again only when this changed.",
         ),
+        col(
+            "quarantine_files",
+            "STRING",
+            "Quarantine copies beside the record other than quarantine_uri (a page-per-row document's .page-N.bin "
+            "files): 'URI SHA256 BYTES' each, which reconcile verifies.",
+            repeated=True,
+        ),
     ),
     cluster_columns=("source_system", "status", "patient_key"),
 )

@@ -66,13 +66,24 @@ class QuarantineWriter:
         """`page_files`: a page-per-row document's files, copied beside the record as .page-N.bin where readable."""
         digest = sha256_hex(data) if data is not None else None
         base = self.area.base_uri(ref.source_system, ref.document_id, quarantine_suffix(ref, findings))
+        copies = [
+            {"copy": f"{base}.page-{number}.bin", "sha256": sha256_hex(page), "bytes": len(page)} if page else None
+            for number, page in enumerate(page_files, start=1)
+        ]
         record = quarantine_record(
-            ref, run_id=self.run_id, findings=findings, source_sha256=digest, source_bytes=_size(data)
+            ref,
+            run_id=self.run_id,
+            findings=findings,
+            source_sha256=digest,
+            source_bytes=_size(data),
+            page_copies=copies,
         )
+        written: list[str] = []
         try:
-            for number, page_data in enumerate(page_files, start=1):
-                if page_data is not None:
-                    self.area.put_bytes(f"{base}.page-{number}.bin", page_data)
+            for copy, page_data in zip(copies, page_files, strict=True):
+                if copy is not None:
+                    self.area.put_bytes(copy["copy"], page_data)
+                    written.append(f"{copy['copy']} {copy['sha256']} {copy['bytes']}")
             record_uri = self.area.put(base, data, record)
             location = base + ".bin" if data is not None else record_uri
         except Exception as error:  # a full disk or a revoked bucket: the outcome says so, the job goes on
@@ -82,7 +93,7 @@ class QuarantineWriter:
                 *findings,
                 Finding(Reason.STORAGE_ERROR, f"the quarantine copy could not be written: {type(error).__name__}"),
             ]
-            location = None
+            location, written = None, []
         row = document_row(
             ref,
             run_id=self.run_id,
@@ -93,6 +104,7 @@ class QuarantineWriter:
             source_bytes=_size(data),
             source_format=named_format(data),
             quarantine_uri=location,
+            quarantine_files=written,
         )
         return DocumentOutcome(document=row)
 

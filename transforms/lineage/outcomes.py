@@ -108,9 +108,17 @@ def page_row(
 
 
 def quarantine_record(
-    ref: DocumentRef, *, run_id: str, findings: Sequence[Finding], source_sha256: str | None, source_bytes: int | None
+    ref: DocumentRef,
+    *,
+    run_id: str,
+    findings: Sequence[Finding],
+    source_sha256: str | None,
+    source_bytes: int | None,
+    page_copies: Sequence[dict[str, Any] | None] = (),
 ) -> dict[str, Any]:
-    """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it."""
+    """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it.
+    page_copies: per page file, its copy beside the record ({"copy", "sha256", "bytes"}), or None (unreadable)."""
+    copies = list(page_copies) + [None] * (len(ref.page_blobs) - len(page_copies))
     return {
         "run_id": run_id,
         "source_system": ref.source_system,
@@ -124,8 +132,15 @@ def quarantine_record(
         "source_bytes": source_bytes,
         "source_profile": ref.source_profile,
         "page_files": [
-            {"page": n, "blob_uri": p.blob_uri, "offset": p.offset, "length": p.length, "manifest_row": p.manifest_row}
-            for n, p in enumerate(ref.page_blobs, start=1)
+            {
+                "page": n,
+                "blob_uri": p.blob_uri,
+                "offset": p.offset,
+                "length": p.length,
+                "manifest_row": p.manifest_row,
+                **(copy or {"copy": None, "sha256": None, "bytes": None}),
+            }
+            for n, (p, copy) in enumerate(zip(ref.page_blobs, copies, strict=True), start=1)
         ],
         "reasons": [
             {"code": f.reason.value, "message": f.message, "action": OPERATOR_ACTIONS[f.reason]} for f in findings
