@@ -46,8 +46,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     tables = (final, settled) | "Lineage" >> WriteLineage(
         plan.output, plan.migration_key, plan.run_id, info.run_date, signing
     )
-    counted = (selected[TALLIES], deduplicated[LATE_TALLIES]) | "CountedAndSettled" >> beam.Flatten()
-    summary = (counted, final) | "Summary" >> SummariseRun(
+    summary = (selected[TALLIES], final, deduplicated[LATE_TALLIES]) | "Summary" >> SummariseRun(
         summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id, signing
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)

@@ -23,6 +23,7 @@ from pipelines.dry_run import dry_run, is_dry_run
 from pipelines.graph import build
 from pipelines.job_lineage import submitted_message
 from pipelines.lease import OutputLease
+from pipelines.nesting import check_no_nesting
 from pipelines.openlineage_events import RunLineage
 from pipelines.options import MigrateOptions
 from pipelines.plan import MigrationPlan, check_sources, plan_from, runs_in_this_process, with_history, with_patient_key
@@ -109,6 +110,9 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     FileSystems.set_options(options)
     plan = plan_from(options)
     check_sources(plan)
+    check_no_nesting(
+        {"--output": plan.output, "--index_output": plan.settings.index_output}, plan.settings.reading.roots
+    )
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     launch_checks(options, plan.output)  # the destination's security posture, before anything is written
     for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):

@@ -135,10 +135,12 @@ class SummariseRun(beam.PTransform):
         self.key = key
 
     def expand(self, inputs: tuple[beam.PCollection[Tallies], beam.PCollection[RecordedOutcome]]):
-        counted, outcomes = inputs
+        counted, outcomes, *settled = inputs  # settled: de-duplication's late rows, counted as this run's
         results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome) | "MergeOutcomes" >> MergeTalliesGlobally()
         tallies = (
-            (counted, results) | "AllTallies" >> beam.Flatten() | "MergeTallies" >> beam.CombineGlobally(merge_tallies)
+            (counted, results, *settled)
+            | "AllTallies" >> beam.Flatten()
+            | "MergeTallies" >> beam.CombineGlobally(merge_tallies)
         )
         summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id, self.key))
         return {"summary": summary, "tallies": tallies}
