@@ -32,6 +32,7 @@ from pipelines.report import format_summary
 from pipelines.run_record import check_lineage, check_run_id_unused, launcher_evidence_key, record_run
 from schemas.tables import ORPHANS
 from transforms.imaging.warm_decoders import start_decoders_early
+from transforms.lineage.damage import named_in
 from transforms.lineage.evidence_key import signed_files
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
@@ -158,6 +159,11 @@ def _migrate(argv: list[str]) -> int:
         if not plan.detached:
             lease.start_heartbeat()
         return _launch(options, plan, key, lease)
+    except Exception as error:  # a damaged lineage file, met by a worker: one line, as every misuse
+        line = named_in(error, plan.output)
+        if line is None:
+            raise
+        raise UsageError(line) from error
     finally:
         if not plan.detached:  # a detached job's lease stays until it is broken once the job has finished
             lease.release() if lease.recorded else lease.abandon()

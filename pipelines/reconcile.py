@@ -34,6 +34,7 @@ from pipelines.reconcile_record import anchors, write_record
 from pipelines.status import outcome_counts
 from pipelines.text_table import text_table
 from transforms.lineage.chain import verify_chain
+from transforms.lineage.damage import damaged_files
 from transforms.lineage.runs import code_version, file_sha256
 
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
@@ -54,17 +55,18 @@ def reconcile(
     per_source: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
-    except duckdb.Error as error:  # an edited lineage file may not even parse: the chain names it
-        connection, unreadable = None, f"not checked: the lineage cannot be read ({str(error).splitlines()[0]})"
-        checks = [Check(name) for name in ("outcomes", "objects", "quarantine")]
-        for check in checks:
-            check.fail("", unreadable)
-    if connection is not None:
         load_manifests(connection, sources)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
         checks = [check_outcomes(connection), check_objects(connection, verify), check_quarantine(connection, verify)]
+    except duckdb.Error as error:  # a damaged lineage file cannot even be read: named, and every check fails
+        connection, per_source = None, {}
+        damaged = damaged_files(prefix) or [f"the lineage cannot be read ({str(error).splitlines()[0]})"]
+        checks = [Check(name) for name in ("outcomes", "objects", "quarantine")]
+        for check in checks:
+            for line in damaged:
+                check.fail("", f"not checked: {line}")
     for check in checks:
         for source, entry in per_source.items():
             entry[f"{check.name}_checked"] = check.checked[source]

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from pipelines.reconcile_record import reconciliation_section
 from pipelines.report import human_bytes
 from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
 from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, report_uri, rows
+from transforms.lineage.damage import damaged_files
 from transforms.storage.objects import write_all
 
 _CSS = """
@@ -197,10 +200,13 @@ def write_report(prefix: str, destination: str | None = None) -> str:
     that, so the refusal is one line that points at --out."""
     target = destination or report_uri(prefix)
     try:
-        write_all(target, build_report(prefix).encode("utf-8"))
+        html = build_report(prefix)
+    except duckdb.Error as error:  # a damaged lineage file: name it, as every command does
+        damaged = damaged_files(prefix)
+        raise ReportError(damaged[0] if damaged else str(error).splitlines()[0]) from error
+    try:
+        write_all(target, html.encode("utf-8"))
     except Exception as error:  # any file system's refusal: a replace under retention (403), a read-only folder
-        raise ReportError(
-            f"cannot write {target}: {type(error).__name__}: {error}".splitlines()[0]
-            + " (a bucket under a retention policy keeps the last report: pass --out FILE)"
-        ) from error
+        hint = "" if destination else " (a bucket under a retention policy keeps the last report: pass --out FILE)"
+        raise ReportError(f"cannot write {target}: {type(error).__name__}: {error}".splitlines()[0] + hint) from error
     return target

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.console import UsageError
 from pipelines.inventory import (
     add_source_arguments,
     find_gone_sources,
@@ -24,6 +25,7 @@ from pipelines.inventory import (
 )
 from pipelines.report_data import rows
 from pipelines.text_table import duration, text_table
+from transforms.lineage.damage import damaged_files
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
 TIERS = (("hot", 10), ("warm", 1))
@@ -181,5 +183,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     prefix, sources, _ = plan_sources(args.output, args.manifest, args.source)
-    print(format_status(build_status(prefix, sources, args.access_log)))
+    try:
+        status = build_status(prefix, sources, args.access_log)
+    except duckdb.Error as error:  # a damaged lineage file: one line naming it
+        damaged = damaged_files(prefix)
+        if not damaged:
+            raise
+        raise UsageError(damaged[0]) from error
+    print(format_status(status))
     return 0
