@@ -24,13 +24,14 @@ from itertools import groupby
 
 import duckdb
 import pyarrow as pa
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
 from pipelines.plan import check_sources, plan_from
 from pipelines.report_data import load_lineage
 from schemas.records import DocumentRef
+from transforms.selection.access_log import check_access_log, read_access_log
+from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.page_per_row import assemble_pages
 from transforms.sources.paths import absolute
 from transforms.sources.profiles import SourceProfile
@@ -51,6 +52,8 @@ _DOCUMENTS = pa.schema(
         ("blobs", pa.list_(pa.string())),
     ]
 )
+_ACCESS = pa.schema([("source_system", pa.string()), ("document_id", pa.string()), ("access_count", pa.int64())])
+_BIGINT_MAX = (1 << 63) - 1
 _PAGE_ROWS = pa.schema(
     [
         ("source_system", pa.string()),
@@ -178,24 +181,20 @@ def lineage_as_inventory(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str) -> None:
-    """ACCESS.csv (source_system, document_id, access_count, last_accessed) → access_log, one row per document."""
-    with tempfile.TemporaryDirectory(prefix="edms-access-") as folder:
-        local = os.path.join(folder, "access.csv")
-        try:
-            with FileSystems.open(uri, compression_type="uncompressed") as source, open(local, "wb") as target:
-                shutil.copyfileobj(source, target)
-            relation = connection.read_csv(local, header=True, all_varchar=True)
-        except Exception as error:  # missing file, unreadable CSV: one line for the user
-            raise UsageError(f"cannot read --access_log {uri}: {type(error).__name__}: {error}") from error
-        missing = {"source_system", "document_id", "access_count"} - set(relation.columns)
-        if missing:
-            raise UsageError(f"--access_log {uri} lacks column(s) {', '.join(sorted(missing))}")
-        connection.register("_access", relation)
-        connection.execute(
-            "CREATE TABLE access_log AS SELECT source_system, document_id, "
-            "MAX(COALESCE(TRY_CAST(access_count AS BIGINT), 0)) AS access_count FROM _access GROUP BY ALL"
-        )
-        connection.unregister("_access")
+    """ACCESS.csv → access_log, one row per document, read as `run` reads it (transforms/selection/access_log.py):
+    the same counts, so status's tiers and run's ranking agree. Counts beyond BIGINT are held at its maximum."""
+    try:
+        check_access_log(uri)
+        log = _Batches(connection, "access_rows", _ACCESS)
+        for (source_system, document_id), access in read_access_log(uri):
+            log.add((source_system, document_id, min(access.count, _BIGINT_MAX)))
+        log.flush()
+    except ManifestError as error:
+        raise UsageError(str(error)) from error
+    connection.execute(
+        "CREATE TABLE access_log AS SELECT source_system, document_id, MAX(access_count) AS access_count "
+        "FROM access_rows GROUP BY ALL"
+    )
 
 
 def find_gone_sources(connection: duckdb.DuckDBPyConnection) -> int:

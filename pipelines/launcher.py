@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -45,6 +46,8 @@ from transforms.storage.emulators import skip_credential_lookup_for_storage_emul
 from transforms.storage.objects import owner_only_umask, write_all
 
 _LOGGER = logging.getLogger("edms_migrate")
+#: The access log's one line (transforms/selection/access_log.py), raised on a worker, found in the runner's error.
+_ACCESS_LOG_ERROR = re.compile(r"cannot read --access_log \S+: it is not a CSV file \(\w+\)")
 
 
 def unknown_arguments(argv: list[str]) -> list[str]:
@@ -160,10 +163,10 @@ def _migrate(argv: list[str]) -> int:
             lease.start_heartbeat()
         return _launch(options, plan, key, lease)
     except Exception as error:  # a damaged lineage file, met by a worker: one line, as every misuse
-        line = named_in(error, plan.output)
+        line = named_in(error, plan.output) or _ACCESS_LOG_ERROR.search(str(error))
         if line is None:
             raise
-        raise UsageError(line) from error
+        raise UsageError(line if isinstance(line, str) else line[0]) from error
     finally:
         if not plan.detached:  # a detached job's lease stays until it is broken once the job has finished
             lease.release() if lease.recorded else lease.abandon()
