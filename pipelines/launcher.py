@@ -42,6 +42,7 @@ from transforms.lineage.tables import lineage_folder, summary_uri
 from transforms.privacy.index_record import retire_index_records
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
+from transforms.sources.paths import absolute, folder_of
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import owner_only_umask, write_all
 
@@ -114,9 +115,12 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     FileSystems.set_options(options)
     plan = plan_from(options)
     check_sources(plan)
-    check_no_nesting(
-        {"--output": plan.output, "--index_output": plan.settings.index_output}, plan.settings.reading.roots
-    )
+    index_folders = {folder_of(manifest) for manifest in plan.manifests}
+    allowed = {absolute(root).rstrip("/") for root in options.view_as(MigrateOptions).allowed_roots or ()}
+    mapped = {target.rstrip("/") for profile, _ in plan.sources for _, target in profile.path_map}
+    declared = allowed | mapped | set(plan.blob_roots)
+    outputs = {"--output": plan.output, "--index_output": plan.settings.index_output}
+    check_no_nesting(outputs, tuple(declared), index_folders)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     launch_checks(options, plan.output)  # the destination's security posture, before anything is written
     for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):

@@ -14,11 +14,15 @@ def _inside(path: str, folder: str) -> bool:
     return path.startswith(folder)
 
 
-def check_no_nesting(outputs: dict[str, str | None], roots: tuple[str, ...]) -> None:
-    """outputs: flag → prefix (None: not given); roots: every declared input root (plan.settings.reading.roots)."""
+def check_no_nesting(outputs: dict[str, str | None], roots: tuple[str, ...], index_folders: set[str]) -> None:
+    """outputs: flag → prefix (None: not given); roots: the declared input roots (--blob_root, --allowed_roots, the
+    profiles' path_map targets) and index_folders (each index file's folder, where relative paths point). An
+    output may not be inside a declared root, nor any root or index folder inside an output. An output beside its
+    index file, inside the index's folder (a manifest in the working folder, an output under it), is allowed: no
+    store of the migration is listed there, and a row can name the output only by pointing into it on purpose."""
     for flag, output in outputs.items():
-        for root in roots if output else ():
-            if _inside(output, root):
+        for root in sorted({*roots, *index_folders}) if output else ():
+            if root in roots and _inside(output, root):
                 raise UsageError(
                     f"{flag} {output} is inside the input root {root}: the migration's own files would be read as "
                     f"legacy files (and listed as orphans); put {flag} outside every input"

@@ -13,7 +13,7 @@ from tests.pipelines.test_resume_and_waves import write_manifest
     ("layout", "message"),
     [
         ("output_in_blob_root", "--output {dump}/migrated is inside the input root {dump}"),
-        ("output_in_index_folder", "--output {dump}/migrated is inside the input root {dump}"),
+        ("output_in_allowed_root", "--output {dump}/migrated is inside the input root {dump}"),
         ("index_output_in_blob_root", "--index_output {dump}/records is inside the input root {dump}"),
         ("input_in_output", "the input root {dump} is inside --output {tmp}"),
     ],
@@ -23,8 +23,10 @@ def test_outputs_and_inputs_never_nest(layout, message, tmp_path, capsys):
     manifest = write_manifest(dump, 1)
     argv = {
         "output_in_blob_root": ["--blob_root", str(dump), "--output", str(dump / "migrated")],
-        "output_in_index_folder": ["--output", str(dump / "migrated")],
-        "index_output_in_blob_root": ["--output", str(tmp_path / "out"), "--index_output", str(dump / "records")],
+        "output_in_allowed_root": ["--allowed_roots", str(dump), "--output", str(dump / "migrated")],
+        "index_output_in_blob_root": [
+            *("--blob_root", str(dump), "--output", str(tmp_path / "out"), "--index_output", str(dump / "records"))
+        ],
         "input_in_output": ["--output", str(tmp_path)],
     }[layout]
     assert main(["run", "--manifest", str(manifest), *argv]) == 2
