@@ -30,6 +30,7 @@ from pipelines.reconcile_checks import (
     gone,
     orphans,
 )
+from pipelines.reconcile_index_records import check_index_records
 from pipelines.reconcile_record import anchors, write_record
 from pipelines.status import outcome_counts
 from pipelines.text_table import text_table
@@ -60,10 +61,11 @@ def reconcile(
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
         checks = [check_outcomes(connection), check_objects(connection, verify), check_quarantine(connection, verify)]
+        checks.append(check_index_records(connection, prefix))
     except duckdb.Error as error:  # a damaged lineage file cannot even be read: named, and every check fails
         connection, per_source = None, {}
         damaged = damaged_files(prefix) or [f"the lineage cannot be read ({str(error).splitlines()[0]})"]
-        checks = [Check(name) for name in ("outcomes", "objects", "quarantine")]
+        checks = [Check(name) for name in ("outcomes", "objects", "quarantine", "records")]
         for check in checks:
             for line in damaged:
                 check.fail("", f"not checked: {line}")
@@ -103,7 +105,7 @@ def format_record(record: dict[str, Any], uri: str) -> str:
     header = ["source system", *(key.replace("_", " ") for key in _COUNTS), "objects", "hashed", "failures"]
     body = []
     for source, entry in sorted(record["sources"].items()):
-        failures = sum(entry[f"{name}_failed"] for name in ("outcomes", "objects", "quarantine"))
+        failures = sum(entry[f"{name}_failed"] for name in ("outcomes", "objects", "quarantine", "records"))
         objects = (entry["objects_checked"], entry["objects_hashed"])
         body.append([source, *(entry[key] for key in _COUNTS), *objects, failures])
     lines = [
