@@ -24,6 +24,7 @@ from itertools import groupby
 
 import duckdb
 import pyarrow as pa
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
@@ -231,6 +232,12 @@ def plan_sources(output: str, manifests: list[str], profiles: list[str]) -> tupl
     plan = plan_from(PipelineOptions([*argv, "--output", output]))
     check_sources(plan)
     return plan.output, plan.sources, plan.manifests
+
+
+def holds_migration(prefix: str) -> bool:
+    """Whether any run has written lineage under prefix (a mistyped --output has none)."""
+    patterns = [FileSystems.join(prefix, "lineage", f"{name}-*.parquet") for name in ("runs", "documents")]
+    return any(result.metadata_list for result in FileSystems.match(patterns))
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

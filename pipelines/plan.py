@@ -19,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
+from pipelines.input_files import check_regular_file
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
@@ -192,6 +193,11 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
     """`expand_remote=False` (a dry run): a profile's gs:// glob is carried as it is instead of being listed."""
     migrate = options.view_as(MigrateOptions)
     _check_values(migrate)
+    for flag, uris in (("--manifest", migrate.manifest), ("--source", migrate.source)):
+        for uri in uris or ():
+            check_regular_file(flag, absolute(uri))
+    for flag, uri in (("--access_log", migrate.access_log), ("--document_types", migrate.document_types)):
+        check_regular_file(flag, uri and absolute(uri))
     output = absolute(migrate.output).rstrip("/")
     sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
     profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
@@ -199,6 +205,8 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         remote = "://" in profile.manifest and not expand_remote
         sources += [(profile, manifest) for manifest in ([profile.manifest] if remote else expand_manifests(profile))]
     manifests = tuple(manifest for _, manifest in sources)
+    for manifest in manifests:  # a profile's index files too
+        check_regular_file("index file", manifest)
     if len(set(manifests)) != len(manifests):
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
     started_at = dt.datetime.now(dt.UTC)

@@ -19,7 +19,14 @@ import duckdb
 
 from pipelines.console import UsageError
 from pipelines.evidence_key_source import KEY_HINT, add_key_arguments, command_evidence_key
-from pipelines.inventory import add_source_arguments, find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.inventory import (
+    add_source_arguments,
+    find_gone_sources,
+    holds_migration,
+    load_manifests,
+    open_lineage,
+    plan_sources,
+)
 from pipelines.reconcile_checks import (
     LISTED,
     Check,
@@ -150,6 +157,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
+    if not holds_migration(prefix):  # a mistyped --output: nothing to prove, and nothing is written there
+        raise UsageError(f"{prefix} holds no migration (no lineage under it): check --output; nothing was written")
     record, uri = reconcile(prefix, sources, manifests, verify, command_evidence_key(args))
     text = format_record(record, uri)
     print(text, file=sys.stdout)

@@ -17,6 +17,7 @@ from pipelines.console import UsageError
 from pipelines.inventory import (
     add_source_arguments,
     find_gone_sources,
+    holds_migration,
     lineage_as_inventory,
     load_access_log,
     load_manifests,
@@ -191,4 +192,6 @@ def main(args: argparse.Namespace) -> int:
             raise
         raise UsageError(damaged[0]) from error
     print(format_status(status))
+    if not holds_migration(prefix):
+        print(f"note: {prefix} holds no migration yet (no lineage under it): if one was expected there, check --output")
     return 0
