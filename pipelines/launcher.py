@@ -215,15 +215,17 @@ def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: Ou
         print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
     code = verdict(summary, plan)
     if code == 0:  # only a run that passed every check changes anything an earlier run left
-        finish_passing_run(plan)
+        finish_passing_run(plan, key)
     return code
 
 
-def finish_passing_run(plan: MigrationPlan) -> None:
+def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
     """Retire the index records of documents this run quarantined. Lineage is append-only history: no run
     deletes another run's files, and the current views choose each document's latest row."""
     retired = retire_index_records(
-        plan.settings.records_prefix, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
+        plan.settings.records_prefix,
+        plan.run_id,
+        quarantined_documents(plan.output, plan.migration_key, plan.run_id, key),
     )
     if retired:
         _LOGGER.info("retired %d index record(s) of documents quarantined by this run", retired)
