@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from pipelines.cli import main
-from pipelines.inventory import plan_sources
-from pipelines.status import build_status
+from pipelines.operate.inventory import plan_sources
+from pipelines.operate.status import build_status
 from tests.lineage_checks import read_table
 from tests.pipelines.test_resume_and_waves import write_manifest
 

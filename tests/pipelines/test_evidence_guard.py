@@ -133,8 +133,8 @@ def test_two_runs_started_together_one_is_refused_and_the_chain_holds(share, cap
 
 
 def test_a_held_lease_names_its_holder_and_a_stale_one_is_broken_only_with_the_flag(share, capsys):
-    from pipelines.lease import OutputLease
-    from transforms.lineage.evidence_key import evidence_key
+    from pipelines.launch.lease import OutputLease
+    from transforms.privacy.evidence_key import evidence_key
     from transforms.privacy.patient_key import default_key_path
 
     argv, output = share

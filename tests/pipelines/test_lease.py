@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from google.api_core.exceptions import PreconditionFailed
 
-from pipelines.lease import STALE_SECONDS, LeaseHeld, LeaseRecord, OutputLease
-from pipelines.lease_store import GcsLeaseStore, LocalLeaseStore
+from pipelines.launch.lease import STALE_SECONDS, LeaseHeld, LeaseRecord, OutputLease
+from pipelines.launch.lease_store import GcsLeaseStore, LocalLeaseStore
 
 KEY = b"k" * 32
 

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 
 from transforms.lineage.chain import chained_files, recorded_runs, row_sha256
-from transforms.lineage.evidence_key import Signature
 from transforms.lineage.runs import file_sha256
-from transforms.lineage.tables import lineage_folder
+from transforms.storage.output_layout import lineage_folder
+from transforms.storage.signed_files import Signature
 
 #: What follows the run id in a lineage file's name: a journal file, a table file, a runs row, a summary.
 _AFTER_RUN_ID = re.compile(r"^(-j|-t|-\d{5}-of-\d{5}|\.json$|\.parquet$)")

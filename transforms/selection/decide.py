@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from apache_beam import pvalue
 
-from schemas.records import DocumentRef, Status
-from transforms.lineage.summary import tally_manifest_row
+from schemas.records import DocumentRef, Status, document_label
 from transforms.selection.access_log import Access
 from transforms.selection.state import StateRow, current
+from transforms.selection.tallies import tally_manifest_row
 from transforms.sources.read import flag_repeated_ids
 
 TALLIES = "tallies"
@@ -29,16 +29,25 @@ Priority = tuple[int, int, str, str, str]
 @dataclass(frozen=True, slots=True)
 class EarlierDocument:
     """A document an earlier run migrated and this run leaves alone: a canonical candidate for de-duplication.
+    Its source system and id travel apart, so nothing has to split a label that may hold "/" itself.
 
     settled: its run de-duplicated it (a sealed run); a killed run's document (adopted now) never was, so it
     competes with this run's documents on its key, as it would have in an uninterrupted run. counted: it is in
     this run's manifests, counted there as already done."""
 
-    label: str
+    source_system: str
+    document_id: str
     order: tuple
-    key: tuple[str, str] = ("", "")
     settled: bool = True
     counted: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_system, self.document_id)
+
+    @property
+    def label(self) -> str:
+        return document_label(self.source_system, self.document_id)
 
 
 def priority(ref: DocumentRef, access: Access | None) -> Priority:
@@ -85,5 +94,6 @@ def decide(
         yield pvalue.TaggedOutput(TALLIES, (first.source_system, counts))
     finished_canonical = latest is not None and latest.status == Status.MIGRATED and not (refs and redo)
     if finished_canonical and latest.patient_key and latest.content_sha256:  # still canonical for its content
-        candidate = EarlierDocument(latest.label, latest.order, latest.key, latest.run_id not in adopted, bool(refs))
+        settled = latest.run_id not in adopted
+        candidate = EarlierDocument(latest.source_system, latest.document_id, latest.order, settled, bool(refs))
         yield pvalue.TaggedOutput(EARLIER, ((latest.patient_key, latest.content_sha256), candidate))
