@@ -26,6 +26,7 @@ from pipelines.operate.inventory import (
     open_lineage,
     plan_sources,
 )
+from transforms.lineage.chain import unsealed_files
 from transforms.storage.damage import damaged_files
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
@@ -192,4 +193,10 @@ def main(args: argparse.Namespace) -> int:
     print(format_status(status))
     if not holds_migration(prefix):
         print(f"note: {prefix} holds no migration yet (no lineage under it): if one was expected there, check --output")
+    unsealed = unsealed_files(prefix)
+    if unsealed:
+        print(
+            f"note: {len(unsealed):,} lineage file(s) are in no run's record (a run in progress or killed, or files "
+            f"no run of this migration wrote, e.g. {unsealed[0]}): counted above; the next run or reconcile checks them"
+        )
     return 0

@@ -68,6 +68,10 @@ def test_a_forged_lineage_file_is_refused_and_reported_never_sealed(share, capsy
     assert f"lineage file {forged.name} is not signed" in line and "move it out of" in line, line
     code, out, record = reconcile(capsys, *argv)
     assert code == 1 and f"lineage file {forged.name} is in no run's record and is not signed" in out, out
+    assert main(["status", *argv]) == 0
+    assert "1 lineage file(s) are in no run's record (a run in progress or killed, or files no run" in (
+        capsys.readouterr().out
+    )
     mis_signed = forged.rename(forged.with_name(forged.stem + ".mac-" + "0" * 32 + ".parquet"))
     assert f"lineage file {mis_signed.name} does not match its signature" in refused(capsys, argv)
     assert len(runs_files(str(output))) == runs_before  # nothing was sealed

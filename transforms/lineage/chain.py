@@ -122,6 +122,13 @@ def run_recorded(output_prefix: str, run_id: str) -> bool:
     return any(run.row["run_id"] == run_id for run in runs)
 
 
+def unsealed_files(output_prefix: str) -> list[str]:
+    """Names of the lineage files no runs row lists yet (a run in progress, a killed run's, or a stray file)."""
+    runs, _ = recorded_runs(output_prefix)
+    listed = {name for run in runs for name in run.listed}
+    return [name for name in (uri.rsplit("/", 1)[-1] for uri in chained_files(output_prefix)) if name not in listed]
+
+
 def chain_fields(output_prefix: str) -> dict[str, Any]:
     """What a new runs row records about the chain, computed after the run's pipeline has written its files."""
     runs, _ = recorded_runs(output_prefix)
