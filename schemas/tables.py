@@ -18,11 +18,17 @@ DOCUMENTS = Table(
     columns=(
         col("run_id", "STRING", "The run that produced this row.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        col("source_system", "STRING", "Legacy system the document came from.", required=True),
+        col(
+            "source_system",
+            "STRING",
+            "Legacy system the document came from (an identifier in it pseudonymised: SOURCE_SYSTEM_IDENTIFIER).",
+            required=True,
+        ),
         col(
             "document_id",
             "STRING",
-            "Id within its source system (row-N when the manifest row had none).",
+            "Id within its source system (row-N when the manifest row had none); each patient identifier in it (ten "
+            "digits, a profile's local_identifiers) is its keyed pseudonym, pid_ and 20 letters.",
             required=True,
         ),
         col("status", "STRING", "migrated, duplicate or quarantined.", required=True),
@@ -56,9 +62,9 @@ DOCUMENTS = Table(
             "Format sniffed from the bytes: TIFF, JPEG, PNG, …, PDF (quarantined documents: also EPS, DOCX, ZIP, …).",
         ),
         col("source_compression", "STRING", "Compression of the first page as decoded (group4, tiff_lzw, jpeg, …)."),
-        col("blob_uri", "STRING", "Resolved location of the legacy blob."),
-        col("byte_offset", "INT64", "Start of the document's byte range in the blob."),
-        col("byte_length", "INT64", "Length of the document's byte range."),
+        col("blob_uri", "STRING", "Resolved location of the legacy blob, each identifier in it pseudonymised."),
+        col("byte_offset", "INT64", "Start of the byte range in the blob; null if shaped like an identifier."),
+        col("byte_length", "INT64", "Length of the document's byte range; null if shaped like an identifier."),
         col("source_bytes", "INT64", "Bytes read from the legacy store."),
         col(
             "source_sha256",
@@ -96,13 +102,7 @@ DOCUMENTS = Table(
             "SHA-256 of the document's reference (blob, offset, length, legacy checksum, page files): a re-run "
             "migrates it again only when this changed.",
         ),
-        col(
-            "quarantine_files",
-            "STRING",
-            "Quarantine copies beside the record other than quarantine_uri (a page-per-row document's .page-N.bin "
-            "files): 'URI SHA256 BYTES' each, which reconcile verifies.",
-            repeated=True,
-        ),
+        col("quarantine_files", "STRING", "Page-per-row quarantine copies: 'URI SHA256 BYTES' each.", repeated=True),
     ),
     cluster_columns=("source_system", "status", "patient_key"),
 )
@@ -286,7 +286,7 @@ ORPHANS = Table(
         col("run_id", "STRING", "The run that produced this row.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         col("blob_root", "STRING", "The --blob_root the file was found under.", required=True),
-        col("uri", "STRING", "Absolute URI of the unreferenced file.", required=True),
+        col("uri", "STRING", "Absolute URI of the unreferenced file, identifiers pseudonymised.", required=True),
         col("size_bytes", "INT64", "Size of the file."),
     ),
     cluster_columns=("blob_root",),

@@ -21,6 +21,7 @@ from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable
 from transforms.migrate.document_step import MigrateDocuments
 from transforms.privacy.evidence_key import evidence_key_source
+from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.selection.decide import EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
 from transforms.sources.read import ReadSources
@@ -32,8 +33,11 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     assembled, so the summary's invariant is documents in = outcomes + already done + deferred."""
     if not plan.settings.patient_key:
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
-    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
-    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents, plan.adopted)
+    privacy = PrivacySettings(plan.settings.patient_key, plan.settings.local_identifiers)
+    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources), privacy=privacy)
+    selected = rows | "Select" >> SelectDocuments(
+        plan.history, plan.access_log, plan.max_documents, privacy, plan.adopted
+    )
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments()
     records = plan.settings.records_prefix
@@ -58,7 +62,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         excluded = (*plan.manifests, *plan.profile_uris)
         tables["orphans"] = (
             rows
-            | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
+            | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded, privacy)
             | "WriteOrphans" >> table_writer(ORPHANS)
         )
     graph = {"outcomes": final, "summary": summary["summary"], **tables}

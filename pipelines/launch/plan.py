@@ -127,6 +127,11 @@ def declared_roots(
     return tuple(sorted(roots | set(blob_roots) | set(allowed_roots)))
 
 
+def local_identifiers(sources: list[tuple[SourceProfile, str]]) -> tuple[str, ...]:
+    """Every profile's local_identifiers, for the whole run: a hospital number is one in whichever source it is."""
+    return tuple(sorted({pattern for profile, _ in sources for pattern in profile.local_identifiers}))
+
+
 def worker_processes(options: PipelineOptions) -> int:
     """How many worker processes share the job-wide read caps: the DirectRunner's multi-processing workers, or
     Dataflow's maximum (autoscaling below it only makes the job gentler than its cap)."""
@@ -249,6 +254,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
             attempt=uuid.uuid4().hex[:8],  # this launch's own journal names
         ),
         index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
+        local_identifiers=local_identifiers(sources),
     )
     return MigrationPlan(
         tuple(sources),

@@ -21,12 +21,13 @@ from pipelines.console.text_table import text_table
 from pipelines.console.usage import UsageError
 from pipelines.evidence.evidence_key_source import KEY_HINT, command_evidence_key
 from pipelines.evidence.reconcile_records import anchors, write_record
-from pipelines.launch.options import add_job_options
+from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
     holds_migration,
     load_manifests,
     open_lineage,
+    operator_pseudonyms,
     plan_sources,
 )
 from pipelines.operate.reconcile_checks import (
@@ -43,6 +44,7 @@ from pipelines.operate.reconcile_index_records import check_index_records
 from pipelines.operate.status import outcome_counts
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 from transforms.storage.damage import damaged_files
 
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
@@ -51,10 +53,16 @@ PRINTED = 5
 
 
 def reconcile(
-    prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify, key: bytes | None = None
+    prefix: str,
+    sources: tuple,
+    manifests: tuple[str, ...],
+    verify: Verify,
+    pseudonyms: Pseudonyms | None = None,
+    key: bytes | None = None,
 ) -> tuple[dict, str]:
-    """Run every check; write and return the record (and its URI). key: the evidence key (None: not found, and
-    the chain fails for want of it: a forged file cannot be told from a killed run's without it)."""
+    """Run every check; write and return the record (and its URI). The record is analyst-side: it names
+    documents by the pseudonyms lineage holds, however the manifests spell them. key: the evidence key (None: not
+    found, and the chain fails for want of it: a forged file cannot be told from a killed run's without it)."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
     chain = verify_chain(prefix, earlier_heads, key)
@@ -63,7 +71,7 @@ def reconcile(
     per_source: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
@@ -143,9 +151,12 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own --output, --manifest, --source and patient key options, and how many stored objects to hash."""
-    options = ("output", "manifest", "source", "patient_key_file", "patient_key_secret")
-    add_job_options(parser, options, required=("output",))
+    """The job's own --output, --manifest, --source and patient key, how many stored objects to hash, and
+    --show_identifiers."""
+    add_job_options(
+        parser, ("output", "manifest", "source", "patient_key_file", "patient_key_secret"), required=("output",)
+    )
+    SHOW_IDENTIFIERS.add_to(parser)
     parser.add_argument(
         "--verify_objects",
         default="all",
@@ -160,7 +171,10 @@ def main(args: argparse.Namespace) -> int:
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
     if not holds_migration(prefix):  # a mistyped --output: nothing to prove, and nothing is written there
         raise UsageError(f"{prefix} holds no migration (no lineage under it): check --output; nothing was written")
-    record, uri = reconcile(prefix, sources, manifests, verify, command_evidence_key(args))
+    pseudonyms = operator_pseudonyms(args, sources, prefix)
+    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms, command_evidence_key(args))
     text = format_record(record, uri)
+    if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
+        text = reveal(text, pseudonyms.seen)
     print(text, file=sys.stdout)
     return 0 if record["verdict"] == "pass" else 1

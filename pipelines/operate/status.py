@@ -16,7 +16,7 @@ import duckdb
 from pipelines.console.text_table import duration, text_table
 from pipelines.console.usage import UsageError
 from pipelines.evidence.lineage_db import rows
-from pipelines.launch.options import add_job_options
+from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
     holds_migration,
@@ -24,9 +24,11 @@ from pipelines.operate.inventory import (
     load_access_log,
     load_manifests,
     open_lineage,
+    operator_pseudonyms,
     plan_sources,
 )
 from transforms.lineage.chain import unsealed_files
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 from transforms.storage.damage import damaged_files
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
@@ -115,14 +117,16 @@ def recent_rate(connection: duckdb.DuckDBPyConnection) -> tuple[float | None, in
     return sum(run["processed"] for run in recent) / hours, len(recent)
 
 
-def build_status(prefix: str, sources: tuple, access_log: str | None = None) -> Status:
+def build_status(
+    prefix: str, sources: tuple, access_log: str | None = None, pseudonyms: Pseudonyms | None = None
+) -> Status:
     connection = open_lineage(prefix)
     if sources:
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
     else:
         lineage_as_inventory(connection)
     if access_log:
-        load_access_log(connection, access_log)
+        load_access_log(connection, access_log, pseudonyms)
     find_gone_sources(connection)
     status = Status(prefix, outcome_counts(connection, bool(access_log)), bool(sources), bool(access_log))
     [(status.runs,)] = connection.execute("SELECT COUNT(*) FROM runs").fetchall()
@@ -177,20 +181,25 @@ def format_status(status: Status) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own --output, --manifest, --source and --access_log (the access log makes the priority tiers)."""
-    add_job_options(parser, ("output", "manifest", "source", "access_log"), required=("output",))
+    """The job's own --output, --manifest, --source and --access_log (the access log makes the priority tiers), the
+    run's patient key (to key the manifests as lineage does) and --show_identifiers."""
+    names = ("output", "manifest", "source", "access_log", "patient_key_file", "patient_key_secret")
+    add_job_options(parser, names, required=("output",))
+    SHOW_IDENTIFIERS.add_to(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     prefix, sources, _ = plan_sources(args.output, args.manifest, args.source)
+    pseudonyms = operator_pseudonyms(args, sources, prefix)
     try:
-        status = build_status(prefix, sources, args.access_log)
+        status = build_status(prefix, sources, args.access_log, pseudonyms)
     except duckdb.Error as error:  # a damaged lineage file: one line naming it
         damaged = damaged_files(prefix)
         if not damaged:
             raise
         raise UsageError(damaged[0]) from error
-    print(format_status(status))
+    text = format_status(status)
+    print(reveal(text, pseudonyms.seen) if pseudonyms.seen is not None else text)
     if not holds_migration(prefix):
         print(f"note: {prefix} holds no migration yet (no lineage under it): if one was expected there, check --output")
     unsealed = unsealed_files(prefix)

@@ -20,6 +20,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from transforms.privacy import nhs_number
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import read_all, write_all
 from transforms.storage.output_layout import index_record_uri, retired_record_uri
@@ -32,14 +33,25 @@ def canonical_json(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
-def index_record(ref: DocumentRef, document: dict[str, Any], pages: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The record of a migrated document, from its manifest ref and its lineage rows."""
+def index_record(
+    ref: DocumentRef,
+    document: dict[str, Any],
+    pages: Sequence[dict[str, Any]],
+    pseudonyms: Pseudonyms | None = None,
+) -> dict[str, Any]:
+    """The record of a migrated document, from its manifest ref and its lineage rows. Restricted: it names the
+    document as the export did (its file is named by the pseudonymised id lineage uses), and keeps the map from
+    each pseudonym lineage shows for it back to the identifier, for --show_identifiers."""
     _, normalised = nhs_number.classify(ref.nhs_number)
+    source_system, document_id = ref.legacy_key
+    identifiers = pseudonyms.identifiers(source_system, document_id, ref.blob_uri) if pseudonyms else {}
     return {
         "format": FORMAT,
         "run_id": document["run_id"],
-        "source_system": ref.source_system,
-        "document_id": ref.document_id,
+        "source_system": source_system,
+        "document_id": document_id,
+        "lineage_label": ref.label,
+        "identifiers": identifiers,
         "status": document["status"],
         "duplicate_of": None,
         "canonical_record": None,
@@ -75,9 +87,12 @@ def index_record(ref: DocumentRef, document: dict[str, Any], pages: Sequence[dic
     }
 
 
-def write_index_record(output_prefix: str, ref: DocumentRef, outcome: DocumentOutcome) -> str:
+def write_index_record(
+    output_prefix: str, ref: DocumentRef, outcome: DocumentOutcome, pseudonyms: Pseudonyms | None = None
+) -> str:
+    """Named by the ref's (pseudonymised) source system and id: object names show in listings and access logs."""
     uri = index_record_uri(output_prefix, ref.source_system, ref.document_id)
-    write_all(uri, canonical_json(index_record(ref, outcome.document, outcome.pages)))
+    write_all(uri, canonical_json(index_record(ref, outcome.document, outcome.pages, pseudonyms)))
     return uri
 
 

@@ -37,6 +37,7 @@ from transforms.migrate.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.migrate.stored_outcome import image_outcome, pdf_outcome
 from transforms.privacy.evidence_key import evidence_key
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
@@ -75,6 +76,8 @@ class MigrationSettings:
     read_caps: ReadCaps = field(default_factory=ReadCaps)
     # Documents in flight per DoFn instance, each with a decoder of its own (the plan resolves --decode_lanes).
     decode_lanes: int = 1
+    # The profiles' local_identifiers, for the whole run (transforms/privacy/pseudonyms.py).
+    local_identifiers: tuple[str, ...] = ()
 
     @property
     def records_prefix(self) -> str:
@@ -106,8 +109,11 @@ class MigrateDocumentFn(StorageDoFn):
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
         self.key = key_for_worker(settings.patient_key) if settings.patient_key else None
+        self.pseudonyms = Pseudonyms(self.key, settings.local_identifiers)
         self.counts = DeferredCounts()  # counts made on lane threads, applied on this step's thread
-        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, self.key, self.counts.add)
+        self.quarantine = QuarantineWriter(
+            settings.output_prefix, settings.run_id, self.key, self.counts.add, self.pseudonyms
+        )
         self.progress = ProgressLog()
         self.lanes = [self._new_lane() for _ in range(max(1, settings.decode_lanes))]
         self.running = Lanes(self.lanes) if len(self.lanes) > 1 else None
@@ -259,9 +265,10 @@ class MigrateDocumentFn(StorageDoFn):
             self.objects,
             run_id=settings.run_id,
             patient_key=self.key,
+            pseudonyms=self.pseudonyms,
         )
         try:  # the EDMS record: the only output naming the patient, written where the identifiers are
-            write_index_record(settings.records_prefix, ref, outcome)
+            write_index_record(settings.records_prefix, ref, outcome, self.pseudonyms)
         except Exception as error:  # any filesystem's failure: this document, not the job
             raise QuarantineError(
                 Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"
@@ -284,11 +291,7 @@ class MigrateDocuments(beam.PTransform):
         migrated, crashed = refs | "MigrateEach" >> beam.ParDo(MigrateDocumentFn(settings)).with_exception_handling(
             main_tag="outcomes", dead_letter_tag=MigrateDocumentFn.CRASHED
         )
-        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
-            QuarantineCrashedFn(
-                settings.output_prefix, settings.run_id, settings.patient_key, settings.reading, settings.journal
-            )
-        )
+        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(QuarantineCrashedFn.of(settings))
         return (
             migrated | "Recorded" >> beam.Map(RecordedOutcome.of),
             quarantined | "RecordedCrashed" >> beam.Map(RecordedOutcome.of),

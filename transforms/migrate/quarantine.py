@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from apache_beam.metrics import Metrics
 
@@ -20,6 +21,7 @@ from transforms.migrate.journal import JournalSettings
 from transforms.migrate.rows import document_row, quarantine_record, repeat_suffix
 from transforms.privacy.evidence_key import evidence_key
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import QuarantineArea, sha256_hex
@@ -51,11 +53,13 @@ class QuarantineWriter:
         run_id: str,
         patient_key: bytes | None,
         count: Callable[[str], None] = count_metric,
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self.area = QuarantineArea(output_prefix, run_id)
         self.run_id = run_id
         self.patient_key = patient_key
         self.count = count
+        self.pseudonyms = pseudonyms or Pseudonyms(patient_key)
 
     def outcome(
         self,
@@ -81,6 +85,7 @@ class QuarantineWriter:
             source_bytes=_size(data),
             page_copies=copies,
         )
+        record["identifiers"] = self.pseudonyms.identifiers(*ref.legacy_key, ref.blob_uri, *record_texts(record))
         written: list[str] = []
         try:
             for copy, page_data in zip(copies, page_files, strict=True):
@@ -103,6 +108,7 @@ class QuarantineWriter:
             status=Status.QUARANTINED,
             findings=findings,
             key=self.patient_key,
+            pseudonyms=self.pseudonyms,
             source_sha256=digest,
             source_bytes=_size(data),
             source_format=named_format(data),
@@ -110,6 +116,11 @@ class QuarantineWriter:
             quarantine_files=written,
         )
         return DocumentOutcome(document=row)
+
+
+def record_texts(record: dict) -> list[str]:
+    """The record's page locations and messages: where else an identifier may sit, for its pseudonym map."""
+    return [page["blob_uri"] for page in record["page_files"]] + [reason["message"] for reason in record["reasons"]]
 
 
 def named_format(data: bytes | None) -> str | None:
@@ -146,19 +157,33 @@ class QuarantineCrashedFn(StorageDoFn):
         patient_key: PatientKeyRef | None,
         policy: ReadPolicy = DEFAULT_READ_POLICY,
         journal: JournalSettings | None = None,
+        local_identifiers: tuple[str, ...] = (),
     ) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
         self.patient_key = patient_key
         self.policy = policy
         self.journal_settings = journal
+        self.local_identifiers = local_identifiers
+
+    @classmethod
+    def of(cls, settings: Any) -> QuarantineCrashedFn:
+        """The step for a run's MigrationSettings (transforms/migrate.py, which imports this module)."""
+        return cls(
+            settings.output_prefix,
+            settings.run_id,
+            settings.patient_key,
+            settings.reading,
+            settings.journal,
+            settings.local_identifiers,
+        )
 
     def setup(self) -> None:
         super().setup()
         key = key_for_worker(self.patient_key) if self.patient_key else None
-        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key)
-        signing = evidence_key(key) if key else None
-        self.journal = self.journal_settings.open(signing) if self.journal_settings else None
+        self.pseudonyms = Pseudonyms(key, self.local_identifiers)
+        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key, pseudonyms=self.pseudonyms)
+        self.journal = self.journal_settings.open(evidence_key(key) if key else None) if self.journal_settings else None
 
     def finish_bundle(self) -> None:
         if self.journal is not None:
@@ -187,5 +212,7 @@ class QuarantineCrashedFn(StorageDoFn):
             yield self.quarantine.outcome(ref, [finding], data, pages)
         except Exception as error:  # even the row could not be made: the bare minimum, still one outcome
             _LOGGER.error("could not quarantine %s: %s", ref.label, type(error).__name__)
-            row = document_row(ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding])  # no key: safe
+            row = document_row(  # no key: identifiers in its locations are removed, not pseudonymised
+                ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding], pseudonyms=Pseudonyms(None)
+            )
             yield DocumentOutcome(document=row)
