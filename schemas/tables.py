@@ -102,6 +102,7 @@ DOCUMENTS = Table(
             "SHA-256 of the document's reference (blob, offset, length, legacy checksum, page files): a re-run "
             "migrates it again only when this changed.",
         ),
+        col("quarantine_files", "STRING", "Page-per-row quarantine copies: 'URI SHA256 BYTES' each.", repeated=True),
     ),
     cluster_columns=("source_system", "status", "patient_key"),
 )
@@ -226,6 +227,12 @@ RUNS = Table(
             "STRING",
             "SHA-256 of the previous run's row (canonical JSON); empty for the first. A removed or edited run breaks "
             "it.",
+        ),
+        col(
+            "lease",
+            "STRING",
+            "The output's lease as this run held it, JSON: its epoch, the killed runs whose lineage it resumed, and "
+            "the holder it took over from and how (a process gone, abandoned, or broken with --break_stale_lease).",
         ),
     ),
     cluster_columns=("migration_key",),

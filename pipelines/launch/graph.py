@@ -12,7 +12,7 @@ import apache_beam as beam
 from pipelines.launch.job_lineage import EmitRunEvent
 from pipelines.launch.plan import MigrationPlan
 from schemas.tables import ORPHANS, TABLES_BY_NAME
-from transforms.dedupe.resolve import LATE, DeduplicateDocuments
+from transforms.dedupe.resolve import LATE, LATE_TALLIES, DeduplicateDocuments
 from transforms.dedupe.review import FindRecordsForReview
 from transforms.edms.index_record import MarkDuplicateRecordsFn
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
@@ -20,6 +20,7 @@ from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable
 from transforms.migrate.document_step import MigrateDocuments
+from transforms.privacy.evidence_key import evidence_key_source
 from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.selection.decide import EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
@@ -34,7 +35,9 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
     privacy = PrivacySettings(plan.settings.patient_key, plan.settings.local_identifiers)
     rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources), privacy=privacy)
-    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents, privacy)
+    selected = rows | "Select" >> SelectDocuments(
+        plan.history, plan.access_log, plan.max_documents, privacy, plan.adopted
+    )
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments()
     records = plan.settings.records_prefix
@@ -43,11 +46,14 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     info = plan.run_info()
 
     def table_writer(table):
-        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date)
+        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date, signing)
 
-    tables = (final, settled) | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
-    summary = (selected[TALLIES], final) | "Summary" >> SummariseRun(
-        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id
+    signing = evidence_key_source(plan.settings.patient_key)  # every lineage file is signed with the evidence key
+    tables = (final, settled) | "Lineage" >> WriteLineage(
+        plan.output, plan.migration_key, plan.run_id, info.run_date, signing
+    )
+    summary = (selected[TALLIES], final, deduplicated[LATE_TALLIES]) | "Summary" >> SummariseRun(
+        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id, signing
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     for name, review_rows in review.items():

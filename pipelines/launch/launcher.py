@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -25,17 +26,14 @@ from pipelines.engines.worker_pool import local_worker_pool
 from pipelines.launch.dry_run import dry_run, is_dry_run
 from pipelines.launch.graph import build
 from pipelines.launch.job_lineage import submitted_message
+from pipelines.launch.lease import OutputLease
+from pipelines.launch.nesting import check_no_nesting
 from pipelines.launch.openlineage_events import RunLineage
-from pipelines.launch.plan import (
-    MigrationPlan,
-    check_sources,
-    plan_from,
-    runs_in_this_process,
-    with_history,
-    with_patient_key,
-)
+from pipelines.launch.options import MigrateOptions
+from pipelines.launch.parallelism import runs_in_this_process
+from pipelines.launch.plan import MigrationPlan, check_sources, plan_from, with_history, with_patient_key
 from pipelines.launch.preflight import launch_checks
-from pipelines.launch.run_record import check_run_id_unused, record_run
+from pipelines.launch.run_record import check_lineage, check_run_id_unused, launcher_evidence_key, record_run
 from pipelines.reports.summary_text import format_summary
 from schemas.tables import ORPHANS
 from transforms.decoders.warm_decoders import start_decoders_early
@@ -45,11 +43,16 @@ from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
+from transforms.sources.paths import absolute, folder_of
+from transforms.storage.damage import named_in
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import owner_only_umask, write_all
 from transforms.storage.output_layout import lineage_folder, summary_uri, write_check_uri
+from transforms.storage.signed_files import signed_files
 
 _LOGGER = logging.getLogger("edms_migrate")
+#: The access log's one line (transforms/selection/access_log.py), raised on a worker, found in the runner's error.
+_ACCESS_LOG_ERROR = re.compile(r"cannot read --access_log \S+: it is not a CSV file \(\w+\)")
 #: The folder holding setup.py: pipelines/launch/launcher.py is three levels below it.
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -113,7 +116,7 @@ def count_orphans(plan: MigrationPlan) -> int:
 
 def read_summary(plan: MigrationPlan) -> dict:
     uri = summary_uri(plan.output, plan.migration_key, plan.run_id)
-    with FileSystems.open(uri, compression_type="uncompressed") as handle:
+    with FileSystems.open((signed_files(uri) or [uri])[0], compression_type="uncompressed") as handle:
         return json.loads(handle.read())
 
 
@@ -125,13 +128,19 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     prepare_portable(options)  # Flink, Spark: the job-server jar and the workers' environment, checked
     plan = plan_from(options)
     check_sources(plan)
+    index_folders = {folder_of(manifest) for manifest in plan.manifests}
+    allowed = {absolute(root).rstrip("/") for root in options.view_as(MigrateOptions).allowed_roots or ()}
+    mapped = {target.rstrip("/") for profile, _ in plan.sources for _, target in profile.path_map}
+    declared = allowed | mapped | set(plan.blob_roots)
+    outputs = {"--output": plan.output, "--index_output": plan.settings.index_output}
+    check_no_nesting(outputs, tuple(declared), index_folders)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     launch_checks(options, plan.output)  # the destination's security posture, before anything is written
     for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):
         if output:
             check_output_writable(output, flag)
     check_run_id_unused(plan)
-    plan = with_history(with_patient_key(plan, options))
+    plan = with_patient_key(plan, options)  # the lineage it resumes from is listed once it holds the lease
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     profiles = sorted({profile.name for profile, _ in plan.sources})
@@ -160,6 +169,29 @@ def _migrate(argv: list[str]) -> int:
     if is_dry_run(parse_options(argv)):  # translate for Dataflow offline, submit nothing
         return dry_run(parse_options(argv))
     options, plan = prepare(argv)
+    key = launcher_evidence_key(plan)
+    lease = OutputLease(plan.output, key)
+    held = lease.acquire(
+        plan.run_id, break_stale=options.view_as(MigrateOptions).break_stale_lease, detached=plan.detached
+    )
+    try:
+        check_lineage(plan, key, held.adopts)
+        plan = replace(with_history(plan), adopted=held.adopts)
+        if not plan.detached:
+            lease.start_heartbeat()
+        return _launch(options, plan, key, lease)
+    except Exception as error:  # a damaged lineage file, met by a worker: one line, as every misuse
+        line = named_in(error, plan.output) or _ACCESS_LOG_ERROR.search(str(error))
+        if line is None:
+            raise
+        raise UsageError(line if isinstance(line, str) else line[0]) from error
+    finally:
+        if not plan.detached:  # a detached job's lease stays until it is broken once the job has finished
+            lease.release() if lease.recorded else lease.abandon()
+
+
+def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: OutputLease) -> int:
+    """Run the graph while holding the lease; the lease learns when the runs row is recorded."""
     if runs_in_this_process(options.get_all_options()):
         start_decoders_early(plan.settings)
     events = RunLineage(
@@ -185,7 +217,8 @@ def _migrate(argv: list[str]) -> int:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)
-        record_run(plan, summary)
+        record_run(plan, summary, key, lease.held.as_runs_column())
+        lease.recorded = True
     except BaseException as error:  # the FAIL event, then the error as before
         events.fail(error)
         raise
@@ -196,15 +229,17 @@ def _migrate(argv: list[str]) -> int:
         print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
     code = verdict(summary, plan)
     if code == 0:  # only a run that passed every check changes anything an earlier run left
-        finish_passing_run(plan)
+        finish_passing_run(plan, key)
     return code
 
 
-def finish_passing_run(plan: MigrationPlan) -> None:
+def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
     """Retire the index records of documents this run quarantined. Lineage is append-only history: no run
     deletes another run's files, and the current views choose each document's latest row."""
     retired = retire_index_records(
-        plan.settings.records_prefix, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
+        plan.settings.records_prefix,
+        plan.run_id,
+        quarantined_documents(plan.output, plan.migration_key, plan.run_id, key),
     )
     if retired:
         _LOGGER.info("retired %d index record(s) of documents quarantined by this run", retired)

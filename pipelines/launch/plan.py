@@ -9,18 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console.usage import UsageError
-from pipelines.engines.portable import is_portable, parallel_workers, workers_on_this_machine
+from pipelines.engines.portable import workers_on_this_machine
+from pipelines.launch.input_files import check_regular_file
 from pipelines.launch.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
+from pipelines.launch.parallelism import decode_lanes, worker_processes
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset
@@ -55,6 +54,7 @@ class MigrationPlan:
     blob_roots: tuple[str, ...] = ()
     profile_uris: tuple[str, ...] = ()
     history: tuple[str, ...] = ()  # earlier runs' documents files under PREFIX/lineage, listed before this run
+    adopted: tuple[str, ...] = ()  # killed runs whose lineage this run resumes (the lease names them)
     access_log: str | None = None
     max_documents: int | None = None
     detached: bool = False  # nobody waits for the run: its final step emits the OpenLineage end event
@@ -131,47 +131,6 @@ def local_identifiers(sources: list[tuple[SourceProfile, str]]) -> tuple[str, ..
     return tuple(sorted({pattern for profile, _ in sources for pattern in profile.local_identifiers}))
 
 
-def worker_processes(options: PipelineOptions) -> int:
-    """How many worker processes share the job-wide read caps: the DirectRunner's multi-processing workers, or
-    Dataflow's maximum (autoscaling below it only makes the job gentler than its cap)."""
-    values = options.get_all_options()
-    if values.get("direct_running_mode") == "multi_processing":
-        return max(1, values.get("direct_num_workers") or 1)
-    if is_portable(values):
-        return parallel_workers(values)
-    return max(1, values.get("max_num_workers") or values.get("num_workers") or 1)
-
-
-def machine_cores() -> int:
-    """The cores this process may run on (a container's or taskset's share, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def decode_lanes(requested: int, values: Mapping[str, Any], cores: int | None = None) -> int:
-    """--decode_lanes, auto (0) resolved: the cores each of the runner's parallel bundles may have to itself.
-
-    The in-process DirectRunner runs the per-document step on one thread, so its lanes are the machine's cores;
-    in multi-threading or multi-processing mode each of --direct_num_workers gets its share. Any other runner
-    (Dataflow's workers run a process per vCPU already) gets 1. VALUES: the run's options, as get_all_options().
-    """
-    if requested:
-        return requested
-    if values.get("runner") not in LOCAL_RUNNERS:
-        return 1
-    cores = cores or machine_cores()
-    parallel = 1
-    if values.get("direct_running_mode") in ("multi_threading", "multi_processing"):
-        workers = values.get("direct_num_workers")
-        parallel = cores if workers == 0 else workers or 1  # Beam reads 0 as one worker per core
-    return max(1, cores // parallel)
-
-
-def runs_in_this_process(values: Mapping[str, Any]) -> bool:
-    """True when the per-document step will run in the launcher's own process: the DirectRunner in its default
-    in-memory mode. VALUES: the run's options, as get_all_options()."""
-    return values.get("runner") in LOCAL_RUNNERS and values.get("direct_running_mode") in (None, "in_memory")
-
-
 def _check_values(migrate: MigrateOptions) -> None:
     if not migrate.manifest and not migrate.source:
         raise UsageError(
@@ -200,6 +159,11 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
     """`expand_remote=False` (a dry run): a profile's gs:// glob is carried as it is instead of being listed."""
     migrate = options.view_as(MigrateOptions)
     _check_values(migrate)
+    for flag, uris in (("--manifest", migrate.manifest), ("--source", migrate.source)):
+        for uri in uris or ():
+            check_regular_file(flag, absolute(uri))
+    for flag, uri in (("--access_log", migrate.access_log), ("--document_types", migrate.document_types)):
+        check_regular_file(flag, uri and absolute(uri))
     output = absolute(migrate.output).rstrip("/")
     sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
     profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
@@ -207,6 +171,8 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         remote = "://" in profile.manifest and not expand_remote
         sources += [(profile, manifest) for manifest in ([profile.manifest] if remote else expand_manifests(profile))]
     manifests = tuple(manifest for _, manifest in sources)
+    for manifest in manifests:  # a profile's index files too
+        check_regular_file("index file", manifest)
     if len(set(manifests)) != len(manifests):
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
     started_at = dt.datetime.now(dt.UTC)
@@ -240,7 +206,12 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
             migrate.max_source_reads_per_second, migrate.max_source_mib_per_second, worker_processes(options)
         ),
         journal=JournalSettings(
-            output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
+            output,
+            migration_key_for(manifests, output),
+            run_id,
+            started_at.date(),
+            migrate.lineage_flush_documents,
+            attempt=uuid.uuid4().hex[:8],  # this launch's own journal names
         ),
         index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
         local_identifiers=local_identifiers(sources),

@@ -19,10 +19,12 @@ import duckdb
 
 from pipelines.console.text_table import text_table
 from pipelines.console.usage import UsageError
+from pipelines.evidence.evidence_key_source import KEY_HINT, command_evidence_key
 from pipelines.evidence.reconcile_records import anchors, write_record
 from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
+    holds_migration,
     load_manifests,
     open_lineage,
     operator_pseudonyms,
@@ -38,10 +40,12 @@ from pipelines.operate.reconcile_checks import (
     gone,
     orphans,
 )
+from pipelines.operate.reconcile_index_records import check_index_records
 from pipelines.operate.status import outcome_counts
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
 from transforms.privacy.pseudonyms import Pseudonyms, reveal
+from transforms.storage.damage import damaged_files
 
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
 #: Failures printed per check; the record holds LISTED of them and the count of all.
@@ -49,27 +53,37 @@ PRINTED = 5
 
 
 def reconcile(
-    prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify, pseudonyms: Pseudonyms | None = None
+    prefix: str,
+    sources: tuple,
+    manifests: tuple[str, ...],
+    verify: Verify,
+    pseudonyms: Pseudonyms | None = None,
+    key: bytes | None = None,
 ) -> tuple[dict, str]:
     """Run every check; write and return the record (and its URI). The record is analyst-side: it names
-    documents by the pseudonyms lineage holds, however the manifests spell them."""
+    documents by the pseudonyms lineage holds, however the manifests spell them. key: the evidence key (None: not
+    found, and the chain fails for want of it: a forged file cannot be told from a killed run's without it)."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
-    chain = verify_chain(prefix, earlier_heads)
+    chain = verify_chain(prefix, earlier_heads, key)
+    if key is None:
+        chain.fail(f"signatures not checked: no evidence key found ({KEY_HINT})")
     per_source: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
-    except duckdb.Error as error:  # an edited lineage file may not even parse: the chain names it
-        connection, unreadable = None, f"not checked: the lineage cannot be read ({str(error).splitlines()[0]})"
-        checks = [Check(name) for name in ("outcomes", "objects", "quarantine")]
-        for check in checks:
-            check.fail("", unreadable)
-    if connection is not None:
         load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
         checks = [check_outcomes(connection), check_objects(connection, verify), check_quarantine(connection, verify)]
+        checks.append(check_index_records(connection, prefix))
+    except duckdb.Error as error:  # a damaged lineage file cannot even be read: named, and every check fails
+        connection, per_source = None, {}
+        damaged = damaged_files(prefix) or [f"the lineage cannot be read ({str(error).splitlines()[0]})"]
+        checks = [Check(name) for name in ("outcomes", "objects", "quarantine", "records")]
+        for check in checks:
+            for line in damaged:
+                check.fail("", f"not checked: {line}")
     for check in checks:
         for source, entry in per_source.items():
             entry[f"{check.name}_checked"] = check.checked[source]
@@ -106,7 +120,7 @@ def format_record(record: dict[str, Any], uri: str) -> str:
     header = ["source system", *(key.replace("_", " ") for key in _COUNTS), "objects", "hashed", "failures"]
     body = []
     for source, entry in sorted(record["sources"].items()):
-        failures = sum(entry[f"{name}_failed"] for name in ("outcomes", "objects", "quarantine"))
+        failures = sum(entry[f"{name}_failed"] for name in ("outcomes", "objects", "quarantine", "records"))
         objects = (entry["objects_checked"], entry["objects_hashed"])
         body.append([source, *(entry[key] for key in _COUNTS), *objects, failures])
     lines = [
@@ -155,8 +169,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
+    if not holds_migration(prefix):  # a mistyped --output: nothing to prove, and nothing is written there
+        raise UsageError(f"{prefix} holds no migration (no lineage under it): check --output; nothing was written")
     pseudonyms = operator_pseudonyms(args, sources, prefix)
-    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms)
+    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms, command_evidence_key(args))
     text = format_record(record, uri)
     if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
         text = reveal(text, pseudonyms.seen)

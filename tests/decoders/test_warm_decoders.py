@@ -8,7 +8,7 @@ import os
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.launch.plan import runs_in_this_process
+from pipelines.launch.parallelism import runs_in_this_process
 from tests.migrate.test_migrate import settings
 from transforms.decoders import warm_decoders
 from transforms.decoders.warm_decoders import child_settings, start_decoders_early

@@ -13,7 +13,7 @@ from pipelines.console.usage import UsageError
 from pipelines.engines.jars import cached_jar, write_pathing_jar
 from pipelines.engines.portable import parallel_workers, prepare_portable, workers_on_this_machine
 from pipelines.engines.worker_pool import _listening, local_worker_pool
-from pipelines.launch.plan import worker_processes
+from pipelines.launch.parallelism import worker_processes
 from transforms.privacy.patient_key import PatientKeyError, choose_key_ref
 
 FLINK = ["--runner=FlinkRunner", "--flink_job_server_jar=/jars/flink.jar"]

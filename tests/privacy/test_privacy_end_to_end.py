@@ -149,10 +149,10 @@ def test_the_edms_index_record_keeps_every_exported_field(run):
 
 
 def test_every_local_output_is_owner_only(run):
-    """Objects, quarantine, index records, and the lineage Beam writes itself: 0600 files in 0700 folders."""
+    """Objects, quarantine, index records, the lease, and the lineage Beam writes itself: 0600 files in 0700 folders."""
     files = [path for path in run.rglob("*") if path.is_file()]
     kinds = {path.relative_to(run).parts[0] for path in files}
-    assert kinds == {"objects", "quarantine", "documents", "lineage"}
+    assert kinds == {"objects", "quarantine", "documents", "lineage", "lease"}
     assert any(path.suffix == ".parquet" for path in files)
     assert {path.relative_to(run).as_posix(): oct(stat.S_IMODE(path.stat().st_mode)) for path in files} == {
         path.relative_to(run).as_posix(): "0o600" for path in files
