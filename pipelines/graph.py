@@ -1,6 +1,7 @@
 """build(): the whole migration as an unrun Beam graph, from a plan. Nothing here launches or prints.
 
-sources → per-document migration → de-duplication → lineage, summary, review tables, orphans (→ BigQuery).
+sources → per-document migration → de-duplication → EDMS records (FHIR NDJSON), lineage, summary, review
+tables, orphans (→ BigQuery).
 Every source of the run meets in one graph, so de-duplication spans them all. The runs row is not here: it seals
 the files the graph writes (transforms/lineage/chain.py), so the launcher records it once the graph has run.
 """
@@ -12,6 +13,8 @@ import apache_beam as beam
 from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
 from schemas.tables import ORPHANS, TABLES_BY_NAME
+from transforms.edms.reissue import merge_canonical
+from transforms.edms.write import WriteEdmsRecords
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
 from transforms.lineage.dedupe import LATE, DeduplicateDocuments
 from transforms.lineage.orphans import FindOrphans
@@ -19,7 +22,6 @@ from transforms.lineage.review import FindRecordsForReview
 from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable, summary_uri
 from transforms.migrate import MigrateDocuments
-from transforms.privacy.index_record import MarkDuplicateRecordsFn
 from transforms.selection.decide import EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
 from transforms.sources.read import ReadSources
@@ -33,10 +35,12 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
     selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents)
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
-    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments()
-    records = plan.settings.records_prefix
-    final = deduplicated["outcomes"] | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
-    settled = deduplicated[LATE] | "MarkSettledRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
+    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(merge_canonical)
+    final, settled = deduplicated["outcomes"], deduplicated[LATE]
+    settings = plan.settings
+    edms = final | "EDMS" >> WriteEdmsRecords(
+        settings.records_prefix, plan.run_id, settings.edms, settings.patient_key, plan.fhir_history
+    )
     info = plan.run_info()
 
     def table_writer(table):
@@ -56,7 +60,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
             | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
             | "WriteOrphans" >> table_writer(ORPHANS)
         )
-    graph = {"outcomes": final, "summary": summary["summary"], **tables}
+    graph = {"outcomes": final, "summary": summary["summary"], "edms_summary": edms["summary"], **tables}
     if plan.bigquery_dataset:
         graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(
             plan.bigquery_dataset, plan.run_id, plan.bigquery_location

@@ -28,12 +28,15 @@ from pipelines.preflight import launch_checks
 from pipelines.report import format_summary
 from pipelines.run_record import check_run_id_unused, record_run
 from schemas.tables import ORPHANS
+from transforms.edms.retire import retire_document_references
+from transforms.edms.summary import read_summary as read_edms_summary
+from transforms.edms.write import fhir_folder
 from transforms.imaging.warm_decoders import start_decoders_early
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
 from transforms.lineage.tables import lineage_folder, summary_uri
-from transforms.privacy.index_record import retire_index_records
+from transforms.privacy.key_source import key_for_worker
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.sources.errors import ManifestError
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
@@ -174,20 +177,48 @@ def _migrate(argv: list[str]) -> int:
     if plan.blob_roots:
         orphans = count_orphans(plan)
         print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
-    code = verdict(summary, plan)
+    edms = read_edms_summary(fhir_folder(plan.settings.records_prefix), plan.run_id)
+    print(edms_line(edms, fhir_folder(plan.settings.records_prefix)))
+    code = verdict(summary, plan) or edms_verdict(edms)
     if code == 0:  # only a run that passed every check changes anything an earlier run left
         finish_passing_run(plan)
     return code
 
 
 def finish_passing_run(plan: MigrationPlan) -> None:
-    """Retire the index records of documents this run quarantined. Lineage is append-only history: no run
-    deletes another run's files, and the current views choose each document's latest row."""
-    retired = retire_index_records(
-        plan.settings.records_prefix, plan.run_id, quarantined_documents(plan.output, plan.migration_key, plan.run_id)
+    """Supersede the current DocumentReference of each document this run quarantined. Lineage and the EDMS records
+    are append-only history: no run deletes another run's files; the latest version of a record is the current."""
+    settings = plan.settings
+    retired = retire_document_references(
+        fhir_folder(settings.records_prefix),
+        plan.run_id,
+        settings.edms.config,
+        quarantined_documents(plan.output, plan.migration_key, plan.run_id),
+        key_for_worker(settings.patient_key),
+        settings.edms.agent,
     )
     if retired:
-        _LOGGER.info("retired %d index record(s) of documents quarantined by this run", retired)
+        _LOGGER.info("superseded %d DocumentReference(s) of documents quarantined by this run", retired)
+
+
+def edms_line(edms: dict | None, folder: str) -> str:
+    if edms is None:
+        return f"EDMS:       no records written ({folder})"
+    coded = sum(entry["coded"] for entry in edms["by_source"].values())
+    uncoded = sum(entry["uncoded"] for entry in edms["by_source"].values())
+    return (
+        f"EDMS:       {edms['document_references']:,} DocumentReference(s) ({coded:,} with a SNOMED CT type, "
+        f"{uncoded:,} uncoded: {len(edms['uncoded_types'])} type(s) to review) in {len(edms['files'])} NDJSON "
+        f"file(s) under {folder}"
+    )
+
+
+def edms_verdict(edms: dict | None) -> int:
+    """1 when a resource failed a rule (it was not written), naming each document and rule."""
+    failures = (edms or {}).get("invalid", [])
+    for failure in failures:
+        print(f"ERROR: EDMS record not written: {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def verdict(summary: dict, plan: MigrationPlan) -> int:

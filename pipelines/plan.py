@@ -20,6 +20,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console import UsageError
 from pipelines.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
+from transforms.edms.config import FhirConfigError, load_fhir_config
+from transforms.edms.earlier import document_reference_files
+from transforms.edms.record import EdmsSettings
+from transforms.edms.write import fhir_folder
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset
@@ -57,6 +61,7 @@ class MigrationPlan:
     access_log: str | None = None
     max_documents: int | None = None
     detached: bool = False  # nobody waits for the run: its final step emits the OpenLineage end event
+    fhir_history: tuple[str, ...] = ()  # earlier runs' DocumentReference NDJSON files, listed before this run
 
     @property
     def manifests(self) -> tuple[str, ...]:
@@ -234,6 +239,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
             output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
         ),
         index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
+        edms=EdmsSettings(fhir_config(migrate.fhir_config), started_at, code_version()),
     )
     return MigrationPlan(
         tuple(sources),
@@ -274,6 +280,16 @@ def check_sources(plan: MigrationPlan) -> None:
         check_access_log(plan.access_log)
 
 
+def fhir_config(uri: str | None) -> object:
+    """--fhir_config, checked whole: anything wrong is one line and exit code 2."""
+    try:
+        return load_fhir_config(absolute(uri) if uri else None)
+    except FhirConfigError as error:
+        raise UsageError(f"--fhir_config {uri}: {error}") from error
+
+
 def with_history(plan: MigrationPlan) -> MigrationPlan:
-    """The lineage earlier runs left under the output: what this run resumes from (listed before it writes)."""
-    return replace(plan, history=history_files(plan.output))
+    """The lineage and EDMS records earlier runs left under the output: what this run resumes from and may
+    supersede (listed before it writes)."""
+    earlier = tuple(document_reference_files(fhir_folder(plan.settings.records_prefix)))
+    return replace(plan, history=history_files(plan.output), fhir_history=earlier)

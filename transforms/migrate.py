@@ -15,7 +15,7 @@ import logging
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -25,6 +25,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
+from transforms.edms.record import EdmsSettings, edms_record
 from transforms.imaging import warm_decoders
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.imaging.isolation import IsolatedWorker
@@ -32,7 +33,6 @@ from transforms.imaging.risk import looks_risky
 from transforms.lanes import DecoderLane, DeferredCounts, Finished, Lanes
 from transforms.lineage.journal import JournalSettings
 from transforms.lineage.progress import ProgressLog
-from transforms.privacy.index_record import write_index_record
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.sources.validate import check_checksum, check_metadata
@@ -65,7 +65,8 @@ class MigrationSettings:
     # pickled into the job graph, and workers fetch the key in setup().
     patient_key: PatientKeyRef | None = None
     today: dt.date | None = None
-    index_output: str | None = None  # where EDMS index records go (they hold NHS numbers); None: output_prefix
+    index_output: str | None = None  # where the EDMS records go (they hold NHS numbers); None: output_prefix
+    edms: EdmsSettings = field(default_factory=EdmsSettings)  # how each migrated document's FHIR record is made
     # Where documents may be read from, how large they may be, how hard to retry a failing store.
     reading: ReadPolicy = field(default_factory=ReadPolicy)
     # Where outcomes are recorded as the job goes (None: not recorded here, as in unit tests of the step).
@@ -259,13 +260,17 @@ class MigrateDocumentFn(StorageDoFn):
             run_id=settings.run_id,
             patient_key=self.key,
         )
-        try:  # the EDMS record: the only output naming the patient, written where the identifiers are
-            write_index_record(settings.records_prefix, ref, outcome)
-        except Exception as error:  # any filesystem's failure: this document, not the job
-            raise QuarantineError(
-                Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"
-            ) from error
-        return outcome
+        if self.key is None:  # a unit test of the step without a patient key: no resource ids, so no record
+            return outcome
+        # The EDMS record, built and validated here where the objects' bytes are (their SHA-1 and size); it travels
+        # on with the outcome and is written after de-duplication (transforms/edms/write.py).
+        stored = (
+            (blobs[0][converted.legacy_header_bytes :],)
+            if converted.pdf is not None
+            else tuple(page.encoded.data for page in converted.pages)
+        )
+        record = edms_record(settings.edms, self.key, ref, outcome, stored, settings.run_id)
+        return replace(outcome, edms=record)
 
 
 class MigrateDocuments(beam.PTransform):

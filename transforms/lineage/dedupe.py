@@ -9,7 +9,7 @@ duplicate of the earlier, in a row of its own (LATE), which the summary does not
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -19,8 +19,21 @@ from transforms.selection.decide import EarlierDocument
 
 LATE = "late"
 
+#: What becomes of a canonical chosen in this run, given its duplicates (the graph passes the EDMS step's
+#: merge, which puts every duplicate's legacy identifier on the canonical's record); injected, so this stage does
+#: not import the EDMS stage above it.
+MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome]], RecordedOutcome]
 
-def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable]]) -> Iterator[object]:
+
+def keep_canonical(canonical: RecordedOutcome, duplicates: list[RecordedOutcome]) -> RecordedOutcome:
+    return canonical
+
+
+def resolve_duplicates(
+    key_and_groups: tuple[tuple[str, str], dict[str, Iterable]], merge: MergeCanonical = keep_canonical
+) -> Iterator[object]:
+    """A duplicate of an earlier run's canonical keeps its EDMS record (the EDMS step adds its identifier to that
+    canonical's); a duplicate of this run's canonical hands it to `merge` and keeps none."""
     (patient_key, content), groups = key_and_groups
     now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
     earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
@@ -32,9 +45,9 @@ def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable
             yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
     elif now:
         first, *others = now
-        yield first
+        yield merge(first, others) if others else first
         for outcome in others:
-            yield outcome.as_duplicate_of(first.label)
+            yield outcome.as_duplicate_of(first.label)._replace(edms=None)
 
 
 def late_duplicate(candidate: EarlierDocument, canonical: str, patient_key: str, content: str) -> RecordedOutcome:
@@ -53,6 +66,10 @@ def late_duplicate(candidate: EarlierDocument, canonical: str, patient_key: str,
 class DeduplicateDocuments(beam.PTransform):
     """(this run's outcomes, earlier canonical candidates) → {outcomes: one each, late: earlier documents settled}."""
 
+    def __init__(self, merge: MergeCanonical = keep_canonical) -> None:
+        super().__init__()
+        self.merge = merge
+
     def expand(self, inputs: tuple[beam.PCollection[RecordedOutcome], beam.PCollection]) -> dict:
         outcomes, earlier = inputs
         mergeable, single = outcomes | "SplitMergeable" >> beam.Partition(
@@ -64,7 +81,7 @@ class DeduplicateDocuments(beam.PTransform):
                 "earlier": earlier,
             }
             | "GroupByPatientAndContent" >> beam.CoGroupByKey()
-            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates).with_outputs(LATE, main="outcomes")
+            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates, self.merge).with_outputs(LATE, main="outcomes")
         )
         return {
             "outcomes": (resolved["outcomes"], single) | "Rejoin" >> beam.Flatten(),

@@ -1,0 +1,29 @@
+"""Resource ids: deterministic and free of identifiers.
+
+A legacy document id may itself be an NHS or hospital number, and an unkeyed hash of a 10-digit number is
+reversed by trying them all; so ids are an HMAC under the run's patient key (the key that makes pseudonyms),
+truncated to 40 hex digits (160 bits; FHIR allows 64 characters). The same document, reference and key give the
+same id in every run, which is what fhirStores.import needs to overwrite rather than duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+_SEPARATOR = "\x1f"
+
+
+def _keyed(key: bytes, *parts: str) -> str:
+    return hmac.new(key, _SEPARATOR.join(parts).encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def document_reference_id(key: bytes, source_system: str, document_id: str, reference_sha256: str) -> str:
+    """One DocumentReference per document and reference: a changed reference is a new resource (relatesTo
+    replaces the old one)."""
+    return _keyed(key, "DocumentReference", source_system, document_id, reference_sha256)
+
+
+def provenance_id(key: bytes, document_reference_id: str, run_id: str) -> str:
+    """One Provenance per DocumentReference per run that wrote it."""
+    return _keyed(key, "Provenance", document_reference_id, run_id)

@@ -1,0 +1,94 @@
+"""The EDMS record of one migrated document, made in the per-document step where its objects' bytes still are.
+
+`EdmsRecord` is what travels on with the document's RecordedOutcome: the validated DocumentReference and its
+Provenance as compact JSON (about 1-2 KB: references and codes, never image bytes), or the rules it failed. It
+must travel rather than be written here, because de-duplication decides later which document is canonical, and
+the canonical's resource carries every duplicate's legacy identifier; writing it once, after that, keeps the NDJSON
+append-only and each file written once. Its repr says nothing: the resource names the patient.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.records import DocumentOutcome, DocumentRef
+from transforms.edms.config import FhirConfig
+from transforms.edms.documentreference import StoredObject, build_document_reference
+from transforms.edms.provenance import build_provenance, legacy_locations
+from transforms.edms.rules import validate
+
+
+@dataclass(frozen=True)
+class EdmsSettings:
+    """What every document's record needs, fixed for the run (pickled into the graph: no key, only the config)."""
+
+    config: FhirConfig = field(default_factory=FhirConfig)
+    issued: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))  # the run's start: lastUpdated
+    agent: str = "unknown"  # the code version (transforms/lineage/runs.code_version)
+
+
+@dataclass(frozen=True, slots=True)
+class EdmsRecord:
+    document_reference: bytes | None = field(default=None, repr=False)
+    provenance: bytes | None = field(default=None, repr=False)
+    identity: tuple[str, str] = field(default=("", ""), repr=False)  # (identifier system, legacy id): the join key
+    replaces: bool = False  # an earlier run migrated this document from another reference: supersede that one
+    coded: bool = False
+    label: str = "N"
+    type_text: str | None = field(default=None, repr=False)  # only when uncoded: for the review list
+    failures: tuple[str, ...] = ()  # "RULE: message" for each rule the resource failed; then nothing is written
+
+    def resource(self) -> dict[str, Any]:
+        return json.loads(self.document_reference)
+
+
+def dumps(resource: dict[str, Any]) -> bytes:
+    """One NDJSON line's JSON: compact, in the builder's key order (resourceType and id first)."""
+    return json.dumps(resource, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def stored_objects(uris: Sequence[str], data: Iterable[bytes]) -> list[StoredObject]:
+    """Each stored object's size and SHA-1 (base64, as FHIR's Attachment.hash), from the bytes written."""
+    return [
+        StoredObject(uri, len(blob), base64.b64encode(hashlib.sha1(blob).digest()).decode())
+        for uri, blob in zip(uris, data, strict=True)
+    ]
+
+
+def edms_record(
+    settings: EdmsSettings, key: bytes, ref: DocumentRef, outcome: DocumentOutcome, data: Sequence[bytes], run_id: str
+) -> EdmsRecord:
+    """Build and validate the document's DocumentReference and Provenance. A failing resource is not kept."""
+    pages = sorted(outcome.pages, key=lambda page: page["page_number"])
+    stored = stored_objects([page["object_uri"] for page in pages], data)
+    document = build_document_reference(settings.config, key, ref, outcome.document, pages, stored, settings.issued)
+    provenance = build_provenance(
+        key,
+        document["id"],
+        run_id,
+        settings.issued,
+        settings.agent,
+        "CREATE",
+        ref.source_system,
+        legacy_locations(ref),
+        outcome.document["source_sha256"],
+    )
+    failures = [f"{rule}: {message}" for rule, message in (*validate(document, stored), *validate(provenance))]
+    kind = document.get("type", {})
+    coded = bool(kind.get("coding"))
+    label = document["securityLabel"][0]["coding"][0]["code"]
+    identity = (document["identifier"][0]["system"], ref.document_id)
+    common = {"identity": identity, "coded": coded, "label": label, "type_text": None if coded else ref.document_type}
+    if failures:
+        return EdmsRecord(failures=tuple(failures), **common)
+    return EdmsRecord(dumps(document), dumps(provenance), replaces=ref.replaces_earlier, **common)
+
+
+def failure_lines(label: str, record: EdmsRecord) -> list[str]:
+    return [f"{label}: {failure}" for failure in record.failures]
