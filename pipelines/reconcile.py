@@ -19,6 +19,8 @@ import duckdb
 
 from pipelines.console import UsageError
 from pipelines.inventory import add_source_arguments, find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.options import JOB_OPTIONS
+from pipelines.plan import fhir_config
 from pipelines.reconcile_checks import (
     LISTED,
     Check,
@@ -29,28 +31,40 @@ from pipelines.reconcile_checks import (
     gone,
     orphans,
 )
+from pipelines.reconcile_edms import check_edms
 from pipelines.reconcile_record import anchors, write_record
 from pipelines.status import outcome_counts
 from pipelines.text_table import text_table
+from transforms.edms.config import FhirConfig
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
 
+_CHECKS = ("outcomes", "objects", "quarantine", "edms")
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
 #: Failures printed per check; the record holds LISTED of them and the count of all.
 PRINTED = 5
 
 
-def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: Verify) -> tuple[dict, str]:
-    """Run every check; write and return the record (and its URI)."""
+def reconcile(
+    prefix: str,
+    sources: tuple,
+    manifests: tuple[str, ...],
+    verify: Verify,
+    records_prefix: str | None = None,
+    config: FhirConfig | None = None,
+) -> tuple[dict, str]:
+    """Run every check; write and return the record (and its URI). The EDMS records are under records_prefix
+    (the run's --index_output; default: prefix), read with the run's --fhir_config."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
     chain = verify_chain(prefix, earlier_heads)
     per_source: dict[str, dict[str, Any]] = {}
+    mix: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
     except duckdb.Error as error:  # an edited lineage file may not even parse: the chain names it
         connection, unreadable = None, f"not checked: the lineage cannot be read ({str(error).splitlines()[0]})"
-        checks = [Check(name) for name in ("outcomes", "objects", "quarantine")]
+        checks = [Check(name) for name in _CHECKS]
         for check in checks:
             check.fail("", unreadable)
     if connection is not None:
@@ -58,7 +72,13 @@ def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: V
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
-        checks = [check_outcomes(connection), check_objects(connection, verify), check_quarantine(connection, verify)]
+        edms, mix = check_edms(connection, records_prefix or prefix, config or FhirConfig(), verify)
+        checks = [
+            check_outcomes(connection),
+            check_objects(connection, verify),
+            check_quarantine(connection, verify),
+            edms,
+        ]
     for check in checks:
         for source, entry in per_source.items():
             entry[f"{check.name}_checked"] = check.checked[source]
@@ -86,6 +106,7 @@ def reconcile(prefix: str, sources: tuple, manifests: tuple[str, ...], verify: V
         "checks": recorded,
         "orphans": orphans(connection) if connection else {"count": 0, "by_blob_root": {}, "listed": []},
         "source_gone": gone(connection) if connection else {"count": 0, "by_source": {}, "listed": []},
+        "edms_records": mix,  # per source system: coded and uncoded types, confidentiality labels (current records)
         "verdict": "pass" if all(check["holds"] for check in recorded.values()) else "fail",
     }
     return record, write_record(prefix, record, started)
@@ -95,7 +116,7 @@ def format_record(record: dict[str, Any], uri: str) -> str:
     header = ["source system", *(key.replace("_", " ") for key in _COUNTS), "objects", "hashed", "failures"]
     body = []
     for source, entry in sorted(record["sources"].items()):
-        failures = sum(entry[f"{name}_failed"] for name in ("outcomes", "objects", "quarantine"))
+        failures = sum(entry[f"{name}_failed"] for name in _CHECKS)
         objects = (entry["objects_checked"], entry["objects_hashed"])
         body.append([source, *(entry[key] for key in _COUNTS), *objects, failures])
     lines = [
@@ -132,6 +153,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="all",
         help="hash every stored object (all, the default) or a random sample:N per source system",
     )
+    for option in JOB_OPTIONS:  # where the run put its EDMS records, and how it named them
+        if option.name in ("index_output", "fhir_config"):
+            option.add_to(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -139,7 +163,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
-    record, uri = reconcile(prefix, sources, manifests, verify)
+    records = args.index_output.rstrip("/") if args.index_output else None
+    record, uri = reconcile(prefix, sources, manifests, verify, records, fhir_config(args.fhir_config))
     text = format_record(record, uri)
     print(text, file=sys.stdout)
     return 0 if record["verdict"] == "pass" else 1

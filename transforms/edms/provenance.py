@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from schemas.records import DocumentRef
-from transforms.edms.documentreference import instant
+from transforms.edms.documentreference import attachment_url, instant
 from transforms.edms.identity import provenance_id
 
 #: The OID of SHA-256 (NIST), as the identifier system of a digest.
@@ -28,6 +28,8 @@ def legacy_locations(ref: DocumentRef) -> list[str]:
 
 
 def _location(uri: str, offset: int | None, length: int | None) -> str:
+    """An absolute URI (a local path as file://), with its byte range as a fragment when it is part of a file."""
+    uri = attachment_url(uri)
     if offset is None and length is None:
         return uri
     return f"{uri}#bytes={offset or 0}-{(offset or 0) + length - 1 if length else ''}"
