@@ -48,7 +48,7 @@ _P = (
     (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
     (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
     (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 8, 7, 6, 0),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
     (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
     (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
     (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
@@ -63,9 +63,14 @@ def verhoeff_valid(digits: str) -> bool:
     return check == 0
 
 
+#: The partition identifier (the two digits before the check digit) of a concept id: short (00) or long (10) form.
+CONCEPT_PARTITIONS = ("00", "10")
+
+
 def snomed_valid(code: str) -> bool:
-    """A SNOMED CT identifier: 6-18 digits, no leading zero, ending in a valid Verhoeff check digit."""
-    return bool(_SNOMED.fullmatch(code)) and verhoeff_valid(code)
+    """A SNOMED CT concept id: 6-18 digits, no leading zero, a concept's partition identifier, and a valid Verhoeff
+    check digit over the whole id."""
+    return bool(_SNOMED.fullmatch(code)) and code[-3:-1] in CONCEPT_PARTITIONS and verhoeff_valid(code)
 
 
 def ods_valid(code: str) -> bool:
