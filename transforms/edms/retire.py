@@ -1,7 +1,7 @@
 """Retiring: a document a passing run quarantined may have a current DocumentReference from an earlier run. The
 EDMS must not show it as current any more, yet it is evidence: it is written again as superseded (with a
 Provenance), in a file of its own, and the earlier line stays where it is. Called by the launcher, only after the
-run passed every check, as the index records' retirement was.
+run passed every check.
 """
 
 from __future__ import annotations
