@@ -15,6 +15,7 @@ from pipelines.reconcile_record import reconciliation_section
 from pipelines.report import human_bytes
 from pipelines.report_charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
 from pipelines.report_data import QUARANTINE_LINKS, ReportError, load_lineage, query, report_uri, rows
+from pipelines.report_edms import edms_section
 from transforms.storage.objects import write_all
 
 _CSS = """
@@ -164,6 +165,7 @@ def build_report(prefix: str) -> str:
             [[r["document_type"], r["documents"], r["pages"], r["most_pages"]] for r in per_type],
         )
         + "</section>",
+        edms_section(prefix, run.get("run_id")),
         "<section><h2>Throughput</h2>"
         + f"<p><b>{pages_per_second:,.1f} pages per second</b>: {run.get('pages', 0):,} pages in {seconds:,.1f} s "
         f"(run {e(str(run.get('run_id', '?')))}, {e(str(run.get('started_at', '')))} → "

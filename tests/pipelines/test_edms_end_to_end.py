@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.launcher import migrate
+from pipelines.report_html import build_report
 from tests.edms_checks import check_every_line, current, lines, own
 from tests.lineage_checks import read_table
 from transforms.edms.codes import NHS_NUMBER_SYSTEM, ODS_SYSTEM, SNOMED_SYSTEM
@@ -122,6 +123,8 @@ def test_restricted_flag_and_sensitive_type_carry_r_and_the_rest_n(dump):
     }
     assert labels[dump.flagged] == "R" and labels[dump.sensitive] == "R"
     assert {label for document, label in labels.items() if document not in (dump.flagged, dump.sensitive)} == {"N"}
+    report = build_report(str(dump.output))  # the mix per source system, for the programme board
+    assert "<th>label R</th>" in report and "<th>SNOMED CT type</th>" in report and "Uncoded types to map" in report
 
 
 def test_types_are_coded_from_the_map_and_ods_codes_come_from_the_source(dump):
