@@ -16,7 +16,9 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 Identity = tuple[str, str]  # (identifier system, legacy document id)
-_FIRST_IDENTIFIER = re.compile(rb'"identifier":\[\{"system":"((?:[^"\\]|\\.)*)","value":"((?:[^"\\]|\\.)*)"')
+_FIRST_IDENTIFIER = re.compile(
+    rb'"identifier"\s*:\s*\[\s*\{\s*"system"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"'
+)
 
 
 def document_reference_files(folder: str) -> list[str]:
