@@ -39,6 +39,7 @@ class EdmsRecord:
     provenance: bytes | None = field(default=None, repr=False)
     identity: tuple[str, str] = field(default=("", ""), repr=False)  # (identifier system, legacy id): the join key
     replaces: bool = False  # an earlier run migrated this document from another reference: supersede that one
+    merged: bool = False  # a duplicate whose identifier is already on this run's canonical's record
     coded: bool = False
     label: str = "N"
     type_text: str | None = field(default=None, repr=False)  # only when uncoded: for the review list

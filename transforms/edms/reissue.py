@@ -59,17 +59,24 @@ def checked(label: str, resource: dict[str, Any]) -> list[str]:
     return [f"{label}: {rule}: {message}" for rule, message in validate(resource)]
 
 
-def merge_canonical(canonical: RecordedOutcome, duplicates: list[RecordedOutcome]) -> RecordedOutcome:
+def merge_canonical(
+    canonical: RecordedOutcome, duplicates: list[RecordedOutcome]
+) -> tuple[RecordedOutcome, list[RecordedOutcome]]:
     """De-duplication's hook: this run's canonical record carries every duplicate's legacy identifier, so a search
-    by either id finds the one document. Still valid after (re-checked); a record that failed stays as it was."""
+    by either id finds the one document (still valid after: re-checked). The duplicates keep only what the EDMS
+    step still needs of their records: none of their own, and whether an earlier record of theirs is superseded."""
+    merged = [d._replace(edms=_merged(d.edms)) if d.edms is not None else d for d in duplicates]
     record: EdmsRecord | None = canonical.edms
     if record is None or record.document_reference is None:
-        return canonical
+        return canonical, merged
     identities = [d.edms.identity for d in duplicates if d.edms is not None]
     resource = with_identifiers(record.resource(), identities)
     failures = checked(canonical.label, resource)
     if failures:
-        return canonical._replace(
-            edms=replace(record, document_reference=None, provenance=None, failures=tuple(failures))
-        )
-    return canonical._replace(edms=replace(record, document_reference=dumps(resource)))
+        failed = replace(record, document_reference=None, provenance=None, failures=tuple(failures))
+        return canonical._replace(edms=failed), merged
+    return canonical._replace(edms=replace(record, document_reference=dumps(resource))), merged
+
+
+def _merged(record: EdmsRecord) -> EdmsRecord:
+    return replace(record, document_reference=None, provenance=None, merged=True)

@@ -24,7 +24,7 @@ from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.emulators import StorageDoFn
 
 DOCUMENT_REFERENCE, PROVENANCE = "DocumentReference", "Provenance"
-_REPLACING, _PATCHES, _COUNTS = "replacing", "patches", "counts"
+_REPLACING, _PATCHES, _RETIRING, _COUNTS = "replacing", "patches", "retiring", "counts"
 
 
 def fhir_folder(records_prefix: str) -> str:
@@ -42,10 +42,13 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
             return
         yield DOCUMENT_REFERENCE, record.document_reference
         yield PROVENANCE, record.provenance
-    elif outcome.status == Status.DUPLICATE and outcome.duplicate_of and reads_earlier:  # an earlier canonical's
-        source, document_id = outcome.duplicate_of.split("/", 1)
-        canonical = (settings.config.source(source).identifier_system, document_id)
-        yield TaggedOutput(_PATCHES, (canonical, record.identity))
+    elif outcome.status == Status.DUPLICATE and outcome.duplicate_of and reads_earlier:
+        if not record.merged:  # its canonical is an earlier run's: that record gets its identifier
+            source, document_id = outcome.duplicate_of.split("/", 1)
+            canonical = (settings.config.source(source).identifier_system, document_id)
+            yield TaggedOutput(_PATCHES, (canonical, record.identity))
+        if record.replaces:  # it had a record of its own, from another reference: no longer current
+            yield TaggedOutput(_RETIRING, (record.identity, True))
 
 
 class ReadEarlierFn(StorageDoFn):
@@ -82,6 +85,8 @@ class ReissueFn(StorageDoFn):
             elif current is None:
                 yield TaggedOutput(_COUNTS, Counter({("replaced_not_found",): 1}))
             written.append(("replacing", resource))
+        if list(groups["retiring"]) and current is not None and not written:
+            written.append(("superseded", superseded(current, issued)))
         patches = list(groups["patches"])
         if patches and current is not None and not written:
             written.append(("identifiers_added", reissued(with_identifiers(current, patches), issued)))
@@ -117,12 +122,12 @@ class WriteEdmsRecords(beam.PTransform):
     def expand(self, outcomes: beam.PCollection[RecordedOutcome]) -> dict[str, beam.PCollection]:
         reads_earlier = bool(self.earlier_files)
         routed = outcomes | "Route" >> beam.FlatMap(route, self.settings, reads_earlier).with_outputs(
-            _REPLACING, _PATCHES, main="lines"
+            _REPLACING, _PATCHES, _RETIRING, main="lines"
         )
         lines, counts = routed["lines"], [outcomes | "Tally" >> beam.Map(outcome_tally)]
         if reads_earlier:
             wanted = (
-                (routed[_REPLACING], routed[_PATCHES])
+                (routed[_REPLACING], routed[_PATCHES], routed[_RETIRING])
                 | "Wanted" >> beam.Flatten()
                 | "WantedKeys" >> beam.Map(lambda item: item[0])
                 | "DistinctWanted" >> beam.Distinct()
@@ -134,7 +139,12 @@ class WriteEdmsRecords(beam.PTransform):
                 | "ReadEarlier" >> beam.ParDo(ReadEarlierFn(), AsList(wanted))
             )
             reissue = (
-                {"earlier": earlier, "replacing": routed[_REPLACING], "patches": routed[_PATCHES]}
+                {
+                    "earlier": earlier,
+                    "replacing": routed[_REPLACING],
+                    "patches": routed[_PATCHES],
+                    "retiring": routed[_RETIRING],
+                }
                 | "MeetEarlier" >> beam.CoGroupByKey()
                 | "Reissue"
                 >> beam.ParDo(ReissueFn(self.settings, self.run_id, self.patient_key)).with_outputs(

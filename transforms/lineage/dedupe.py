@@ -22,18 +22,21 @@ LATE = "late"
 #: What becomes of a canonical chosen in this run, given its duplicates (the graph passes the EDMS step's
 #: merge, which puts every duplicate's legacy identifier on the canonical's record); injected, so this stage does
 #: not import the EDMS stage above it.
-MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome]], RecordedOutcome]
+MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome]], tuple[RecordedOutcome, list[RecordedOutcome]]]
 
 
-def keep_canonical(canonical: RecordedOutcome, duplicates: list[RecordedOutcome]) -> RecordedOutcome:
-    return canonical
+def keep_canonical(
+    canonical: RecordedOutcome, duplicates: list[RecordedOutcome]
+) -> tuple[RecordedOutcome, list[RecordedOutcome]]:
+    return canonical, duplicates
 
 
 def resolve_duplicates(
     key_and_groups: tuple[tuple[str, str], dict[str, Iterable]], merge: MergeCanonical = keep_canonical
 ) -> Iterator[object]:
-    """A duplicate of an earlier run's canonical keeps its EDMS record (the EDMS step adds its identifier to that
-    canonical's); a duplicate of this run's canonical hands it to `merge` and keeps none."""
+    """A canonical chosen in this run and its duplicates go through `merge` (the EDMS step puts the duplicates'
+    identifiers on the canonical's record); a duplicate of an earlier run's canonical keeps its EDMS record as it
+    is, for the EDMS step to add its identifier to that canonical's."""
     (patient_key, content), groups = key_and_groups
     now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
     earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
@@ -45,9 +48,9 @@ def resolve_duplicates(
             yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
     elif now:
         first, *others = now
-        yield merge(first, others) if others else first
-        for outcome in others:
-            yield outcome.as_duplicate_of(first.label)._replace(edms=None)
+        canonical, duplicates = merge(first, [outcome.as_duplicate_of(first.label) for outcome in others])
+        yield canonical
+        yield from duplicates
 
 
 def late_duplicate(candidate: EarlierDocument, canonical: str, patient_key: str, content: str) -> RecordedOutcome:
