@@ -30,11 +30,11 @@ def outcome_tally(outcome: RecordedOutcome) -> Counter:
     if record is None or outcome.status != Status.MIGRATED:
         return Counter()
     source = outcome.source_system
+    if record.failures:  # not written: counted as what failed, not among the records
+        return Counter({("invalid", f"{outcome.label}: {failure}"): 1 for failure in record.failures})
     tally = Counter({("coded" if record.coded else "uncoded", source): 1, ("label", source, record.label): 1})
     if not record.coded:
         tally[("uncoded_type", source, record.type_text or "")] += 1
-    for failure in record.failures:
-        tally[("invalid", f"{outcome.label}: {failure}")] += 1
     return tally
 
 
