@@ -60,3 +60,11 @@ def test_the_process_tree_watcher_sees_a_childs_memory_and_cpu():
     assert run.returncode == 0 and run.stdout.strip() == "ok"
     assert max(run.peak_rss_mib["other"]) > 200  # the grandchild's 200 MiB high-water mark
     assert run.cpu_seconds >= 0.6
+
+
+def test_the_edms_benchmark_builds_valid_records_for_every_document():
+    """Its numbers count only documents whose records pass every rule (measure asserts it per document)."""
+    from benchmarks.edms import measure
+
+    build, sha1 = measure(20, 3, 1024)
+    assert build > 0 and sha1 >= 0
