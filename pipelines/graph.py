@@ -12,7 +12,7 @@ import apache_beam as beam
 
 from pipelines.job_lineage import EmitRunEvent
 from pipelines.plan import MigrationPlan
-from schemas.tables import ORPHANS, TABLES_BY_NAME
+from schemas.tables import ORPHANS, REVIEW_UNCODED_TYPES, TABLES_BY_NAME
 from transforms.edms.reissue import merge_canonical
 from transforms.edms.write import WriteEdmsRecords
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
@@ -51,6 +51,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
+    review[REVIEW_UNCODED_TYPES.name] = edms[REVIEW_UNCODED_TYPES.name]
     for name, review_rows in review.items():
         tables[name] = review_rows | f"Write_{name}" >> table_writer(TABLES_BY_NAME[name])
     if plan.blob_roots:

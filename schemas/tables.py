@@ -263,6 +263,22 @@ REVIEW_NEAR_DUPLICATES = Table(
     cluster_columns=("patient_key",),
 )
 
+REVIEW_UNCODED_TYPES = Table(
+    name="review_uncoded_types",
+    description=(
+        "Legacy document types this run's EDMS records carry as text only, with no SNOMED CT code: what to map "
+        "in --fhir_config. One row per source system and type."
+    ),
+    columns=(
+        col("run_id", "STRING", "The run that produced this row.", required=True),
+        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
+        col("source_system", "STRING", "Legacy system the documents came from.", required=True),
+        col("document_type", "STRING", "Document type recorded by the legacy system, any run of 10 digits redacted."),
+        col("documents", "INT64", "Migrated documents of this type whose record has no SNOMED CT code.", required=True),
+    ),
+    cluster_columns=("source_system",),
+)
+
 ORPHANS = Table(
     name="orphans",
     description="Files under a --blob_root that no manifest row or index record of the run references.",
@@ -276,5 +292,13 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, ORPHANS)
+TABLES: tuple[Table, ...] = (
+    DOCUMENTS,
+    PAGES,
+    RUNS,
+    REVIEW_MISFILING,
+    REVIEW_NEAR_DUPLICATES,
+    REVIEW_UNCODED_TYPES,
+    ORPHANS,
+)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -115,6 +115,8 @@ def test_every_migrated_document_has_one_valid_document_reference(dump):
     counted = sum(entry["coded"] + entry["uncoded"] for entry in summary["by_source"].values())
     uncoded = sum(entry["uncoded"] for entry in summary["by_source"].values())
     assert counted == len(documents) and sum(entry["documents"] for entry in summary["uncoded_types"]) == uncoded
+    review = read_table(str(dump.output), "review_uncoded_types")  # the analyst-side review table, redacted
+    assert sum(row["documents"] for row in review) == uncoded and {row["run_id"] for row in review} == {"first"}
 
 
 def test_restricted_flag_and_sensitive_type_carry_r_and_the_rest_n(dump):

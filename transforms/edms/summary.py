@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -17,6 +17,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import AsList, AsSingleton
 
 from schemas.records import RecordedOutcome, Status
+from schemas.tables import REVIEW_UNCODED_TYPES
+from transforms.privacy.redact import redact
 from transforms.storage.objects import read_all, safe_name, write_all
 
 
@@ -36,6 +38,20 @@ def outcome_tally(outcome: RecordedOutcome) -> Counter:
     if not record.coded:
         tally[("uncoded_type", source, record.type_text or "")] += 1
     return tally
+
+
+def uncoded_type(outcome: RecordedOutcome) -> Iterator[tuple[str, str | None]]:
+    """(source system, redacted type text) of a written record with no SNOMED CT code: the review table's key."""
+    record = outcome.edms
+    if record is not None and outcome.status == Status.MIGRATED and not record.failures and not record.coded:
+        yield outcome.source_system, redact(record.type_text) if record.type_text else None
+
+
+def uncoded_row(item: tuple[tuple[str, str | None], int], run_id: str) -> dict[str, Any]:
+    (source_system, document_type), documents = item
+    return REVIEW_UNCODED_TYPES.row(
+        run_id=run_id, source_system=source_system, document_type=document_type, documents=documents
+    )
 
 
 class _SumCounters(beam.CombineFn):

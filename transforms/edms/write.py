@@ -15,11 +15,12 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import AsList, TaggedOutput
 
 from schemas.records import RecordedOutcome, Status
+from schemas.tables import REVIEW_UNCODED_TYPES
 from transforms.edms.earlier import latest, scan
 from transforms.edms.ndjson import MAX_FILE_BYTES, WriteNdjson
 from transforms.edms.record import EdmsSettings, dumps
 from transforms.edms.reissue import checked, reissued, replacing, superseded, update_provenance, with_identifiers
-from transforms.edms.summary import WriteEdmsSummary, outcome_tally
+from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.emulators import StorageDoFn
 
@@ -156,4 +157,10 @@ class WriteEdmsRecords(beam.PTransform):
         files = lines | "Write" >> WriteNdjson(self.folder, self.run_id, self.max_file_bytes)
         tallies = tuple(counts) | "AllCounts" >> beam.Flatten()
         summary = (tallies, files) | "Summary" >> WriteEdmsSummary(self.folder, self.run_id)
-        return {"files": files, "summary": summary}
+        uncoded = (
+            outcomes
+            | "UncodedTypes" >> beam.FlatMap(uncoded_type)
+            | "CountUncoded" >> beam.combiners.Count.PerKey()
+            | "UncodedRows" >> beam.Map(uncoded_row, self.run_id)
+        )
+        return {"files": files, "summary": summary, REVIEW_UNCODED_TYPES.name: uncoded}
