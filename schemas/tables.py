@@ -292,13 +292,6 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-TABLES: tuple[Table, ...] = (
-    DOCUMENTS,
-    PAGES,
-    RUNS,
-    REVIEW_MISFILING,
-    REVIEW_NEAR_DUPLICATES,
-    REVIEW_UNCODED_TYPES,
-    ORPHANS,
-)
+_LINEAGE = (DOCUMENTS, PAGES, RUNS)
+TABLES: tuple[Table, ...] = (*_LINEAGE, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, REVIEW_UNCODED_TYPES, ORPHANS)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
