@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from schemas.records import RecordedOutcome
@@ -73,10 +72,10 @@ def merge_canonical(
     resource = with_identifiers(record.resource(), identities)
     failures = checked(canonical.label, resource)
     if failures:
-        failed = replace(record, document_reference=None, provenance=None, failures=tuple(failures))
+        failed = record.without_resources(failures=tuple(failures))
         return canonical._replace(edms=failed), merged
-    return canonical._replace(edms=replace(record, document_reference=dumps(resource))), merged
+    return canonical._replace(edms=record.with_document_reference(dumps(resource))), merged
 
 
 def _merged(record: EdmsRecord) -> EdmsRecord:
-    return replace(record, document_reference=None, provenance=None, merged=True)
+    return record.without_resources(merged=True)

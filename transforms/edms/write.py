@@ -18,7 +18,7 @@ from schemas.records import RecordedOutcome, Status
 from schemas.tables import REVIEW_UNCODED_TYPES
 from transforms.edms.earlier import latest, scan
 from transforms.edms.ndjson import MAX_FILE_BYTES, WriteNdjson
-from transforms.edms.record import EdmsSettings, dumps
+from transforms.edms.record import EdmsSettings, dumps, unpack
 from transforms.edms.reissue import checked, reissued, replacing, superseded, update_provenance, with_identifiers
 from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
@@ -37,12 +37,13 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
     record = outcome.edms
     if record is None:
         return
-    if outcome.status == Status.MIGRATED and record.document_reference is not None:
+    if outcome.status == Status.MIGRATED and record.packed is not None:
         if record.replaces and reads_earlier:
             yield TaggedOutput(_REPLACING, (record.identity, record))
             return
-        yield DOCUMENT_REFERENCE, record.document_reference
-        yield PROVENANCE, record.provenance
+        document_reference, provenance = unpack(record.packed)
+        yield DOCUMENT_REFERENCE, document_reference
+        yield PROVENANCE, provenance
     elif outcome.status == Status.DUPLICATE and outcome.duplicate_of and reads_earlier:
         if not record.merged:  # its canonical is an earlier run's: that record gets its identifier
             source, document_id = outcome.duplicate_of.split("/", 1)
