@@ -161,7 +161,7 @@ class WriteEdmsRecords(beam.PTransform):
         uncoded = (
             outcomes
             | "UncodedTypes" >> beam.FlatMap(uncoded_type)
-            | "CountUncoded" >> beam.combiners.Count.PerKey()
+            | "CountUncoded" >> beam.combiners.Count.PerElement()
             | "UncodedRows" >> beam.Map(uncoded_row, self.run_id)
         )
         return {"files": files, "summary": summary, REVIEW_UNCODED_TYPES.name: uncoded}
