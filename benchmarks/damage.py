@@ -10,7 +10,7 @@
    Each ends quarantined, or migrated: with the source's pixels (a flip in padding, harmless) or with other
    pixels (damage no decoder can see: a flip that still decodes to valid codes of the right length).
 
-Prints Markdown tables; the numbers go in docs/development.md's performance section.
+Prints Markdown tables; the numbers go in docs/benchmarks.md, dated.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def _refs(dump_folders: list[str]) -> list:
 
 def measure_one_policy(policy: str, output: str, dump_folders: list[str]) -> None:
     """Runs in its own process; prints wall seconds for the documents (the child's start-up excluded)."""
-    from transforms.migrate import MigrateDocumentFn, MigrationSettings
+    from transforms.migrate.document_step import MigrateDocumentFn, MigrationSettings
 
     refs = _refs(dump_folders)
     fn = MigrateDocumentFn(MigrationSettings(output, "bench", isolation=policy))
@@ -74,7 +74,7 @@ def write_bilevel_letters(folder: Path, count: int) -> str:
 
 def risky_share(dump_folders: list[str]) -> float:
     from schemas.reasons import QuarantineError
-    from transforms.imaging.risk import looks_risky
+    from transforms.decoders.risk import looks_risky
     from transforms.storage.blobs import read_document_bytes
 
     refs = _refs(dump_folders)

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from samples.dump import write_sample_dump
 
 

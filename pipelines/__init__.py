@@ -1,1 +1,1 @@
-"""Entry points: options, the pipeline graph and the edms-migrate command line."""
+"""Entry points: the edms-migrate command line, launching a run, operating the programme, reports, capacity."""

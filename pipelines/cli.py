@@ -10,16 +10,17 @@ import argparse
 import sys
 from typing import NoReturn
 
-from pipelines import reconcile, status
-from pipelines.console import UsageError, configure_logging, exit_without_finalising, print_error
+from pipelines.capacity.estimate import __doc__ as estimate_doc
+from pipelines.capacity.estimate import estimate_command
+from pipelines.console.process import configure_logging, exit_without_finalising
+from pipelines.console.usage import OneLineParser, UsageError, print_error
 from pipelines.demo import run_demo, write_dump
-from pipelines.estimate import __doc__ as estimate_doc
-from pipelines.estimate import estimate_command
-from pipelines.launcher import run
-from pipelines.options import help_text
-from pipelines.preflight import preflight_command
-from pipelines.report_data import ReportError
-from pipelines.report_html import write_report
+from pipelines.evidence.lineage_db import ReportError
+from pipelines.launch.launcher import run
+from pipelines.launch.options import help_text
+from pipelines.launch.preflight import preflight_command
+from pipelines.operate import reconcile, status
+from pipelines.reports.report_page import write_report
 from transforms.sources.errors import ManifestError
 from transforms.sources.paths import absolute
 
@@ -37,16 +38,11 @@ _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ..
        edms-migrate sample-dump DIR"""
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"edms-migrate: error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="edms-migrate", usage=_USAGE, description="Migrate a legacy scanned-document archive into object storage."
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     commands.add_parser(
         "run",
         help="migrate a dump (all remaining arguments go to the job and Beam; run --help lists them)",
@@ -95,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             return (preflight_command if argv[0] == "preflight" else estimate_command)(argv[1:])
         except (UsageError, ManifestError) as error:
             return print_error(error)
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as error:  # one line and exit code 2, as argparse's own exit would, without its usage block
+        sys.exit(print_error(error))
     configure_logging()
     try:
         if args.command == "demo":

@@ -6,13 +6,12 @@ import os
 import shutil
 import tempfile
 
-from apache_beam.io.filesystems import FileSystems
-
-from pipelines.console import UsageError
-from pipelines.launcher import migrate
-from pipelines.report_html import write_report
+from pipelines.console.usage import UsageError
+from pipelines.launch.launcher import migrate
+from pipelines.reports.report_page import write_report
 from samples.dump import SampleDump, write_sample_dump
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
+from transforms.storage.listing import matched
 from transforms.storage.objects import write_all
 
 #: Files that mark a folder as a sample dump this tool wrote, so a second demo may replace it.
@@ -33,7 +32,7 @@ def write_dump(directory: str, *, seed: int = 0) -> SampleDump:
     """A sample dump in a local folder, or under a gs:// prefix (written locally first, then uploaded)."""
     if "://" in directory:
         skip_credential_lookup_for_storage_emulator()
-        if FileSystems.match([directory.rstrip("/") + "/*"])[0].metadata_list:
+        if matched(directory.rstrip("/") + "/*"):
             raise UsageError(f"{directory} is not empty: choose a new prefix for the sample dump")
         with tempfile.TemporaryDirectory(prefix="edms-sample-") as scratch:
             dump = write_sample_dump(scratch, seed=seed)

@@ -1,8 +1,8 @@
 """`python -m pipelines.migrate [--manifest MANIFEST ...] [--source PROFILE.json ...] --output PREFIX [options]`:
-the same job as `edms-migrate run` (see pipelines/launcher.py)."""
+the same job as `edms-migrate run` (see pipelines/launch/launcher.py)."""
 
-from pipelines.console import exit_without_finalising
-from pipelines.launcher import run
+from pipelines.console.process import exit_without_finalising
+from pipelines.launch.launcher import run
 
 if __name__ == "__main__":
     exit_without_finalising(run())

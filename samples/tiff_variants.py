@@ -2,7 +2,7 @@
 
 tests/imaging/test_tiff_variants.py decodes each one, tests/pipelines/test_tiff_variants_end_to_end.py
 migrates them all through the real pipeline, and docs/formats.md's coverage table is generated from this
-same table (pipelines/docs.py), so the docs cannot claim what no test checks. The file behind each row is
+same table (pipelines/generators/docs.py), so the docs cannot claim what no test checks. The file behind each row is
 in samples/tiff_variant_files.py.
 """
 

@@ -23,6 +23,14 @@ def document_label(source_system: str, document_id: str) -> str:
     return f"{source_system}/{document_id}"
 
 
+def split_document_label(label: str) -> tuple[str, str]:
+    """A stored label back into (source system, document id), for a label that arrived without its key. A label is
+    ambiguous when a name holds "/" (this reads "A/B/C" as ("A", "B/C")): whatever knows the key carries it instead
+    (RecordedOutcome.duplicate_of_key, EarlierDocument)."""
+    source_system, _, document_id = label.partition("/")
+    return source_system, document_id
+
+
 @dataclass(frozen=True, slots=True)
 class PageBlob:
     """One page file of a page-per-row document: where its bytes are, and the manifest row that named it."""
@@ -104,16 +112,16 @@ class DocumentOutcome:
 
     @property
     def label(self) -> str:
-        return f"{self.document['source_system']}/{self.document['document_id']}"
+        return document_label(self.document["source_system"], self.document["document_id"])
 
 
 class RecordedOutcome(NamedTuple):
-    """What travels on once the journal has written a document's rows (transforms/lineage/journal.py): the fields
+    """What travels on once the journal has written a document's rows (transforms/migrate/journal.py): the fields
     de-duplication, the summary, review and the index-record marker read, a few hundred bytes where the rows with
     their pages are kilobytes. FnApiRunner holds every element that crosses a stage boundary, so this is what each
     document costs the launcher's memory. A NamedTuple, so neither its pickle nor its object carries field names.
 
-    A duplicate's documents row is not here: it is read back from the journal (transforms/lineage/duplicate_rows.py).
+    A duplicate's documents row is not here: it is read back from the journal (transforms/dedupe/duplicate_rows.py).
     """
 
     source_system: str
@@ -134,6 +142,7 @@ class RecordedOutcome(NamedTuple):
     page_hashes: tuple[str | None, ...] = ()  # perceptual, in page order; migrated documents with a patient key only
     edms: Any = None  # transforms/edms/record.EdmsRecord (its repr names nothing): the EDMS resources, built and
     # validated by the per-document step, written once de-duplication has put duplicates' identifiers on canonicals
+    duplicate_of_key: tuple[str, str] | None = None  # the canonical's (source system, document id): never re-split
 
     @classmethod
     def of(cls, outcome: DocumentOutcome) -> RecordedOutcome:
@@ -168,6 +177,16 @@ class RecordedOutcome(NamedTuple):
     def label(self) -> str:
         return document_label(self.source_system, self.document_id)
 
-    def as_duplicate_of(self, canonical_label: str) -> RecordedOutcome:
-        """The same document, now pointing at its canonical twin; its pages are the canonical's."""
-        return self._replace(status=Status.DUPLICATE, duplicate_of=canonical_label, page_hashes=())
+    def as_duplicate_of(self, canonical: tuple[str, str]) -> RecordedOutcome:
+        """The same document, now pointing at its canonical twin (source system, document id); its pages are the
+        canonical's."""
+        return self._replace(
+            status=Status.DUPLICATE, duplicate_of=document_label(*canonical), duplicate_of_key=canonical, page_hashes=()
+        )
+
+    @property
+    def canonical_key(self) -> tuple[str, str] | None:
+        """A duplicate's canonical document as (source system, document id)."""
+        if self.duplicate_of_key is not None:
+            return self.duplicate_of_key
+        return split_document_label(self.duplicate_of) if self.duplicate_of else None

@@ -11,7 +11,10 @@ from schemas.table_model import Table, col
 
 DOCUMENTS = Table(
     name="documents",
-    description="One row per manifest document and its single outcome: migrated, duplicate or quarantined.",
+    description=(
+        "One row per document per run that decided its outcome (migrated, duplicate or quarantined). Append-only "
+        "history: the current view keeps each document's latest row."
+    ),
     columns=(
         col("run_id", "STRING", "The run that produced this row.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),

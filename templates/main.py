@@ -7,9 +7,9 @@ for a template's job, so it runs --detached: its own final step emits the OpenLi
 
 import sys
 
-from pipelines.console import exit_without_finalising
-from pipelines.launcher import run
-from pipelines.template_metadata import template_argv
+from pipelines.console.process import exit_without_finalising
+from pipelines.launch.launcher import run
+from pipelines.launch.template_argv import template_argv
 
 if __name__ == "__main__":
     exit_without_finalising(run(["--detached", *template_argv(sys.argv[1:])]))

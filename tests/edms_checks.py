@@ -11,7 +11,7 @@ from typing import Any
 from fhirclient.models.documentreference import DocumentReference
 from fhirclient.models.provenance import Provenance
 
-from pipelines.reconcile_edms import object_uri
+from pipelines.operate.reconcile_edms import object_uri
 from tests.lineage_checks import read_bytes
 from transforms.edms.documentreference import StoredObject
 from transforms.edms.rules import validate

@@ -18,7 +18,7 @@ import duckdb
 from apache_beam.io.filesystems import FileSystems
 from PIL import Image
 
-from pipelines.report_data import history_sql, read_arrow
+from pipelines.evidence.lineage_db import history_sql, read_arrow
 from samples.dump import SampleDump
 from schemas.tables import TABLES_BY_NAME
 

@@ -6,7 +6,7 @@ import json
 
 from google.cloud import bigquery
 
-from pipelines.bigquery_schemas import FOLDER, expected_files
+from pipelines.generators.bigquery_schemas import FOLDER, expected_files
 from schemas.tables import TABLES
 
 
@@ -14,7 +14,7 @@ def test_exported_bigquery_schema_files_match_the_tables():
     assert sorted(path.name for path in FOLDER.glob("*.json")) == sorted(expected_files())
     for name, text in expected_files().items():
         assert (FOLDER / name).read_text(encoding="utf-8") == text, (
-            f"{name} is stale: python -m pipelines.bigquery_schemas"
+            f"{name} is stale: python -m pipelines.generators.bigquery_schemas"
         )
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipelines.launcher import run
+from pipelines.launch.launcher import run
 from transforms.edms.config import DEFAULT_IDENTIFIER_BASE, FhirConfigError, parse_config
 
 EXACT = {

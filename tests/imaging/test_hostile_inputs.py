@@ -12,8 +12,8 @@ from PIL import Image, ImageCms
 from schemas.reasons import QuarantineError, Reason
 from tests.containers import CONTAINERS, blank_pdf, eps_with_tiff_preview, icns_with_png, pdf_with_jpeg
 from tests.images import bilevel_page, encode, multipage_g4, without_tag
+from transforms.decoders.isolation import IsolatedWorker
 from transforms.imaging.image_job import ImageLimits, convert_blobs, convert_document
-from transforms.imaging.isolation import IsolatedWorker
 from transforms.imaging.signatures import IMAGE, PDF, sniff
 
 LIMITS = ImageLimits()
@@ -53,6 +53,23 @@ def outcome(data: bytes, policy: str | None = None) -> str:
     return "migrated"
 
 
+#: What bytes alone can be quarantined for in the imaging core. The rest belong to the manifest, the store, the
+#: patient fields or the isolated child (a timeout, a crash); INTERNAL_ERROR would be a bug the fuzzer found.
+REASONS_FOR_BYTES = {
+    Reason.EMPTY_BLOB,
+    Reason.UNSUPPORTED_FORMAT,
+    Reason.DECODE_ERROR,
+    Reason.IMAGE_VARIANT_UNSUPPORTED,
+    Reason.TRUNCATED_IMAGE,
+    Reason.DECOMPRESSION_BOMB,
+    Reason.PDF_ENCRYPTED,
+    Reason.PDF_DAMAGED,
+    Reason.PDF_TRUNCATED,
+    Reason.LOSSLESS_UNSUPPORTED,
+    Reason.LOSSLESS_VERIFY_FAILED,
+}
+
+
 @st.composite
 def damaged(draw) -> bytes:
     data = bytearray(SEEDS[draw(st.sampled_from(sorted(SEEDS)))])
@@ -65,8 +82,15 @@ def damaged(draw) -> bytes:
 @settings(max_examples=max(300, settings().max_examples), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(damaged())
 @example(without_tag(multipage_g4(2), page=2, tag=256))  # found by --hypothesis-seed=56: "Missing dimensions"
+@example(SEEDS["tiff"])  # undamaged: the fuzzer's damage, not the seed, must be what quarantines
 def test_fuzzed_images_end_in_exactly_one_outcome(data):
-    assert outcome(data) in {"migrated", *(reason.value for reason in Reason)}
+    """Migrated (with outcome()'s checks on what was kept) or quarantined for a reason about the bytes; an
+    undamaged seed is migrated (its own format: the EPS and ICNS containers are refused, as above)."""
+    result = outcome(data)
+    assert result == "migrated" or Reason(result) in REASONS_FOR_BYTES, result
+    if data in (SEEDS["tiff"], SEEDS["jpeg"], SEEDS["png"], SEEDS["pdf"], SEEDS["pdf-with-jpeg"]):
+        assert result == "migrated"
+    assert outcome(data) == result  # the same bytes, the same outcome
 
 
 @pytest.mark.parametrize("policy", [None, "search"])
@@ -129,15 +153,12 @@ def _claim_size(tiff: bytes, width: int, height: int) -> bytes:
 
 
 def test_a_100_gigapixel_header_is_a_bomb_before_any_pixel_is_allocated():
-    import time
-
+    """How long the refusal takes is measured by benchmarks/wall_clock.py, not asserted here."""
     bomb = _claim_size(encode(Image.new("1", (8, 8), 1), "TIFF", compression="group4"), 400_000, 250_000)
-    started = time.monotonic()
     with pytest.raises(QuarantineError) as refused:
         convert_document(bomb, LIMITS, None)
     assert refused.value.finding.reason is Reason.DECOMPRESSION_BOMB
     assert "400000x250000" in refused.value.finding.message
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("source_format", ["TIFF", "PNG"])

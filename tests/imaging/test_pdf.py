@@ -14,8 +14,8 @@ from tests.containers import (
     pdf_with_damaged_stream,
     pdf_with_jpeg,
 )
+from transforms.decoders.isolation import IsolatedWorker
 from transforms.imaging.image_job import ImageLimits, convert_blobs
-from transforms.imaging.isolation import IsolatedWorker
 from transforms.imaging.pdf import check_pdf, is_truncated
 
 LIMITS = ImageLimits()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.lineage_checks import read_table
 from tests.tiff_checks import assert_same_samples, shown_samples
 

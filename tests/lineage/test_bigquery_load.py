@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.launcher import migrate
-from pipelines.openlineage_events import written_events
+from pipelines.launch.launcher import migrate
+from pipelines.launch.openlineage_events import written_events
 from schemas.tables import TABLES as ALL_TABLES
 from tests.conftest import compliant_bucket, compliant_records_bucket, upload_folder
 from tests.lineage_checks import read_history, read_table
@@ -104,7 +104,7 @@ def test_gs_output_loads_from_uris_and_a_retried_load_adds_no_rows(gs_run):
 
 
 def test_the_report_reads_gs_lineage_and_links_quarantine_to_the_cloud_console(gs_run):
-    from pipelines.report_html import build_report
+    from pipelines.reports.report_page import build_report
 
     text = build_report(gs_run)
     assert "Every document is accounted for" in text

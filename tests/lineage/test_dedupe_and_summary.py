@@ -6,9 +6,10 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from schemas.records import DocumentOutcome, DocumentRef, RecordedOutcome, Status
 from schemas.tables import DOCUMENTS
-from transforms.lineage.dedupe import DeduplicateDocuments, resolve_duplicates
-from transforms.lineage.outcomes import document_row
-from transforms.lineage.summary import MergeTallies, summary_document, tally_manifest_row, tally_outcome
+from transforms.dedupe.resolve import DeduplicateDocuments, resolve_duplicates
+from transforms.lineage.summary import summary_document, tally_outcome
+from transforms.migrate.rows import document_row
+from transforms.selection.tallies import MergeTallies, tally_manifest_row
 
 
 def outcome(source: str, document_id: str, key: tuple[str, str] | None, status: str = Status.MIGRATED):

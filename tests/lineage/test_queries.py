@@ -7,7 +7,7 @@ from collections import Counter
 import duckdb
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.lineage_checks import read_table
 from transforms.lineage import queries as analyst_queries
 from transforms.lineage.bigquery_load import bigquery_client

@@ -171,7 +171,7 @@ def test_a_finished_command_exits_with_its_own_code_after_flushing_and_atexit():
     had succeeded), not the output or the atexit handlers."""
     script = (
         "import atexit, sys\n"
-        "from pipelines.console import exit_without_finalising\n"
+        "from pipelines.console.process import exit_without_finalising\n"
         "atexit.register(lambda: print('atexit ran'))\n"
         "print('summary', end=' ')\n"
         "sys.stderr.write('warning')\n"
@@ -180,7 +180,11 @@ def test_a_finished_command_exits_with_its_own_code_after_flushing_and_atexit():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (3, "summary atexit ran\n", "warning")
     said = subprocess.run(
-        [sys.executable, "-c", "from pipelines.console import exit_without_finalising; exit_without_finalising('no')"],
+        [
+            sys.executable,
+            "-c",
+            "from pipelines.console.process import exit_without_finalising; exit_without_finalising('no')",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.console import UsageError
-from pipelines.launcher import migrate
-from pipelines.options import MigrateOptions
-from pipelines.plan import decode_lanes, plan_from
+from pipelines.console.usage import UsageError
+from pipelines.launch.launcher import migrate
+from pipelines.launch.options import MigrateOptions
+from pipelines.launch.plan import decode_lanes, plan_from
 from tests.lineage_checks import read_history
 
 

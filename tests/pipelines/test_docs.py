@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.docs import PAGES, generated_sections, options_markdown, reasons_markdown, rewrite, table_markdown
+from pipelines.generators.docs import (
+    PAGES,
+    generated_sections,
+    options_markdown,
+    reasons_markdown,
+    rewrite,
+    table_markdown,
+)
 from samples.tiff_variants import coverage_markdown
 from schemas.tables import TABLES
 
@@ -32,13 +39,13 @@ def test_the_readme_is_a_landing_page():
 def test_every_generated_section_has_a_page_and_every_page_exists():
     assert set(PAGES) == set(generated_sections())
     for page in set(PAGES.values()):
-        assert page in MARKDOWN, f"{page} is named in pipelines/docs.py PAGES but does not exist"
+        assert page in MARKDOWN, f"{page} is named in pipelines/generators/docs.py PAGES but does not exist"
 
 
 @pytest.mark.parametrize("page", sorted(set(PAGES.values())))
 def test_every_page_is_up_to_date(page):
     text = text_of(page)
-    stale = "is stale: python -m pipelines.docs --write"
+    stale = "is stale: python -m pipelines.generators.docs --write"
     for name, page_of_name in PAGES.items():
         if page_of_name != page:
             continue

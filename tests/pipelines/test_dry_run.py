@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from apache_beam.options.pipeline_options import SetupOptions
 from apache_beam.portability.api import beam_runner_api_pb2
 from google.cloud import dataflow_v1beta3 as dataflow
 
-from pipelines.dry_run import TranslatedJob, is_dry_run, offline_plan, translate
-from pipelines.launcher import parse_options, run
+from pipelines.launch.dry_run import TranslatedJob, is_dry_run, offline_plan, translate
+from pipelines.launch.launcher import parse_options, run
 from tests.key_leaks import places_holding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,15 +168,12 @@ def test_the_template_image_needs_no_setup_file(translated):
 
 @pytest.mark.slow  # a second translation; the fixture's already runs in the fast loop under no_network()
 def test_the_command_prints_the_steps_and_exits_0_with_no_network(small_export, capsys):
-    started = time.monotonic()
-    with no_network():
+    with no_network():  # what once made it slow (Beam looking for credentials) is a network call: refused here
         code = run(["--run_id", "dry-1", *job_argv(small_export)])
-    elapsed = time.monotonic() - started
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"batch job in {PROJECT}/{REGION}" in out and "nothing was submitted" in out
     assert [line.strip() for line in out.splitlines()[1:]] == TOP_LEVEL_STEPS
-    assert elapsed < 15, f"the dry run took {elapsed:.0f} s: is Beam looking for credentials?"
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.launcher import migrate
-from pipelines.report_html import build_report
+from pipelines.launch.launcher import migrate
+from pipelines.reports.report_page import build_report
 from tests.edms_checks import check_every_line, current, lines, own
 from tests.lineage_checks import read_table
 from transforms.edms.codes import NHS_NUMBER_SYSTEM, ODS_SYSTEM, SNOMED_SYSTEM

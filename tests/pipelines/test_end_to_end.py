@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.edms_checks import check_every_line, own
 from tests.lineage_checks import (
     check_every_source_balances,
@@ -214,8 +215,17 @@ def test_by_default_a_wrong_export_fails_loudly_after_writing_lineage(tmp_path, 
     assert {d["reasons"][0] for d in read_table(output, "documents")} == {"BLOB_MISSING"}
 
 
-# Last in the module: it adds a second run to the shared migration the tests above read as one run.
-def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(migration, sample_dump):
+def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(sample_dump, tmp_path):
+    """On a copy of the dump and a migration of its own: the rerun damages a blob and adds a run, and the session's
+    dump and the module's migration stay as the other tests expect them, whatever order they run in."""
+    dump = tmp_path / "dump"
+    shutil.copytree(sample_dump.directory, dump)
+    sources = [
+        str(dump / Path(arg).relative_to(sample_dump.directory)) if arg.startswith("/") else arg
+        for arg in all_sources(sample_dump)
+    ]
+    migration = str(tmp_path / "out")
+    assert migrate([*sources, "--output", migration]) == 0
     objects = {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()}
     first = {(d["source_system"], d["document_id"]): d for d in read_table(migration, "documents")}
     finished = [d for d in first.values() if d["status"] in ("migrated", "duplicate") and d["blob_uri"]]
@@ -223,11 +233,9 @@ def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(m
     earlier = {p.name: p.read_bytes() for p in Path(migration, "lineage").iterdir() if p.is_file()}
     blob = Path(whole_blob["blob_uri"])
     original = blob.read_bytes()
+    assert blob.is_relative_to(dump)  # this test's copy, not the session's dump
     blob.write_bytes(b"\0" * len(original))  # same size, no image: were it read again, it would be quarantined
-    try:
-        assert migrate([*all_sources(sample_dump), "--output", migration, "--run_id", "rerun"]) == 0
-    finally:
-        blob.write_bytes(original)  # the dump is shared by other tests
+    assert migrate([*sources, "--output", migration, "--run_id", "rerun"]) == 0
     assert {p: p.stat().st_mtime_ns for p in Path(migration, "objects").rglob("*") if p.is_file()} == objects
     assert {name: Path(migration, "lineage", name).read_bytes() for name in earlier} == earlier  # history stays
     current = {(d["source_system"], d["document_id"]): d for d in read_table(migration, "documents")}

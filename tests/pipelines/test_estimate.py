@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.calibration import Calibration, census, sampled_documents
+from pipelines.capacity.calibration import Calibration, census, sampled_documents
+from pipelines.capacity.estimate import GIB, PIPELINE_CPU_SECONDS_PER_DOCUMENT, plan_capacity
 from pipelines.cli import main
-from pipelines.estimate import GIB, PIPELINE_CPU_SECONDS_PER_DOCUMENT, plan_capacity
 from transforms.sources.profiles import canonical_profile, expand_manifests, load_profile
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
-from pipelines.inventory import plan_sources
-from pipelines.launcher import migrate
-from pipelines.report_html import build_report
-from pipelines.status import build_status
+from pipelines.launch.launcher import migrate
+from pipelines.operate.inventory import plan_sources
+from pipelines.operate.status import build_status
+from pipelines.reports.report_page import build_report
 from tests.lineage_checks import read_table
 from tests.pipelines.test_failing_runs import write_share_dump
 from transforms.lineage.chain import runs_files

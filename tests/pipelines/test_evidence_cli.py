@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.cli import main
-from pipelines.reconcile_checks import Verify
+from pipelines.operate.reconcile_checks import Verify
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.edms_checks import current, lines
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_table

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import run
-from pipelines.openlineage_events import written_events
+from pipelines.launch.launcher import run
+from pipelines.launch.openlineage_events import written_events
 from tests.images import multipage_g4
 from transforms.lineage.summary import check_failure
 

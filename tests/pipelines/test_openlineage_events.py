@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
-from pipelines.openlineage_events import RunLineage, openlineage_configured, written_events
+from pipelines.launch.launcher import migrate
+from pipelines.launch.openlineage_events import RunLineage, openlineage_configured, written_events
 from tests.lineage_checks import nhs_number_spellings
 
 pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop

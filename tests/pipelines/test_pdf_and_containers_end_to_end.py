@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.containers import (
     blank_pdf,
     docx_with_jpeg,

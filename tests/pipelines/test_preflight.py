@@ -15,8 +15,8 @@ import pytest
 from google.cloud import bigquery, storage
 
 from pipelines.cli import main
-from pipelines.launcher import run
-from pipelines.preflight import INDEX_RECORDS, TEMPORARY, allowed, bucket_checks, dataset_checks
+from pipelines.launch.launcher import run
+from pipelines.launch.preflight import INDEX_RECORDS, TEMPORARY, allowed, bucket_checks, dataset_checks
 from tests.conftest import TEST_KMS_KEY, compliant_bucket, compliant_records_bucket
 from tests.images import bilevel_page, encode, multipage_g4
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.lineage_checks import nhs_number_spellings, read_table
 from tests.pipelines.test_cli import edms
 

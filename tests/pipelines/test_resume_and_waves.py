@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.images import bilevel_page, encode
 from tests.lineage_checks import read_history, read_table
 
@@ -80,22 +80,50 @@ def test_a_document_like_one_an_earlier_run_migrated_is_its_duplicate(tmp_path):
     assert current[("PAS", "D1")]["status"] == "migrated" and current[("PAS", "D1")]["run_id"] == "early"
 
 
+#: The real job, with one addition at the OS boundary: after its third lineage journal file is linked into place,
+#: the journal's thread says so on stdout and waits there. The job is then killed at a point the test knows, with
+#: some work recorded and the rest not yet done, instead of whenever a poll happened to look.
+HELD_AFTER_THIRD_JOURNAL = """
+import os, re, sys, threading
+from pipelines.cli import main
+real_link, journalled = os.link, []
+def link(source, destination, *args, **kwargs):
+    real_link(source, destination, *args, **kwargs)
+    if re.search(r"documents-[^/]*-killed-j[^/]*[.]parquet$", os.fspath(destination)):
+        journalled.append(destination)
+        if len(journalled) == 3:
+            print("three journal files written", flush=True)
+            threading.Event().wait()
+os.link = link
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_redone(tmp_path):
     manifest = write_manifest(tmp_path / "dump", 60)
     output = tmp_path / "out"
-    args = [sys.executable, "-m", "pipelines.cli", "run", "--manifest", str(manifest), "--output", str(output)]
+    args = ["run", "--manifest", str(manifest), "--output", str(output)]
     job = subprocess.Popen(
-        [*args, "--run_id", "killed", "--lineage_flush_documents", "5", "--decode_isolation", "never"],
+        [sys.executable, "-c", HELD_AFTER_THIRD_JOURNAL, *args, "--run_id", "killed"]
+        + ["--lineage_flush_documents", "5", "--decode_isolation", "never"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 240
-    while len(list((output / "lineage").glob("documents-*-killed-j*.parquet"))) < 3:  # some work recorded
-        assert job.poll() is None and time.monotonic() < deadline, "the job ended before it could be killed"
-        time.sleep(0.05)
+    guard = threading.Timer(240, os.killpg, (job.pid, signal.SIGKILL))  # only against a hang: no line, no wait
+    guard.start()
+    try:
+        for line in job.stdout:  # blocks until the job says it, or ends (EOF)
+            if line.strip() == "three journal files written":
+                break
+        else:
+            pytest.fail("the job ended (or hung) before writing its third journal file")
+    finally:
+        guard.cancel()
+    assert job.poll() is None  # held mid-run, not finished
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
     recorded = migrated_in(output, "killed")

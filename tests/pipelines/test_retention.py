@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.launcher import migrate
-from pipelines.openlineage_events import written_events
+from pipelines.launch.launcher import check_output_writable, migrate
+from pipelines.launch.openlineage_events import written_events
 from tests.edms_checks import lines
 from tests.lineage_checks import (
     check_outcomes_match_plan,
@@ -39,6 +39,15 @@ def test_the_store_refuses_what_a_retention_policy_refuses(tmp_path):
     assert write_once(uri + ".new", b"new") is True and read_all(uri + ".new") == b"new"
 
 
+def test_the_launchers_write_check_keeps_its_probe_and_asks_for_no_delete(tmp_path):
+    RetentionFileSystem.refusals.clear()
+    check_output_writable(f"retention://{tmp_path}/archive")
+    check_output_writable(f"retention://{tmp_path}/archive")  # each launch its own probe: nothing overwritten
+    assert RetentionFileSystem.refusals == []
+    probes = sorted((tmp_path / "archive" / "lineage").glob(".write-check-*"))
+    assert len(probes) == 2 and {probe.read_bytes() for probe in probes} == {b"edms-migrate write check\n"}
+
+
 @pytest.mark.slow
 def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sample_dump, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
@@ -48,8 +57,7 @@ def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sampl
     assert migrate([*argv, "--run_id", "held-1"]) == 0
     assert migrate([*argv, "--run_id", "held-2"]) == 0  # quarantined documents are tried, and quarantined, again
 
-    # The launcher's write check tries to delete its probe and, refused, leaves it: the one refusal expected.
-    assert [r for r in RetentionFileSystem.refusals if "/.write-check-" not in r] == []
+    assert RetentionFileSystem.refusals == []  # not even the launcher's write check: its probe is kept
 
     documents = read_table(output, "documents")
     check_outcomes_match_plan(documents, sample_dump, all_sources=True)

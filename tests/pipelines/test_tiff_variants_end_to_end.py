@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from samples.tiff_variants import KEPT, VARIANTS
 from tests.lineage_checks import check_quarantine_keeps_original_bytes, read_bytes, read_history, read_table
 from tests.tiff_checks import assert_same_samples, palette_of, shown_samples

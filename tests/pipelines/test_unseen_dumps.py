@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.conftest import upload_folder
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_table

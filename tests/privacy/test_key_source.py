@@ -7,7 +7,7 @@ import pytest
 from apache_beam.internal import pickler
 
 from tests.key_leaks import places_holding
-from transforms.migrate import MigrateDocumentFn, MigrationSettings
+from transforms.migrate.document_step import MigrateDocumentFn, MigrationSettings
 from transforms.privacy.key_source import PatientKeyError, PatientKeyRef, key_for_worker, load_key
 
 SECRET = "projects/trust-edms-prod/secrets/edms-patient-key/versions/7"

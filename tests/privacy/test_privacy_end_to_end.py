@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.edms_checks import lines
 from tests.images import bilevel_page, encode
 from tests.lineage_checks import read_table

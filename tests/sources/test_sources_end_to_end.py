@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipelines.launcher import migrate
+from pipelines.launch.launcher import migrate
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_bytes, read_table
 from transforms.sources.layouts.onbase_dip import MAGIC

@@ -3,7 +3,8 @@ import os
 import stat
 from pathlib import Path
 
-from transforms.storage.objects import ObjectStore, QuarantineArea, owner_only_umask, safe_name, write_all
+from transforms.storage.objects import ObjectStore, QuarantineArea, owner_only_umask, write_all
+from transforms.storage.output_layout import safe_name
 
 
 def mode(path: Path | str) -> int:

@@ -15,6 +15,9 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.storage.listing import matched_paths
+from transforms.storage.output_layout import fhir_files_pattern
+
 Identity = tuple[str, str]  # (identifier system, legacy document id)
 _FIRST_IDENTIFIER = re.compile(
     rb'"identifier"\s*:\s*\[\s*\{\s*"system"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"'
@@ -23,8 +26,7 @@ _FIRST_IDENTIFIER = re.compile(
 
 def document_reference_files(folder: str) -> list[str]:
     """Every DocumentReference NDJSON file under PREFIX/fhir, in name order."""
-    pattern = FileSystems.join(folder, "DocumentReference-*.ndjson")
-    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+    return sorted(matched_paths(fhir_files_pattern(folder, "DocumentReference")))
 
 
 def _text(raw: bytes) -> str:

@@ -14,19 +14,15 @@ import zlib
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import safe_name, write_all
+from transforms.storage.objects import write_all
+from transforms.storage.output_layout import fhir_file
 
 #: Cloud Healthcare's import reads files of any size, but smaller files import in parallel and retry cheaply.
 MAX_FILE_BYTES = 50 * 1000 * 1000
 #: Resources per shard (a DocumentReference is 1-2 KB, one of a hundred pages about 30 KB).
 RESOURCES_PER_SHARD = 20_000
-
-
-def file_name(resource_type: str, run_id: str, shard: int, part: int) -> str:
-    return f"{resource_type}-{safe_name(run_id)}-{shard:03d}-{part:03d}.ndjson"
 
 
 def parts(lines: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
@@ -50,7 +46,7 @@ class _WriteShardFn(StorageDoFn):
     def process(self, element: tuple[tuple[str, int], Iterable[bytes]]) -> Iterator[str]:
         (resource_type, shard), lines = element
         for part, data in enumerate(parts(sorted(lines), self.max_bytes)):
-            uri = FileSystems.join(self.folder, file_name(resource_type, self.run_id, shard, part))
+            uri = fhir_file(self.folder, resource_type, self.run_id, shard, part)
             write_all(uri, data)
             yield uri
 

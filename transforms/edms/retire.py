@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from apache_beam.io.filesystems import FileSystems
-
 from transforms.edms.config import FhirConfig
 from transforms.edms.earlier import current_records, document_reference_files
-from transforms.edms.ndjson import MAX_FILE_BYTES, file_name, parts
+from transforms.edms.ndjson import MAX_FILE_BYTES, parts
 from transforms.edms.record import dumps
 from transforms.edms.reissue import superseded, update_provenance
 from transforms.storage.objects import write_all
+from transforms.storage.output_layout import fhir_file
 
 
 def retire_document_references(
@@ -42,5 +41,5 @@ def retire_document_references(
     }
     for resource_type, lines in written.items():
         for part, data in enumerate(parts(lines, MAX_FILE_BYTES)):
-            write_all(FileSystems.join(folder, file_name(resource_type, f"{run_id}-retired", 0, part)), data)
+            write_all(fhir_file(folder, resource_type, f"{run_id}-retired", 0, part), data)
     return len(retired)

@@ -19,11 +19,8 @@ from apache_beam.pvalue import AsList, AsSingleton
 from schemas.records import RecordedOutcome, Status
 from schemas.tables import REVIEW_UNCODED_TYPES
 from transforms.privacy.redact import redact
-from transforms.storage.objects import read_all, safe_name, write_all
-
-
-def summary_uri(folder: str, run_id: str) -> str:
-    return FileSystems.join(folder, f"summary-{safe_name(run_id)}.json")
+from transforms.storage.objects import read_all, write_all
+from transforms.storage.output_layout import edms_summary_uri
 
 
 def outcome_tally(outcome: RecordedOutcome) -> Counter:
@@ -112,7 +109,7 @@ class WriteEdmsSummary(beam.PTransform):
         folder, run_id = self.folder, self.run_id
 
         def write(_: object, tally: Counter, written: list[str]) -> str:
-            uri = summary_uri(folder, run_id)
+            uri = edms_summary_uri(folder, run_id)
             document = summary_document(run_id, tally, written)
             write_all(uri, (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode())
             return uri
@@ -125,5 +122,5 @@ class WriteEdmsSummary(beam.PTransform):
 
 
 def read_summary(folder: str, run_id: str) -> dict[str, Any] | None:
-    uri = summary_uri(folder, run_id)
+    uri = edms_summary_uri(folder, run_id)
     return json.loads(read_all(uri)) if FileSystems.exists(uri) else None

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import AsList, TaggedOutput
 
 from schemas.records import RecordedOutcome, Status
@@ -23,13 +22,10 @@ from transforms.edms.reissue import checked, reissued, replacing, superseded, up
 from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.storage.emulators import StorageDoFn
+from transforms.storage.output_layout import fhir_folder
 
 DOCUMENT_REFERENCE, PROVENANCE = "DocumentReference", "Provenance"
 _REPLACING, _PATCHES, _RETIRING, _COUNTS = "replacing", "patches", "retiring", "counts"
-
-
-def fhir_folder(records_prefix: str) -> str:
-    return FileSystems.join(records_prefix, "fhir")
 
 
 def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool) -> Iterator[object]:
@@ -46,7 +42,7 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
         yield PROVENANCE, provenance
     elif outcome.status == Status.DUPLICATE and outcome.duplicate_of and reads_earlier:
         if not record.merged:  # its canonical is an earlier run's: that record gets its identifier
-            source, document_id = outcome.duplicate_of.split("/", 1)
+            source, document_id = outcome.canonical_key
             canonical = (settings.config.source(source).identifier_system, document_id)
             yield TaggedOutput(_PATCHES, (canonical, record.identity))
         if record.replaces:  # it had a record of its own, from another reference: no longer current

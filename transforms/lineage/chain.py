@@ -29,31 +29,37 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.tables import RUNS
 from transforms.lineage.runs import file_sha256
-from transforms.lineage.tables import lineage_folder, table_prefix
+from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all, write_once
+from transforms.storage.output_layout import (
+    OPENLINEAGE_FILES,
+    RUNS_FILES,
+    lineage_files_pattern,
+    lineage_folder,
+    runs_row_file,
+    table_history_pattern,
+)
 
 _LOGGER = logging.getLogger(__name__)
 #: Files under lineage/ that are not evidence the chain covers: the runs rows themselves (chained by hash) and
 #: the OpenLineage event log (appended to after the row is written).
-_NOT_CHAINED = ("runs-", "openlineage-")
+_NOT_CHAINED = (RUNS_FILES, OPENLINEAGE_FILES)
 #: A verification names at most this many failures; it counts them all.
 LISTED_FAILURES = 20
 
 
 def chained_files(output_prefix: str) -> list[str]:
     """Every lineage file the chain covers, by URI, sorted."""
-    pattern = FileSystems.join(lineage_folder(output_prefix), "*")
     found = []
-    for metadata in FileSystems.match([pattern])[0].metadata_list:
-        name = metadata.path.rsplit("/", 1)[-1]
+    for path in matched_paths(lineage_files_pattern(output_prefix)):
+        name = path.rsplit("/", 1)[-1]
         if not name.startswith((".", *_NOT_CHAINED)) and not name.endswith(".partial"):
-            found.append(metadata.path)
-    return sorted(found)
+            found.append(path)
+    return found
 
 
 def runs_files(output_prefix: str) -> list[str]:
-    pattern = FileSystems.join(lineage_folder(output_prefix), "runs-*.parquet")
-    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+    return matched_paths(table_history_pattern(lineage_folder(output_prefix), RUNS.name))
 
 
 def _canonical(value: Any) -> Any:
@@ -131,7 +137,7 @@ def write_runs_row(output_prefix: str, migration_key: str, run_id: str, row: dic
     """The run's runs row as one small Parquet file, named as the graph's tables are; returns its URI."""
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist([row], schema=RUNS.arrow_schema()), buffer, compression="zstd")
-    uri = table_prefix(output_prefix, RUNS, migration_key, run_id) + "-00000-of-00001.parquet"
+    uri = runs_row_file(output_prefix, RUNS.name, migration_key, run_id)
     if not write_once(uri, buffer.getvalue()):
         raise FileExistsError(f"{uri} exists: a run id names one run, and its runs row is written once")
     return uri

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import DocumentRef
 from schemas.tables import ORPHANS
 from transforms.storage.emulators import StorageDoFn
+from transforms.storage.listing import matched
 
 
 def referenced_uris(ref: DocumentRef) -> Iterator[str]:
@@ -30,7 +30,7 @@ class ListFilesFn(StorageDoFn):
 
     def process(self, root: str) -> Iterator[tuple[str, tuple[str, int]]]:
         pattern = root.rstrip("/") + "/**"
-        for metadata in FileSystems.match([pattern])[0].metadata_list:
+        for metadata in matched(pattern):
             yield metadata.path, (root, int(metadata.size_in_bytes))
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from schemas import SCHEMAS_FOLDER
+from transforms.storage.output_layout import table_history_pattern
 
 FOLDER = SCHEMAS_FOLDER / "queries"
 VIEWS = FOLDER / "views"
@@ -62,7 +63,7 @@ def with_later_columns(name: str, relation: str) -> str:
 
 def for_duckdb(sql: str, lineage_folder: str) -> str:
     def table(name: str) -> str:
-        pattern = f"{lineage_folder.rstrip('/')}/{name}-*.parquet".replace("'", "''")
+        pattern = table_history_pattern(lineage_folder, name).replace("'", "''")
         return with_later_columns(name, f"read_parquet('{pattern}', union_by_name = true)")
 
     return expand(sql, table)

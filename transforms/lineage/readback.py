@@ -9,18 +9,17 @@ import io
 from collections.abc import Iterator
 
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import INFRASTRUCTURE_REASONS, Reason
 from schemas.records import Status
 from schemas.tables import DOCUMENTS, Table
-from transforms.lineage.tables import table_prefix
+from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all
+from transforms.storage.output_layout import run_table_files_pattern
 
 
 def table_files(output_prefix: str, table: Table, migration_key: str, run_id: str) -> list[str]:
-    pattern = table_prefix(output_prefix, table, migration_key, run_id) + "*.parquet"
-    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+    return matched_paths(run_table_files_pattern(output_prefix, table.name, migration_key, run_id))
 
 
 def count_rows(output_prefix: str, table: Table, migration_key: str, run_id: str) -> int:

@@ -14,13 +14,11 @@ from typing import Any
 import apache_beam as beam
 
 from schemas.reasons import Reason
-from schemas.records import DocumentRef, RecordedOutcome, Status
+from schemas.records import RecordedOutcome, Status
+from transforms.selection.tallies import MergeTalliesGlobally, Tallies, Tally, merge_tallies
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_once
 
-Tally = tuple[str, Counter]
-#: Tallies merged: source system → counts.
-Tallies = dict[str, Counter]
 #: What the summary counts per source system; a run's documents = its outcomes + already done + deferred.
 COUNTED = (
     "manifest_documents",
@@ -37,10 +35,6 @@ COUNTED = (
 UNPARSABLE_LISTED = 20
 
 
-def tally_manifest_row(ref: DocumentRef) -> Tally:
-    return ref.source_system, Counter({"manifest_documents": 1, f"profile:{ref.source_profile}": 1})
-
-
 def tally_outcome(outcome: RecordedOutcome) -> Tally:
     counts = Counter({outcome.status: 1, "bytes_in": outcome.source_bytes, "objects_written": outcome.objects_written})
     if outcome.status == Status.MIGRATED:  # a PDF: all its pages
@@ -49,38 +43,6 @@ def tally_outcome(outcome: RecordedOutcome) -> Tally:
     if Reason.MANIFEST_UNPARSABLE in outcome.reasons:  # the launcher names the file and line when it fails the run
         counts[f"unparsable:{outcome.manifest_uri} ({outcome.document_id})"] = 1  # its id names the line
     return outcome.source_system, counts
-
-
-class MergeTallies(beam.CombineFn):
-    def create_accumulator(self) -> Tallies:
-        return {}
-
-    def add_input(self, accumulator: Tallies, tally: Tally) -> Tallies:
-        source, counts = tally
-        accumulator.setdefault(source, Counter()).update(counts)
-        return accumulator
-
-    def merge_accumulators(self, accumulators: Iterable[Tallies]) -> Tallies:
-        merged: Tallies = {}
-        for accumulator in accumulators:
-            for source, counts in accumulator.items():
-                merged.setdefault(source, Counter()).update(counts)
-        return merged
-
-    def extract_output(self, accumulator: Tallies) -> Tallies:
-        return accumulator
-
-
-def merge_tallies(merged: Iterable[Tallies]) -> Tallies:
-    return MergeTallies().merge_accumulators(merged)
-
-
-class MergeTalliesGlobally(beam.PTransform):
-    """Tallies → one Tallies, merged where they are made: FnApiRunner holds a Flatten's inputs in memory, so
-    per-document tallies merged only after a Flatten would cost every document a few hundred bytes to the end."""
-
-    def expand(self, tallies: beam.PCollection[Tally]) -> beam.PCollection[Tallies]:
-        return tallies | "Merge" >> beam.CombineGlobally(MergeTallies())
 
 
 def summary_document(tallies: Tallies, run_id: str) -> dict[str, Any]:

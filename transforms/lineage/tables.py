@@ -9,42 +9,29 @@ from __future__ import annotations
 import datetime as dt
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import RecordedOutcome, Status
 from schemas.tables import DOCUMENTS, PAGES, Table
-from transforms.lineage.duplicate_rows import journalled_duplicates, settled_row
-from transforms.lineage.table_files import WriteTableFilesFn
-
-
-def lineage_folder(output_prefix: str) -> str:
-    return FileSystems.join(output_prefix, "lineage")
-
-
-def table_prefix(output_prefix: str, table: Table, migration_key: str, run_id: str) -> str:
-    return FileSystems.join(lineage_folder(output_prefix), f"{table.name}-{migration_key}-{run_id}")
-
-
-def summary_uri(output_prefix: str, migration_key: str, run_id: str) -> str:
-    """One summary per run: a later run, failing or not, never overwrites an earlier run's."""
-    return FileSystems.join(lineage_folder(output_prefix), f"summary-{migration_key}-{run_id}.json")
+from transforms.dedupe.duplicate_rows import journalled_duplicates, settled_row
+from transforms.storage.listing import matched_paths
+from transforms.storage.output_layout import journal_files_pattern, table_prefix
+from transforms.storage.table_files import WriteTableFilesFn
 
 
 def journal_files(output_prefix: str, table: Table, migration_key: str, run_id: str) -> list[str]:
-    """The files a run's journal wrote for one table (see journal.py): what its BigQuery load takes."""
-    pattern = table_prefix(output_prefix, table, migration_key, run_id) + "-j*.parquet"
-    return sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list)
+    """The files a run's journal wrote for one table (migrate/journal.py): what its BigQuery load takes."""
+    return matched_paths(journal_files_pattern(output_prefix, table.name, migration_key, run_id))
 
 
 class WriteParquetTable(beam.PTransform):
     """Rows of one lineage table → its Parquet files, each row stamped with the run's date (the partition column).
 
-    Written directly, once, as the journal writes (table_files.py), not through Beam's file sink: that sink writes
-    temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
+    Written directly, once, as the journal writes (storage/table_files.py), not through Beam's file sink: that sink
+    writes temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
 
     def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str, run_date: dt.date) -> None:
         super().__init__()
-        self.fn = WriteTableFilesFn(table_prefix(output_prefix, table, migration_key, run_id), table, run_date)
+        self.fn = WriteTableFilesFn(table_prefix(output_prefix, table.name, migration_key, run_id), table, run_date)
 
     def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
         return rows | "WriteFiles" >> beam.ParDo(self.fn)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 from apache_beam import pvalue
 
-from schemas.records import DocumentRef, Status
-from transforms.lineage.summary import tally_manifest_row
+from schemas.records import DocumentRef, Status, document_label
 from transforms.selection.access_log import Access
 from transforms.selection.state import StateRow, current
+from transforms.selection.tallies import tally_manifest_row
 from transforms.sources.read import flag_repeated_ids
 
 TALLIES = "tallies"
@@ -28,10 +28,20 @@ Priority = tuple[int, int, str, str, str]
 
 @dataclass(frozen=True, slots=True)
 class EarlierDocument:
-    """A document an earlier run migrated and this run leaves alone: a canonical candidate for de-duplication."""
+    """A document an earlier run migrated and this run leaves alone: a canonical candidate for de-duplication.
+    Its source system and id travel apart, so nothing has to split a label that may hold "/" itself."""
 
-    label: str
+    source_system: str
+    document_id: str
     order: tuple
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source_system, self.document_id)
+
+    @property
+    def label(self) -> str:
+        return document_label(self.source_system, self.document_id)
 
 
 def priority(ref: DocumentRef, access: Access | None) -> Priority:
@@ -78,5 +88,5 @@ def decide(
         yield pvalue.TaggedOutput(TALLIES, (first.source_system, counts))
     finished_canonical = latest is not None and latest.status == Status.MIGRATED and not (refs and redo)
     if finished_canonical and latest.patient_key and latest.content_sha256:  # still canonical for its content
-        candidate = EarlierDocument(latest.label, latest.order)
+        candidate = EarlierDocument(latest.source_system, latest.document_id, latest.order)
         yield pvalue.TaggedOutput(EARLIER, ((latest.patient_key, latest.content_sha256), candidate))

@@ -15,10 +15,10 @@ from apache_beam import pvalue
 
 from schemas.reasons import QuarantineError
 from schemas.records import DocumentRef
-from transforms.lineage.summary import MergeTalliesGlobally
 from transforms.selection.access_log import read_access_log
 from transforms.selection.decide import EARLIER, TALLIES, Priority, decide
 from transforms.selection.state import read_state_rows
+from transforms.selection.tallies import MergeTalliesGlobally
 from transforms.storage.blobs import ReadPolicy
 from transforms.storage.blobs import blob_size as stored_size  # the selection's own blob_size wraps it
 from transforms.storage.emulators import StorageDoFn

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from schemas.records import Status, document_label
-from transforms.lineage.tables import lineage_folder
+from schemas.tables import DOCUMENTS
+from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all
+from transforms.storage.output_layout import lineage_folder, table_history_pattern
 
 #: The columns a run needs of its history; a file written before one existed reads it as missing.
 STATE_COLUMNS = (
@@ -67,8 +68,7 @@ class StateRow:
 
 def history_files(output_prefix: str) -> tuple[str, ...]:
     """Every documents file under PREFIX/lineage, listed by the launcher before the run writes its own."""
-    pattern = FileSystems.join(lineage_folder(output_prefix), "documents-*.parquet")
-    return tuple(sorted(metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list))
+    return tuple(matched_paths(table_history_pattern(lineage_folder(output_prefix), DOCUMENTS.name)))
 
 
 def read_state_rows(uri: str) -> Iterator[tuple[tuple[str, str], StateRow]]:

@@ -19,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas import SCHEMAS_FOLDER
 from transforms.sources.errors import ManifestError, ProfileError
 from transforms.sources.paths import absolute, folder_of, resolve_blob_uri
+from transforms.storage.listing import matched_paths
 
 SCHEMA_PATH = SCHEMAS_FOLDER / "source_profile.schema.json"
 CANONICAL = "canonical"
@@ -158,7 +159,7 @@ def load_profile(uri: str) -> SourceProfile:
 def expand_manifests(profile: SourceProfile) -> list[str]:
     """The index files a profile names (a glob may name several); none is a launch error."""
     try:
-        matches = sorted(m.path for m in FileSystems.match([profile.manifest])[0].metadata_list)
+        matches = matched_paths(profile.manifest)
     except Exception as error:  # Beam wraps every filesystem's errors
         raise ProfileError(f"profile {profile.name}: cannot list manifest {profile.manifest}: {error}") from error
     if not matches:

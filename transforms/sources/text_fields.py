@@ -1,6 +1,7 @@
 """Reading index text and its number fields: shared by the canonical manifest and every layout.
 
-Kept free of other project imports, so any source module can use it without a cycle.
+It imports only schemas, privacy's redaction and sources/csv_records.py, none of which imports a source module
+back, so any source module can use it without a cycle.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
 from transforms.privacy.redact import describe_value
 from transforms.sources.csv_records import csv_rows, size_problem
+from transforms.storage.listing import size_of
 
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
 #: A page number or page count longer than this is no page count at all (a shifted column, say an NHS number).
@@ -63,7 +65,7 @@ def bytes_read(text: IO[str]) -> int:
 
 
 def file_size(uri: str) -> int:
-    return FileSystems.match([uri])[0].metadata_list[0].size_in_bytes
+    return size_of(uri)
 
 
 def whole_number(name: str, value: str, findings: list[Finding], *, max_digits: int | None = None) -> int | None:

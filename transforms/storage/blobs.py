@@ -18,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import QuarantineError, Reason
 from schemas.records import DocumentRef
+from transforms.storage.listing import matched
 from transforms.storage.roots import containing_root, root_is_absent
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def with_retries(action: Callable[[], T], uri: str, policy: ReadPolicy, sleep: C
 def blob_size(uri: str, policy: ReadPolicy = DEFAULT_READ_POLICY, sleep: Callable[[float], None] = time.sleep) -> int:
     """The blob's size, from one metadata call; no bytes read."""
     try:
-        matches = with_retries(lambda: FileSystems.match([uri])[0].metadata_list, uri, policy, sleep)
+        matches = with_retries(lambda: matched(uri), uri, policy, sleep)
     except QuarantineError:
         raise
     except Exception as error:  # not found, as the filesystem said it

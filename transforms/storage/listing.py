@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 #: Folders with at most this many URIs to check are asked about file by file instead of listed.
@@ -32,8 +33,7 @@ def _size(uri: str) -> int | None:
 
 
 def _listed(folder: str) -> dict[str, int]:
-    pattern = FileSystems.join(folder, "*")
-    return {metadata.path: metadata.size_in_bytes for metadata in FileSystems.match([pattern])[0].metadata_list}
+    return {metadata.path: metadata.size_in_bytes for metadata in matched(FileSystems.join(folder, "*"))}
 
 
 def sizes(uris: Iterable[str]) -> Iterator[tuple[str, int | None]]:
@@ -49,3 +49,19 @@ def sizes(uris: Iterable[str]) -> Iterator[tuple[str, int | None]]:
 
 #: SQL (DuckDB) that orders URIs by folder, then name: what sizes() wants. Use as ORDER BY FOLDER_ORDER.format(c).
 FOLDER_ORDER = "regexp_replace({0}, '/[^/]*$', ''), {0}"
+
+
+def matched(pattern: str) -> list[FileMetadata]:
+    """What a glob (or one URI) matches, with sizes, sorted by path: every listing by pattern goes through here.
+    No match is an empty list; a store that cannot be listed raises (Beam wraps it in BeamIOError)."""
+    return sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda metadata: metadata.path)
+
+
+def matched_paths(pattern: str) -> list[str]:
+    """Every path a glob matches, sorted."""
+    return [metadata.path for metadata in matched(pattern)]
+
+
+def size_of(uri: str) -> int:
+    """One file's size in bytes, from its metadata; no bytes read."""
+    return int(matched(uri)[0].size_in_bytes)

@@ -21,11 +21,18 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import quote
 
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.reasons import QuarantineError, Reason
+from transforms.storage.output_layout import (
+    object_uri,
+    objects_folder,
+    quarantine_base,
+    quarantine_bytes_uri,
+    quarantine_folder,
+    quarantine_record_uri,
+)
 
 
 def read_all(uri: str) -> bytes:
@@ -35,7 +42,8 @@ def read_all(uri: str) -> bytes:
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
-#: The umask that makes every file a process creates owner-only, Beam's own (WriteToParquet) included.
+#: The umask that makes every file a process creates owner-only, those a library creates itself included (the
+#: job's own writes, lineage Parquet among them, go through write_all or write_once: 0600 whatever the umask).
 OWNER_ONLY_UMASK = 0o077
 
 
@@ -122,24 +130,6 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-#: File systems cap a name at 255 bytes; an id quoted for a path can be three times its length, plus a suffix.
-MAX_NAME_BYTES = 160
-
-
-def safe_name(text: str) -> str:
-    """A path segment that cannot climb out of its folder, clash on case-insensitive stores or pass a file
-    system's name limit: a long one keeps its start and ends in a hash of the whole, so it stays unique."""
-    if text in ("", ".", ".."):
-        return "%2E" * len(text) or "_"
-    quoted = quote(text, safe="-_.")
-    if len(quoted) <= MAX_NAME_BYTES:
-        return quoted
-    head = quoted[: MAX_NAME_BYTES - 18]
-    if "%" in head[-2:]:  # never cut a %XX escape in half
-        head = head[: head.rindex("%")]
-    return f"{head}~{hashlib.sha256(text.encode()).hexdigest()[:16]}"
-
-
 #: Locks an ObjectStore's threads take by digest, so two decode lanes storing the same page one after the other
 #: agree which of them wrote it (objects_written counts each object once); distinct pages rarely share one.
 _DIGEST_LOCKS = 64
@@ -149,11 +139,11 @@ class ObjectStore:
     """PREFIX/objects/ab/cd/<sha256>.<ext>: each distinct byte string stored once."""
 
     def __init__(self, output_prefix: str) -> None:
-        self.root = FileSystems.join(output_prefix, "objects")
+        self.root = objects_folder(output_prefix)
         self._locks = tuple(threading.Lock() for _ in range(_DIGEST_LOCKS))
 
     def uri_for(self, digest: str, extension: str) -> str:
-        return FileSystems.join(self.root, digest[:2], digest[2:4], f"{digest}.{extension}")
+        return object_uri(self.root, digest, extension)
 
     def put(self, data: bytes, extension: str) -> tuple[str, str, bool]:
         """Store data (unless an intact copy exists); return (uri, sha256, written) once read back intact."""
@@ -183,10 +173,10 @@ class QuarantineArea:
     written once; under a retention policy an earlier run's files could not be replaced anyway."""
 
     def __init__(self, output_prefix: str, run_id: str) -> None:
-        self.root = FileSystems.join(output_prefix, "quarantine", safe_name(run_id))
+        self.root = quarantine_folder(output_prefix, run_id)
 
     def base_uri(self, source_system: str, document_id: str, suffix: str = "") -> str:
-        return FileSystems.join(self.root, safe_name(source_system), safe_name(document_id) + suffix)
+        return quarantine_base(self.root, source_system, document_id, suffix)
 
     def put_bytes(self, uri: str, data: bytes) -> None:
         write_once(uri, data)
@@ -194,7 +184,7 @@ class QuarantineArea:
     def put(self, base_uri: str, data: bytes | None, record: dict[str, Any]) -> str:
         """Write the record and, when there are bytes, the bytes; returns the record's URI."""
         if data is not None:
-            write_once(base_uri + ".bin", data)
-        record_uri = base_uri + ".json"
+            write_once(quarantine_bytes_uri(base_uri), data)
+        record_uri = quarantine_record_uri(base_uri)
         write_once(record_uri, json.dumps(record, indent=2, sort_keys=True, default=str).encode())
         return record_uri

@@ -14,9 +14,10 @@ from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
 from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout
+from transforms.sources.layouts.common import build_ref
 from transforms.sources.paths import folder_of, resolve_blob_uri
 from transforms.sources.profiles import CANONICAL, SourceProfile
-from transforms.sources.text_fields import PAGE_DIGITS, iter_index_rows, open_text, split_metadata, whole_number
+from transforms.sources.text_fields import iter_index_rows, open_text, split_metadata, whole_number
 
 REQUIRED_COLUMNS = ("source_system", "document_id", "blob_uri")
 KNOWN_COLUMNS = (
@@ -82,25 +83,24 @@ def parse_row(row: Mapping[str, str | None], *, manifest_uri: str, row_number: i
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"required column {column} is empty"))
     offset = whole_number("offset", values.get("offset") or "", findings)
     length = whole_number("length", values.get("length") or "", findings)
-    page_count = whole_number("page_count", values.get("page_count") or "", findings, max_digits=PAGE_DIGITS)
     blob = values.get("blob_uri")
     # No profile, no allow-list: a --manifest run keeps its extra columns in the EDMS record only.
     metadata, _ = split_metadata(values, used=KNOWN_COLUMNS, keep=())
-    return DocumentRef(
-        source_system=values.get("source_system") or "UNKNOWN",
-        document_id=values.get("document_id") or f"row-{row_number}",
+    return build_ref(
+        source_system=values.get("source_system"),
+        document_id=values.get("document_id"),
         manifest_uri=manifest_uri,
-        manifest_row=row_number,
+        row_number=row_number,
         blob_uri=resolve_blob_uri(blob, folder) if blob else None,
         offset=offset,
         length=length,
-        nhs_number=values.get("nhs_number") or None,
-        document_type=values.get("document_type") or None,
-        document_date=values.get("document_date") or None,
-        page_count=page_count,
-        checksum_md5=(values.get("checksum_md5") or "").lower() or None,
+        nhs_number=values.get("nhs_number"),
+        document_type=values.get("document_type"),
+        document_date=values.get("document_date"),
+        page_count=("page_count", values.get("page_count") or ""),
+        checksum_md5=values.get("checksum_md5"),
         metadata=metadata,
-        findings=tuple(findings),
+        findings=findings,
     )
 
 

@@ -17,7 +17,7 @@ from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
 from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte, owned_lines
-from transforms.sources.layouts.common import blob_location, iso_date
+from transforms.sources.layouts.common import blob_location, build_ref, iso_date, mapped_fields
 from transforms.sources.profiles import SourceProfile
 from transforms.sources.text_fields import PAGE_DIGITS, iter_index_rows, open_text, split_metadata, whole_number
 
@@ -64,7 +64,7 @@ def parse_csv_row(
     values = {key: str(value or "").strip() for key, value in row.items() if key is not None}
     if any("\ufffd" in value for value in values.values()):
         findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"row is not valid {profile.encoding}"))
-    mapped = {field: values.get(column, "") for field, column in profile.fields}
+    mapped = mapped_fields(values, profile)
     for field in REQUIRED:
         if not mapped.get(field):
             findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"{profile.field(field)} (the {field}) is empty"))
@@ -76,24 +76,27 @@ def parse_csv_row(
         # 0 is never a page: a row whose number is unusable still joins its document, and spoils it
         page_number = whole_number("page number", mapped.get("page_number", ""), findings, max_digits=PAGE_DIGITS) or 0
     metadata, kept = split_metadata(values, used={column for _, column in profile.fields}, keep=profile.keep_metadata)
-    return DocumentRef(
-        source_system=profile.source_system or "UNKNOWN",
-        document_id=mapped.get("document_id") or f"row-{row_number}",
+    blob_uri = blob_location(blob, profile, folder, findings) if blob else None
+    offset = whole_number("offset", mapped.get("offset", ""), findings)
+    length = whole_number("length", mapped.get("length", ""), findings)
+    document_date = iso_date(mapped.get("document_date", ""), profile.date_format, findings)
+    return build_ref(
+        source_system=profile.source_system,
+        document_id=mapped.get("document_id"),
         manifest_uri=manifest_uri,
-        manifest_row=row_number,
-        blob_uri=blob_location(blob, profile, folder, findings) if blob else None,
-        offset=whole_number("offset", mapped.get("offset", ""), findings),
-        length=whole_number("length", mapped.get("length", ""), findings),
-        nhs_number=mapped.get("nhs_number") or None,
-        document_type=mapped.get("document_type") or None,
-        document_date=iso_date(mapped.get("document_date", ""), profile.date_format, findings),
-        page_count=whole_number("page count", mapped.get("page_count", ""), findings, max_digits=PAGE_DIGITS),
-        checksum_md5=(mapped.get("checksum_md5") or "").lower() or None,
+        row_number=row_number,
+        blob_uri=blob_uri,
+        offset=offset,
+        length=length,
+        nhs_number=mapped.get("nhs_number"),
+        document_type=mapped.get("document_type"),
+        document_date=document_date,
+        page_count=("page count", mapped.get("page_count", "")),
+        checksum_md5=mapped.get("checksum_md5"),
         metadata=metadata,
-        lineage_metadata=kept,
-        findings=tuple(findings),
-        source_profile=profile.name,
-        legacy_header=profile.legacy_header,
+        findings=findings,
+        profile=profile,
+        kept=kept,
         page_number=page_number,
     )
 

@@ -19,9 +19,9 @@ from schemas.records import DocumentRef
 from transforms.privacy.redact import describe_value
 from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.base import Layout, Split, newline_is_one_byte
-from transforms.sources.layouts.common import blob_location, iso_date
+from transforms.sources.layouts.common import blob_location, build_ref, iso_date, mapped_fields
 from transforms.sources.profiles import SourceProfile
-from transforms.sources.text_fields import PAGE_DIGITS, open_text, split_metadata, whole_number
+from transforms.sources.text_fields import open_text, split_metadata, whole_number
 
 MAGIC = ">>>>Self Configuring Tagged DIP<<<<"
 BEGIN = "BEGIN:"
@@ -97,7 +97,7 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
         findings.append(Finding(Reason.MANIFEST_ROW_INVALID, "the index ends in the middle of this record (truncated)"))
     if any("\ufffd" in v for v in (*block.tags.values(), *block.keywords.values())):
         findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"record is not valid {profile.encoding}"))
-    mapped = {field: block.keywords.get(keyword, "") for field, keyword in profile.fields}
+    mapped = mapped_fields(block.keywords, profile)
     document_id = mapped.get("document_id")
     if not document_id:
         findings.append(Finding(Reason.MANIFEST_ROW_INVALID, f"keyword {profile.field('document_id')!r} is missing"))
@@ -112,27 +112,29 @@ def block_to_ref(block: _Block, *, profile: SourceProfile, manifest_uri: str, fo
     fields = {f">>{tag}": value for tag, value in block.tags.items()} | block.keywords
     used = {">>FullPath", ">>DocDate", ">>DocTypeName", *(keyword for _, keyword in profile.fields)}
     metadata, kept = split_metadata(fields, used=used, keep=profile.keep_metadata)
-    return DocumentRef(
-        source_system=profile.source_system or "UNKNOWN",
-        document_id=document_id or f"row-{block.number}",
+    blob_uri = blob_location(path, profile, folder, findings) if path else None
+    document_date = (
+        iso_date(block.tags["DocDate"], DIP_DATE_FORMAT, findings)
+        if block.tags.get("DocDate")
+        else iso_date(mapped.get("document_date", ""), profile.date_format, findings)
+    )
+    return build_ref(
+        source_system=profile.source_system,
+        document_id=document_id,
         manifest_uri=manifest_uri,
-        manifest_row=block.number,
-        blob_uri=blob_location(path, profile, folder, findings) if path else None,
+        row_number=block.number,
+        blob_uri=blob_uri,
         offset=offset,
         length=length,
-        nhs_number=mapped.get("nhs_number") or None,
-        document_type=block.tags.get("DocTypeName") or mapped.get("document_type") or None,
-        document_date=(
-            iso_date(block.tags["DocDate"], DIP_DATE_FORMAT, findings)
-            if block.tags.get("DocDate")
-            else iso_date(mapped.get("document_date", ""), profile.date_format, findings)
-        ),
-        page_count=whole_number("page count", mapped.get("page_count", ""), findings, max_digits=PAGE_DIGITS),
+        nhs_number=mapped.get("nhs_number"),
+        document_type=block.tags.get("DocTypeName") or mapped.get("document_type"),
+        document_date=document_date,
+        page_count=("page count", mapped.get("page_count", "")),
+        checksum_md5=None,  # a DIP block carries no checksum
         metadata=metadata,
-        lineage_metadata=kept,
-        findings=tuple(findings),
-        source_profile=profile.name,
-        legacy_header=profile.legacy_header,
+        findings=findings,
+        profile=profile,
+        kept=kept,
     )
 
 

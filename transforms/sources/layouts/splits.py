@@ -19,6 +19,7 @@ from schemas.records import DocumentRef
 from transforms.sources.layouts.base import Split
 from transforms.sources.layouts.registry import layout_for
 from transforms.sources.profiles import SourceProfile
+from transforms.storage.listing import size_of
 
 #: 64 MiB: about half a million manifest rows, a few seconds' work for one worker.
 SPLIT_BYTES = 64 * 1024 * 1024
@@ -30,7 +31,7 @@ def splittable(profile: SourceProfile) -> bool:
 
 def make_splits(source: tuple[SourceProfile, str], split_bytes: int = SPLIT_BYTES) -> Iterator[Split]:
     profile, uri = source
-    size = FileSystems.match([uri])[0].metadata_list[0].size_in_bytes
+    size = size_of(uri)
     for start in range(0, max(size, 1), split_bytes):
         yield profile, uri, start, min(start + split_bytes, size)
 

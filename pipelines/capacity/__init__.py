@@ -1,0 +1,1 @@
+"""Capacity planning: a calibration run on the real sources, scaled to a plan (`edms-migrate estimate`)."""

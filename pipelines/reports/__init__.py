@@ -1,0 +1,1 @@
+"""What a person reads: the end-of-run summary in a terminal, and the HTML report of a prefix's lineage."""

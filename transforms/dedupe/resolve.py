@@ -1,0 +1,94 @@
+"""De-duplication: same patient and same pixels on every page, in order → one canonical document, across runs.
+
+Only small recorded outcomes and candidates cross the GroupByKey. A document an earlier run migrated stays
+canonical: this run's copies become its duplicates. Among this run's documents alone, the canonical is the smallest
+(source_system, document_id), so the choice never depends on the order the runner processed them in. Two
+earlier documents left undecided (a run killed before it de-duplicated) are settled too: the later becomes a
+duplicate of the earlier, in a row of its own (LATE), which the summary does not count as this run's document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam import pvalue
+
+from schemas.records import RecordedOutcome, Status, document_label
+from transforms.selection.decide import EarlierDocument
+
+LATE = "late"
+
+#: What becomes of a canonical chosen in this run, given its duplicates (the graph passes the EDMS step's
+#: merge, which puts every duplicate's legacy identifier on the canonical's record); injected, so this stage does
+#: not import the EDMS stage above it.
+MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome]], tuple[RecordedOutcome, list[RecordedOutcome]]]
+
+
+def keep_canonical(
+    canonical: RecordedOutcome, duplicates: list[RecordedOutcome]
+) -> tuple[RecordedOutcome, list[RecordedOutcome]]:
+    return canonical, duplicates
+
+
+def resolve_duplicates(
+    key_and_groups: tuple[tuple[str, str], dict[str, Iterable]], merge: MergeCanonical = keep_canonical
+) -> Iterator[object]:
+    """A canonical chosen in this run and its duplicates go through `merge` (the EDMS step puts the duplicates'
+    identifiers on the canonical's record); a duplicate of an earlier run's canonical keeps its EDMS record as it
+    is, for the EDMS step to add its identifier to that canonical's."""
+    (patient_key, content), groups = key_and_groups
+    now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
+    earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
+    if earlier:
+        canonical = earlier[0].key
+        for outcome in now:
+            yield outcome.as_duplicate_of(canonical)
+        for candidate in earlier[1:]:
+            yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
+    elif now:
+        first, *others = now
+        canonical, duplicates = merge(first, [outcome.as_duplicate_of(first.key) for outcome in others])
+        yield canonical
+        yield from duplicates
+
+
+def late_duplicate(
+    candidate: EarlierDocument, canonical: tuple[str, str], patient_key: str, content: str
+) -> RecordedOutcome:
+    """An earlier run's document, now a duplicate; its row is built whole from this (duplicate_rows.settled_row)."""
+    return RecordedOutcome(
+        candidate.source_system,
+        candidate.document_id,
+        Status.DUPLICATE,
+        patient_key=patient_key,
+        content_sha256=content,
+        duplicate_of=document_label(*canonical),
+        duplicate_of_key=canonical,
+    )
+
+
+class DeduplicateDocuments(beam.PTransform):
+    """(this run's outcomes, earlier canonical candidates) → {outcomes: one each, late: earlier documents settled}."""
+
+    def __init__(self, merge: MergeCanonical = keep_canonical) -> None:
+        super().__init__()
+        self.merge = merge
+
+    def expand(self, inputs: tuple[beam.PCollection[RecordedOutcome], beam.PCollection]) -> dict:
+        outcomes, earlier = inputs
+        mergeable, single = outcomes | "SplitMergeable" >> beam.Partition(
+            lambda outcome, _: 0 if outcome.dedupe_key is not None else 1, 2
+        )
+        resolved = (
+            {
+                "now": mergeable | "KeyByPatientAndContent" >> beam.Map(lambda outcome: (outcome.dedupe_key, outcome)),
+                "earlier": earlier,
+            }
+            | "GroupByPatientAndContent" >> beam.CoGroupByKey()
+            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates, self.merge).with_outputs(LATE, main="outcomes")
+        )
+        return {
+            "outcomes": (resolved["outcomes"], single) | "Rejoin" >> beam.Flatten(),
+            LATE: resolved[LATE],
+        }

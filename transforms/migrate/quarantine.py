@@ -1,0 +1,178 @@
+"""The quarantined outcome: a document's exact original bytes, a JSON record of why, and its lineage row.
+
+Writing the evidence can fail too (a full disk, a revoked bucket): the document still leaves with exactly one
+outcome, quarantined, whose reasons say that its evidence could not be written. Nothing of an earlier run is
+touched here: an earlier EDMS record is superseded by the launcher, and only after a run passes every check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+
+from apache_beam.metrics import Metrics
+
+from schemas.reasons import Finding, QuarantineError, Reason
+from schemas.records import DocumentOutcome, DocumentRef, Status
+from transforms.imaging.signatures import sniff
+from transforms.migrate.journal import JournalSettings
+from transforms.migrate.rows import document_row, quarantine_record
+from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
+from transforms.storage.emulators import StorageDoFn
+from transforms.storage.objects import QuarantineArea, sha256_hex
+from transforms.storage.output_layout import quarantine_bytes_uri, quarantine_page_uri
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def quarantine_suffix(ref: DocumentRef, findings: Sequence[Finding]) -> str:
+    """A repeated id's files are named by its index file and row, so two index files cannot overwrite each other."""
+    if not any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings):
+        return ""
+    return f"~{hashlib.sha256(ref.manifest_uri.encode()).hexdigest()[:8]}-row{ref.manifest_row}"
+
+
+def count_metric(name: str) -> None:
+    """One more of the edms counter NAME, on the calling thread's step."""
+    Metrics.counter("edms", name).inc()
+
+
+class QuarantineWriter:
+    """Copies a document's original bytes and a JSON record to the quarantine area, and makes its row.
+
+    `count` takes the name of a counter to increment: a caller on a thread Beam did not start (a decode lane)
+    hands in one that defers the count to the step's own thread.
+    """
+
+    def __init__(
+        self,
+        output_prefix: str,
+        run_id: str,
+        patient_key: bytes | None,
+        count: Callable[[str], None] = count_metric,
+    ) -> None:
+        self.area = QuarantineArea(output_prefix, run_id)
+        self.run_id = run_id
+        self.patient_key = patient_key
+        self.count = count
+
+    def outcome(
+        self,
+        ref: DocumentRef,
+        findings: Sequence[Finding],
+        data: bytes | None,
+        page_files: Sequence[bytes | None] = (),
+    ) -> DocumentOutcome:
+        """`page_files`: a page-per-row document's files, copied beside the record as .page-N.bin where readable."""
+        digest = sha256_hex(data) if data is not None else None
+        base = self.area.base_uri(ref.source_system, ref.document_id, quarantine_suffix(ref, findings))
+        record = quarantine_record(
+            ref, run_id=self.run_id, findings=findings, source_sha256=digest, source_bytes=_size(data)
+        )
+        try:
+            for number, page_data in enumerate(page_files, start=1):
+                if page_data is not None:
+                    self.area.put_bytes(quarantine_page_uri(base, number), page_data)
+            record_uri = self.area.put(base, data, record)
+            location = quarantine_bytes_uri(base) if data is not None else record_uri
+        except Exception as error:  # a full disk or a revoked bucket: the outcome says so, the job goes on
+            _LOGGER.error("could not write quarantine evidence for %s: %s", ref.label, type(error).__name__)
+            self.count("quarantine_write_failures")
+            findings = [
+                *findings,
+                Finding(Reason.STORAGE_ERROR, f"the quarantine copy could not be written: {type(error).__name__}"),
+            ]
+            location = None
+        row = document_row(
+            ref,
+            run_id=self.run_id,
+            status=Status.QUARANTINED,
+            findings=findings,
+            key=self.patient_key,
+            source_sha256=digest,
+            source_bytes=_size(data),
+            source_format=named_format(data),
+            quarantine_uri=location,
+        )
+        return DocumentOutcome(document=row)
+
+
+def named_format(data: bytes | None) -> str | None:
+    """What a quarantined blob is, as far as its first bytes say (an image, a PDF, an Office file, …)."""
+    found = sniff(data) if data else None
+    return found.code if found is not None else None
+
+
+def _size(data: bytes | None) -> int | None:
+    return None if data is None else len(data)
+
+
+def _readable(read: object) -> bytes | None:
+    """The bytes, or None when they cannot be had: they are a courtesy to an operator here, never a new failure."""
+    try:
+        return read()  # type: ignore[operator]
+    except QuarantineError:
+        return None
+    except Exception:  # the record must still be written
+        _LOGGER.warning("could not copy bytes to quarantine:\n%s", traceback.format_exc(limit=3))
+        return None
+
+
+class QuarantineCrashedFn(StorageDoFn):
+    """Documents whose migration raised something unexpected: quarantined with the error, bytes kept.
+
+    This is the last line of defence, so it cannot fail either: whatever happens, one outcome per document.
+    """
+
+    def __init__(
+        self,
+        output_prefix: str,
+        run_id: str,
+        patient_key: PatientKeyRef | None,
+        policy: ReadPolicy = DEFAULT_READ_POLICY,
+        journal: JournalSettings | None = None,
+    ) -> None:
+        self.output_prefix = output_prefix
+        self.run_id = run_id
+        self.patient_key = patient_key
+        self.policy = policy
+        self.journal_settings = journal
+
+    def setup(self) -> None:
+        super().setup()
+        key = key_for_worker(self.patient_key) if self.patient_key else None
+        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key)
+        self.journal = self.journal_settings.open() if self.journal_settings else None
+
+    def finish_bundle(self) -> None:
+        if self.journal is not None:
+            self.journal.flush()
+
+    def process(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
+        for outcome in self.quarantined(failure):
+            if self.journal is not None:
+                self.journal.record(outcome)
+            yield outcome
+
+    def quarantined(self, failure: tuple[DocumentRef, tuple]) -> Iterator[DocumentOutcome]:
+        ref, (error_type, _error_value, _trace) = failure
+        name = getattr(error_type, "__name__", str(error_type))
+        _LOGGER.error("unexpected error migrating %s: %s", ref.label, name)
+        Metrics.counter("edms", "documents_crashed").inc()
+        data, pages = None, []
+        if ref.page_blobs:
+            pages = [
+                _readable(lambda p=p: read_range(p.blob_uri, p.offset, p.length, self.policy)) for p in ref.page_blobs
+            ]
+        elif ref.blob_uri:
+            data = _readable(lambda: read_document_bytes(ref, self.policy))
+        finding = Finding(Reason.INTERNAL_ERROR, f"{name} while migrating: report it with this record")
+        try:
+            yield self.quarantine.outcome(ref, [finding], data, pages)
+        except Exception as error:  # even the row could not be made: the bare minimum, still one outcome
+            _LOGGER.error("could not quarantine %s: %s", ref.label, type(error).__name__)
+            row = document_row(ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding])  # no key: safe
+            yield DocumentOutcome(document=row)
