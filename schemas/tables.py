@@ -175,7 +175,7 @@ RUNS = Table(
         col(
             "output_prefix",
             "STRING",
-            "Where objects, index records and lineage went.",
+            "Where objects, EDMS records and lineage went.",
             required=True,
         ),
         col("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
