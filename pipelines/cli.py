@@ -17,7 +17,7 @@ from pipelines.console.usage import OneLineParser, UsageError, print_error
 from pipelines.demo import run_demo, write_dump
 from pipelines.evidence.lineage_db import ReportError
 from pipelines.launch.launcher import run
-from pipelines.launch.options import help_text
+from pipelines.launch.options import SHOW_IDENTIFIERS, help_text
 from pipelines.launch.preflight import preflight_command
 from pipelines.operate import reconcile, status
 from pipelines.reports.report_page import write_report
@@ -31,9 +31,10 @@ _USAGE = """edms-migrate run [--manifest MANIFEST ...] [--source PROFILE.json ..
        edms-migrate estimate [--manifest MANIFEST ...] [--source PROFILE.json ...] --deadline YYYY-MM-DD
                              [--sample 300] [--documents N] [--vcpu_hour_price P] [--gb_month_price P] [--json]
        edms-migrate status --output PREFIX [--manifest MANIFEST ...] [--source PROFILE.json ...] [--access_log CSV]
+                           [--show_identifiers]
        edms-migrate reconcile --output PREFIX [--manifest MANIFEST ...] [--source PROFILE.json ...]
-                              [--verify_objects all|sample:N]
-       edms-migrate report PREFIX [--out FILE]
+                              [--verify_objects all|sample:N] [--show_identifiers]
+       edms-migrate report PREFIX [--out FILE] [--show_identifiers]
        edms-migrate demo [--output DIR]
        edms-migrate sample-dump DIR"""
 
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write a self-contained HTML report of a migration's lineage")
     report.add_argument("prefix", help="the migration's --output (local folder or gs:// prefix)")
     report.add_argument("--out", default=None, help="where to write it (default PREFIX/report.html)")
+    SHOW_IDENTIFIERS.add_to(report)
     sample = commands.add_parser("sample-dump", help="write a realistic sample legacy dump")
     sample.add_argument("directory", help="folder to write the dump into")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("status", "reconcile"):
             return {"status": status.main, "reconcile": reconcile.main}[args.command](args)
         if args.command == "report":
-            print(f"report: {write_report(absolute(args.prefix).rstrip('/'), args.out)}")
+            prefix, out = absolute(args.prefix).rstrip("/"), absolute(args.out) if args.out else None
+            print(f"report: {write_report(prefix, out, args.show_identifiers)}")
             return 0
         write_dump(args.directory, seed=args.seed)
         return 0

@@ -16,12 +16,14 @@ class Reason(enum.StrEnum):
     MANIFEST_UNPARSABLE = "MANIFEST_UNPARSABLE"
     DUPLICATE_DOCUMENT_ID = "DUPLICATE_DOCUMENT_ID"
     PATH_UNMAPPED = "PATH_UNMAPPED"
+    SOURCE_SYSTEM_IDENTIFIER = "SOURCE_SYSTEM_IDENTIFIER"
     PAGE_SEQUENCE_INVALID = "PAGE_SEQUENCE_INVALID"
     BLOB_MISSING = "BLOB_MISSING"
     BLOB_OUTSIDE_ROOTS = "BLOB_OUTSIDE_ROOTS"
     SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
     DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
     BYTE_RANGE_OUT_OF_BOUNDS = "BYTE_RANGE_OUT_OF_BOUNDS"
+    BYTE_LENGTH_NEGATIVE = "BYTE_LENGTH_NEGATIVE"
     EMPTY_BLOB = "EMPTY_BLOB"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     LEGACY_HEADER_MISMATCH = "LEGACY_HEADER_MISMATCH"
@@ -60,6 +62,10 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
     Reason.PATH_UNMAPPED: (
         "The legacy path (UNC share or drive letter) matches no path_map prefix: add one to the source profile."
     ),
+    Reason.SOURCE_SYSTEM_IDENTIFIER: (
+        "The row's source system holds a patient identifier (ten digits, or a profile's local_identifiers): "
+        "almost always a shifted column. Fix the export's columns and re-run; lineage names it by pseudonym."
+    ),
     Reason.PAGE_SEQUENCE_INVALID: (
         "A page-per-row document has a missing or repeated page number: find the page; nothing is renumbered."
     ),
@@ -78,6 +84,10 @@ OPERATOR_ACTIONS: dict[Reason, str] = {
     ),
     Reason.BYTE_RANGE_OUT_OF_BOUNDS: (
         "The offset/length runs past the end of the file: check the index against the volume."
+    ),
+    Reason.BYTE_LENGTH_NEGATIVE: (
+        "The length is negative: given so, or implied by an offset past the end of the file with no length (a "
+        "shifted or mistyped column). Nothing was read: correct the offset and length against the volume, re-run."
     ),
     Reason.EMPTY_BLOB: "The blob has no bytes: recover the document from the legacy system or a backup.",
     Reason.UNSUPPORTED_FORMAT: (

@@ -72,6 +72,9 @@ class DocumentRef:
     page_blobs: tuple[PageBlob, ...] = ()  # page-per-row: the document's page files, in page order
     legacy_header: str | int | None = None  # the profile's policy: None (no header), "search", or a length
     replaces_earlier: bool = False  # an earlier run migrated this document from another reference (selection)
+    #: (source_system, document_id) as the export wrote them, when either held an identifier and the two fields
+    #: above carry pseudonyms (transforms/privacy/pseudonyms.py): for the restricted records only.
+    legacy_identity: tuple[str, str] | None = field(default=None, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -80,6 +83,11 @@ class DocumentRef:
     @property
     def label(self) -> str:
         return document_label(self.source_system, self.document_id)
+
+    @property
+    def legacy_key(self) -> tuple[str, str]:
+        """The export's own (source_system, document_id): for the restricted records, never a lineage row."""
+        return self.legacy_identity or self.key
 
     @property
     def reference_sha256(self) -> str:

@@ -7,6 +7,7 @@ so the engines can never disagree about a column.
 
 from __future__ import annotations
 
+from schemas.edms_tables import REVIEW_UNCODED_TYPES
 from schemas.table_model import Table, col
 
 DOCUMENTS = Table(
@@ -18,11 +19,17 @@ DOCUMENTS = Table(
     columns=(
         col("run_id", "STRING", "The run that produced this row.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        col("source_system", "STRING", "Legacy system the document came from.", required=True),
+        col(
+            "source_system",
+            "STRING",
+            "Legacy system the document came from (an identifier in it pseudonymised: SOURCE_SYSTEM_IDENTIFIER).",
+            required=True,
+        ),
         col(
             "document_id",
             "STRING",
-            "Id within its source system (row-N when the manifest row had none).",
+            "Id within its source system (row-N when the manifest row had none); each patient identifier in it (ten "
+            "digits, a profile's local_identifiers) is its keyed pseudonym, pid_ and 20 letters.",
             required=True,
         ),
         col("status", "STRING", "migrated, duplicate or quarantined.", required=True),
@@ -56,9 +63,9 @@ DOCUMENTS = Table(
             "Format sniffed from the bytes: TIFF, JPEG, PNG, …, PDF (quarantined documents: also EPS, DOCX, ZIP, …).",
         ),
         col("source_compression", "STRING", "Compression of the first page as decoded (group4, tiff_lzw, jpeg, …)."),
-        col("blob_uri", "STRING", "Resolved location of the legacy blob."),
-        col("byte_offset", "INT64", "Start of the document's byte range in the blob."),
-        col("byte_length", "INT64", "Length of the document's byte range."),
+        col("blob_uri", "STRING", "Resolved location of the legacy blob, each identifier in it pseudonymised."),
+        col("byte_offset", "INT64", "Start of the byte range in the blob; null if shaped like an identifier."),
+        col("byte_length", "INT64", "Length of the document's byte range; null if shaped like an identifier."),
         col("source_bytes", "INT64", "Bytes read from the legacy store."),
         col(
             "source_sha256",
@@ -266,22 +273,6 @@ REVIEW_NEAR_DUPLICATES = Table(
     cluster_columns=("patient_key",),
 )
 
-REVIEW_UNCODED_TYPES = Table(
-    name="review_uncoded_types",
-    description=(
-        "Legacy document types this run's EDMS records carry as text only, with no SNOMED CT code: what to map "
-        "in --fhir_config. One row per source system and type."
-    ),
-    columns=(
-        col("run_id", "STRING", "The run that produced this row.", required=True),
-        col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
-        col("source_system", "STRING", "Legacy system the documents came from.", required=True),
-        col("document_type", "STRING", "Document type recorded by the legacy system, any run of 10 digits redacted."),
-        col("documents", "INT64", "Migrated documents of this type whose record has no SNOMED CT code.", required=True),
-    ),
-    cluster_columns=("source_system",),
-)
-
 ORPHANS = Table(
     name="orphans",
     description="Files under a --blob_root that no manifest row or index record of the run references.",
@@ -289,7 +280,7 @@ ORPHANS = Table(
         col("run_id", "STRING", "The run that produced this row.", required=True),
         col("run_date", "DATE", "UTC date the run started: the BigQuery partitioning column."),
         col("blob_root", "STRING", "The --blob_root the file was found under.", required=True),
-        col("uri", "STRING", "Absolute URI of the unreferenced file.", required=True),
+        col("uri", "STRING", "Absolute URI of the unreferenced file, identifiers pseudonymised.", required=True),
         col("size_bytes", "INT64", "Size of the file."),
     ),
     cluster_columns=("blob_root",),

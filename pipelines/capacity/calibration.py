@@ -104,8 +104,8 @@ def measure(documents: Sequence[DocumentRef], settings: MigrationSettings) -> Ca
     fn = MigrateDocumentFn(replace(settings, decode_lanes=1))  # one at a time: each document's outcome as it ends
     fn.setup()
     try:
-        for ref in documents:
-            for outcome in fn.process(ref):
+        for ref in documents:  # keyed, named and logged as a run would: identifiers pseudonymised
+            for outcome in fn.process(fn.pseudonyms.ref(ref)):
                 row = outcome.document
                 statuses[row["status"]] += 1
                 bytes_in += row["source_bytes"] or 0

@@ -22,6 +22,7 @@ from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable
 from transforms.migrate.document_step import MigrateDocuments
+from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.selection.decide import EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
 from transforms.sources.read import ReadSources
@@ -33,14 +34,20 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     assembled, so the summary's invariant is documents in = outcomes + already done + deferred."""
     if not plan.settings.patient_key:
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
-    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources))
-    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents)
+    privacy = PrivacySettings(plan.settings.patient_key, plan.settings.local_identifiers)
+    rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources), privacy=privacy)
+    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents, privacy)
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(merge_canonical)
     final, settled = deduplicated["outcomes"], deduplicated[LATE]
     settings = plan.settings
     edms = final | "EDMS" >> WriteEdmsRecords(
-        settings.records_prefix, plan.run_id, settings.edms, settings.patient_key, plan.fhir_history
+        settings.records_prefix,
+        plan.run_id,
+        settings.edms,
+        settings.patient_key,
+        plan.fhir_history,
+        local_identifiers=settings.local_identifiers,
     )
     info = plan.run_info()
 
@@ -59,7 +66,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         excluded = (*plan.manifests, *plan.profile_uris)
         tables["orphans"] = (
             rows
-            | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded)
+            | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded, privacy)
             | "WriteOrphans" >> table_writer(ORPHANS)
         )
     graph = {"outcomes": final, "summary": summary["summary"], "edms_summary": edms["summary"], **tables}

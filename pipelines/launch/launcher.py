@@ -44,6 +44,7 @@ from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
 from transforms.privacy.key_source import key_for_worker
 from transforms.privacy.patient_key import LOCAL_RUNNERS
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.errors import ManifestError
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import owner_only_umask, write_all
@@ -204,13 +205,15 @@ def finish_passing_run(plan: MigrationPlan) -> None:
     """Supersede the current DocumentReference of each document this run quarantined. Lineage and the EDMS records
     are append-only history: no run deletes another run's files; the latest version of a record is the current."""
     settings = plan.settings
+    key = key_for_worker(settings.patient_key)
     retired = retire_document_references(
         fhir_folder(settings.records_prefix),
         plan.run_id,
         settings.edms.config,
         quarantined_documents(plan.output, plan.migration_key, plan.run_id),
-        key_for_worker(settings.patient_key),
+        key,
         settings.edms.agent,
+        pseudonymise=Pseudonyms(key, settings.local_identifiers).value,
     )
     if retired:
         _LOGGER.info("superseded %d DocumentReference(s) of documents quarantined by this run", retired)

@@ -213,6 +213,15 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
 )
 
 
+#: status, reconcile and report: identifiers only when asked (pipelines/evidence/restricted.py).
+SHOW_IDENTIFIERS = JobOption(
+    "show_identifiers",
+    "Name documents by their legacy ids (from the manifests or the restricted records), not by their pseudonyms.",
+    False,
+    switch=True,
+)
+
+
 class MigrateOptions(PipelineOptions):
     """The job's options as Beam pipeline options: one view of JOB_OPTIONS."""
 

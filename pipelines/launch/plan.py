@@ -19,8 +19,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console.usage import UsageError
+from pipelines.launch.fhir_config import fhir_config
 from pipelines.launch.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
-from transforms.edms.config import FhirConfigError, load_fhir_config
 from transforms.edms.earlier import document_reference_files
 from transforms.edms.record import EdmsSettings
 from transforms.imaging.image_job import ImageLimits
@@ -128,6 +128,11 @@ def declared_roots(
     roots = {folder_of(manifest) for _, manifest in sources}
     roots |= {target for profile, _ in sources for _, target in profile.path_map}
     return tuple(sorted(roots | set(blob_roots) | set(allowed_roots)))
+
+
+def local_identifiers(sources: list[tuple[SourceProfile, str]]) -> tuple[str, ...]:
+    """Every profile's local_identifiers, for the whole run: a hospital number is one in whichever source it is."""
+    return tuple(sorted({pattern for profile, _ in sources for pattern in profile.local_identifiers}))
 
 
 def worker_processes(options: PipelineOptions) -> int:
@@ -241,6 +246,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         ),
         index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
         edms=EdmsSettings(fhir_config(migrate.fhir_config), started_at, code_version()),
+        local_identifiers=local_identifiers(sources),
     )
     return MigrationPlan(
         tuple(sources),
@@ -279,14 +285,6 @@ def check_sources(plan: MigrationPlan) -> None:
         layout_for(profile).check_header(manifest, profile)
     if plan.access_log:
         check_access_log(plan.access_log)
-
-
-def fhir_config(uri: str | None) -> object:
-    """--fhir_config, checked whole: anything wrong is one line and exit code 2."""
-    try:
-        return load_fhir_config(absolute(uri) if uri else None)
-    except FhirConfigError as error:
-        raise UsageError(f"--fhir_config {uri}: {error}") from error
 
 
 def with_history(plan: MigrationPlan) -> MigrationPlan:

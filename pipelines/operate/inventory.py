@@ -12,6 +12,7 @@ Manifests are streamed into DuckDB in batches (it spills to disk), never held as
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import logging
 import os
@@ -28,8 +29,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console.usage import UsageError
 from pipelines.evidence.lineage_db import load_lineage
-from pipelines.launch.plan import check_sources, plan_from
+from pipelines.launch.plan import check_sources, local_identifiers, plan_from
 from schemas.records import DocumentRef
+from transforms.privacy.key_source import PatientKeyError, load_key
+from transforms.privacy.patient_key import ENV_VAR, choose_key_ref, default_key_path
+from transforms.privacy.pseudonyms import Pseudonyms
+from transforms.selection.state import history_files
 from transforms.sources.layouts.page_per_row import assemble_pages
 from transforms.sources.paths import absolute
 from transforms.sources.profiles import SourceProfile
@@ -125,13 +130,19 @@ def _document_row(ref: DocumentRef) -> tuple:
     return (ref.source_system, ref.document_id, ref.manifest_uri, ref.manifest_row, ref.reference_sha256, blobs)
 
 
-def load_manifests(connection: duckdb.DuckDBPyConnection, sources: Iterable[tuple[SourceProfile, str]]) -> int:
-    """Every manifest document into manifest_documents; returns the rows (index rows or records) read."""
+def load_manifests(
+    connection: duckdb.DuckDBPyConnection,
+    sources: Iterable[tuple[SourceProfile, str]],
+    pseudonyms: Pseudonyms | None = None,
+) -> int:
+    """Every manifest document into manifest_documents, keyed as lineage keys it (identifiers in a source system
+    or id pseudonymised, as the run's reading step does); returns the rows (index rows or records) read."""
     documents = _Batches(connection, "manifest_rows", _DOCUMENTS)
     pages = _Batches(connection, "page_rows", _PAGE_ROWS)
     read, last_log = 0, time.monotonic()
     for profile, manifest in sources:
-        for ref in iter_source_refs(profile, manifest):
+        for legacy in iter_source_refs(profile, manifest):
+            ref = pseudonyms.ref(legacy) if pseudonyms else legacy
             read += 1
             if ref.page_number is None:
                 documents.add(_document_row(ref))
@@ -168,15 +179,17 @@ def _assembled(connection: duckdb.DuckDBPyConnection) -> Iterator[DocumentRef]:
 
 
 def lineage_as_inventory(connection: duckdb.DuckDBPyConnection) -> None:
-    """Without manifests: the documents some run has recorded stand in for them (nothing unread is counted)."""
+    """Without manifests: the documents some run has recorded stand in for them (nothing unread is counted). A
+    location lineage holds pseudonymised is no path to look at: its source is not checked."""
     connection.execute(
         "CREATE TABLE manifest_documents AS SELECT source_system, document_id, manifest_uri, manifest_row, "
-        "reference_sha256, CASE WHEN blob_uri IS NULL THEN [] ELSE [blob_uri] END AS blobs, FALSE AS repeated "
+        "reference_sha256, CASE WHEN blob_uri IS NULL OR regexp_matches(blob_uri, 'pid_[a-p]{20}') THEN [] "
+        "ELSE [blob_uri] END AS blobs, FALSE AS repeated "
         "FROM current_documents"
     )
 
 
-def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str) -> None:
+def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str, pseudonyms: Pseudonyms | None = None) -> None:
     """ACCESS.csv (source_system, document_id, access_count, last_accessed) → access_log, one row per document."""
     with tempfile.TemporaryDirectory(prefix="edms-access-") as folder:
         local = os.path.join(folder, "access.csv")
@@ -190,8 +203,12 @@ def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str) -> None:
         if missing:
             raise UsageError(f"--access_log {uri} lacks column(s) {', '.join(sorted(missing))}")
         connection.register("_access", relation)
+        key = "source_system, document_id"
+        if pseudonyms is not None:  # keyed as the manifests are
+            connection.create_function("pseudonymised", lambda text: pseudonyms.value(text), ["VARCHAR"], "VARCHAR")
+            key = "pseudonymised(source_system) AS source_system, pseudonymised(document_id) AS document_id"
         connection.execute(
-            "CREATE TABLE access_log AS SELECT source_system, document_id, "
+            f"CREATE TABLE access_log AS SELECT {key}, "
             "MAX(COALESCE(TRY_CAST(access_count AS BIGINT), 0)) AS access_count FROM _access GROUP BY ALL"
         )
         connection.unregister("_access")
@@ -234,3 +251,20 @@ def plan_sources(
     plan = plan_from(PipelineOptions([*argv, "--output", output]))
     check_sources(plan)
     return plan.output, plan.sources, plan.manifests
+
+
+def operator_pseudonyms(args: argparse.Namespace, sources: tuple, prefix: str) -> Pseudonyms:
+    """The run's pseudonyms for status and reconcile: the same key (--patient_key_file, --patient_key_secret,
+    $EDMS_PATIENT_KEY or the local default) and the profiles' local_identifiers. With --show_identifiers it also
+    collects pseudonym → identifier from the manifests it reads (the legacy export: restricted) for reveal()."""
+    given = args.patient_key_file or args.patient_key_secret or os.environ.get(ENV_VAR)
+    if not given and not default_key_path().exists() and history_files(prefix):  # a new key: other pseudonyms
+        raise UsageError(
+            f"no patient key: pass the run's --patient_key_file or --patient_key_secret, or set ${ENV_VAR}"
+        )
+    try:
+        ref = choose_key_ref(args.patient_key_file, args.patient_key_secret, None)
+        key = load_key(ref)
+    except PatientKeyError as error:
+        raise UsageError(str(error)) from error
+    return Pseudonyms(key, local_identifiers(list(sources)), {} if args.show_identifiers else None)

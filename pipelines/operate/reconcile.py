@@ -20,9 +20,15 @@ import duckdb
 from pipelines.console.text_table import text_table
 from pipelines.console.usage import UsageError
 from pipelines.evidence.reconcile_records import anchors, write_record
-from pipelines.launch.options import add_job_options
-from pipelines.launch.plan import fhir_config
-from pipelines.operate.inventory import find_gone_sources, load_manifests, open_lineage, plan_sources
+from pipelines.launch.fhir_config import fhir_config
+from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
+from pipelines.operate.inventory import (
+    find_gone_sources,
+    load_manifests,
+    open_lineage,
+    operator_pseudonyms,
+    plan_sources,
+)
 from pipelines.operate.reconcile_checks import (
     LISTED,
     Check,
@@ -38,6 +44,7 @@ from pipelines.operate.status import outcome_counts
 from transforms.edms.config import FhirConfig
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 
 _CHECKS = ("outcomes", "objects", "quarantine", "edms")
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
@@ -50,11 +57,13 @@ def reconcile(
     sources: tuple,
     manifests: tuple[str, ...],
     verify: Verify,
+    pseudonyms: Pseudonyms | None = None,
     records_prefix: str | None = None,
     config: FhirConfig | None = None,
 ) -> tuple[dict, str]:
-    """Run every check; write and return the record (and its URI). The EDMS records are under records_prefix
-    (the run's --index_output; default: prefix), read with the run's --fhir_config."""
+    """Run every check; write and return the record (and its URI). The record is analyst-side: it names
+    documents by the pseudonyms lineage holds, however the manifests spell them. The EDMS records are under
+    records_prefix (the run's --index_output; default: prefix), read with the run's --fhir_config."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
     chain = verify_chain(prefix, earlier_heads)
@@ -68,11 +77,11 @@ def reconcile(
         for check in checks:
             check.fail("", unreadable)
     if connection is not None:
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
-        edms, mix = check_edms(connection, records_prefix or prefix, config or FhirConfig(), verify)
+        edms, mix = check_edms(connection, records_prefix or prefix, config or FhirConfig(), verify, pseudonyms)
         checks = [
             check_outcomes(connection),
             check_objects(connection, verify),
@@ -147,8 +156,11 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own --output, --manifest and --source, and how many stored objects to hash."""
-    add_job_options(parser, ("output", "manifest", "source", "index_output", "fhir_config"), required=("output",))
+    """The job's own --output, --manifest, --source and patient key, where the EDMS records are and how they were
+    named, how many stored objects to hash, and --show_identifiers."""
+    names = ("output", "manifest", "source", "patient_key_file", "patient_key_secret", "index_output", "fhir_config")
+    add_job_options(parser, names, required=("output",))
+    SHOW_IDENTIFIERS.add_to(parser)
     parser.add_argument(
         "--verify_objects",
         default="all",
@@ -161,8 +173,11 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
+    pseudonyms = operator_pseudonyms(args, sources, prefix)
     records = args.index_output.rstrip("/") if args.index_output else None
-    record, uri = reconcile(prefix, sources, manifests, verify, records, fhir_config(args.fhir_config))
+    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms, records, fhir_config(args.fhir_config))
     text = format_record(record, uri)
+    if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
+        text = reveal(text, pseudonyms.seen)
     print(text, file=sys.stdout)
     return 0 if record["verdict"] == "pass" else 1

@@ -26,6 +26,7 @@ from pipelines.operate.reconcile_checks import Check, Verify, _stream
 from schemas.records import split_document_label
 from transforms.edms.config import FhirConfig
 from transforms.edms.earlier import document_reference_files
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.objects import read_all
 from transforms.storage.output_layout import fhir_folder
 
@@ -62,12 +63,19 @@ def sha1_base64(uri: str) -> tuple[int, str]:
 
 
 def check_edms(
-    connection: duckdb.DuckDBPyConnection, records_prefix: str, config: FhirConfig, verify: Verify
+    connection: duckdb.DuckDBPyConnection,
+    records_prefix: str,
+    config: FhirConfig,
+    verify: Verify,
+    pseudonyms: Pseudonyms | None = None,
 ) -> tuple[Check, dict[str, dict[str, Any]]]:
+    """`pseudonyms`: how lineage names a record's legacy ids (pseudonymised where they hold an identifier)."""
     check = Check("edms")
+    named = pseudonyms.value if pseudonyms is not None else (lambda text: text)
     by_identity: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for resource in current_resources(fhir_folder(records_prefix)).values():
         if resource["status"] == "current":
+            resource["identifiers"] = [(system, named(value)) for system, value in resource["identifiers"]]
             by_identity[resource["identifiers"][0]].append(resource)
     mix: dict[str, dict[str, Any]] = {}
     chosen = random.Random(verify.seed)

@@ -15,15 +15,17 @@ import duckdb
 
 from pipelines.console.text_table import duration, text_table
 from pipelines.evidence.lineage_db import rows
-from pipelines.launch.options import add_job_options
+from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
     lineage_as_inventory,
     load_access_log,
     load_manifests,
     open_lineage,
+    operator_pseudonyms,
     plan_sources,
 )
+from transforms.privacy.pseudonyms import Pseudonyms, reveal
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
 TIERS = (("hot", 10), ("warm", 1))
@@ -111,14 +113,16 @@ def recent_rate(connection: duckdb.DuckDBPyConnection) -> tuple[float | None, in
     return sum(run["processed"] for run in recent) / hours, len(recent)
 
 
-def build_status(prefix: str, sources: tuple, access_log: str | None = None) -> Status:
+def build_status(
+    prefix: str, sources: tuple, access_log: str | None = None, pseudonyms: Pseudonyms | None = None
+) -> Status:
     connection = open_lineage(prefix)
     if sources:
-        load_manifests(connection, sources)
+        load_manifests(connection, sources, pseudonyms)
     else:
         lineage_as_inventory(connection)
     if access_log:
-        load_access_log(connection, access_log)
+        load_access_log(connection, access_log, pseudonyms)
     find_gone_sources(connection)
     status = Status(prefix, outcome_counts(connection, bool(access_log)), bool(sources), bool(access_log))
     [(status.runs,)] = connection.execute("SELECT COUNT(*) FROM runs").fetchall()
@@ -173,11 +177,16 @@ def format_status(status: Status) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own --output, --manifest, --source and --access_log (the access log makes the priority tiers)."""
-    add_job_options(parser, ("output", "manifest", "source", "access_log"), required=("output",))
+    """The job's own --output, --manifest, --source and --access_log (the access log makes the priority tiers), the
+    run's patient key (to key the manifests as lineage does) and --show_identifiers."""
+    names = ("output", "manifest", "source", "access_log", "patient_key_file", "patient_key_secret")
+    add_job_options(parser, names, required=("output",))
+    SHOW_IDENTIFIERS.add_to(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     prefix, sources, _ = plan_sources(args.output, args.manifest, args.source)
-    print(format_status(build_status(prefix, sources, args.access_log)))
+    pseudonyms = operator_pseudonyms(args, sources, prefix)
+    text = format_status(build_status(prefix, sources, args.access_log, pseudonyms))
+    print(reveal(text, pseudonyms.seen) if pseudonyms.seen is not None else text)
     return 0

@@ -4,7 +4,7 @@ Everything comes from the run's lineage under PREFIX/lineage, through DuckDB and
 analyst SQL files analysts run (schemas/queries). The Parquet is read through Beam's
 FileSystems, so gs:// works without DuckDB extensions. Charts are inline SVG and styles
 inline CSS: the file opens anywhere, offline, and can be attached to an email. Patients
-appear nowhere in it; quarantined documents are listed with links to their records.
+appear nowhere in it; quarantined documents are listed, by pseudonym, with links to their records.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 
 from pipelines.evidence.lineage_db import ReportError, load_lineage, query, rows
+from pipelines.evidence.restricted import check_destination, identifiers_in_records
 from pipelines.reports.charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
 from pipelines.reports.edms import edms_section
 from pipelines.reports.reconciliation import reconciliation_section
 from pipelines.reports.summary_text import human_bytes
+from transforms.privacy.pseudonyms import reveal
 from transforms.storage.objects import write_all
 from transforms.storage.output_layout import quarantine_record_of, report_uri
 
@@ -197,12 +199,23 @@ def build_report(prefix: str) -> str:
     )
 
 
-def write_report(prefix: str, destination: str | None = None) -> str:
+def revealed(prefix: str, html: str) -> str:
+    """--show_identifiers: the quarantined documents the report lists, named by the ids in their records."""
+    listed = rows(
+        load_lineage(prefix),
+        "SELECT quarantine_uri FROM documents WHERE status = 'quarantined' AND quarantine_uri IS NOT NULL "
+        f"ORDER BY source_system, document_id LIMIT {QUARANTINE_LINKS}",
+    )
+    return reveal(html, identifiers_in_records(quarantine_record_of(row["quarantine_uri"]) for row in listed))
+
+
+def write_report(prefix: str, destination: str | None = None, show_identifiers: bool = False) -> str:
     """The report replaces the last one: a view, not evidence. Under a bucket retention policy the archive refuses
-    that, so the refusal is one line that points at --out."""
-    target = destination or report_uri(prefix)
+    that, so the refusal is one line that points at --out. With identifiers it goes only outside the prefix."""
+    target = check_destination(prefix, destination) if show_identifiers else destination or report_uri(prefix)
+    html = build_report(prefix)
     try:
-        write_all(target, build_report(prefix).encode("utf-8"))
+        write_all(target, (revealed(prefix, html) if show_identifiers else html).encode("utf-8"))
     except Exception as error:  # any file system's refusal: a replace under retention (403), a read-only folder
         raise ReportError(
             f"cannot write {target}: {type(error).__name__}: {error}".splitlines()[0]

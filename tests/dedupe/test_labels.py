@@ -39,10 +39,11 @@ def test_an_earlier_document_settled_late_keeps_both_names_whole():
 def test_the_edms_record_of_an_earlier_canonical_is_found_by_its_whole_names():
     """A duplicate of an earlier run's canonical asks for that canonical's record by (system, id), never re-split."""
     settings = EdmsSettings()
-    record = EdmsRecord(identity=(settings.config.source(SOURCE).identifier_system, "D/2"))
+    system = settings.config.source(SOURCE).identifier_system
+    record = EdmsRecord(identity=(system, "D/2"), legacy_identifier=(system, "D/2"))
     duplicate = migrated(SOURCE, "D/2")._replace(edms=record).as_duplicate_of((SOURCE, "OLD/1"))
     [patch] = list(route(duplicate, settings, reads_earlier=True))
-    assert patch.value == ((settings.config.source(SOURCE).identifier_system, "OLD/1"), record.identity)
+    assert patch.value == ((system, "OLD/1"), record.legacy_identifier)
     assert settings.config.source(SOURCE).identifier_system.endswith("/TRUST%2FPAS")
 
 

@@ -28,7 +28,7 @@ def test_a_failing_resource_is_not_written_and_the_run_exits_1_naming_it(tmp_pat
         encoding="utf-8",
     )
     wrong = FhirConfig(sources={"PAS": SourceSystem("https://trust.example.nhs.uk/Id/pas", custodian_ods="rrk!")})
-    monkeypatch.setattr("pipelines.launch.plan.load_fhir_config", lambda uri: wrong)
+    monkeypatch.setattr("pipelines.launch.fhir_config.load_fhir_config", lambda uri: wrong)
     output = tmp_path / "out"
     assert migrate(["--manifest", str(tmp_path / "manifest.csv"), "--output", str(output)]) == 1
     err = capsys.readouterr().err

@@ -102,7 +102,8 @@ def build_document_reference(
     issued: dt.datetime,
 ) -> dict[str, Any]:
     """The current DocumentReference of a migrated document; `stored` is its objects in page order."""
-    source = config.source(ref.source_system)
+    legacy_source, legacy_id = ref.legacy_key  # as the export wrote them: the record is restricted
+    source = config.source(legacy_source)
     label = confidentiality(config, ref)
     _, normalised = nhs_number.classify(ref.nhs_number)
     date = document["document_date"]
@@ -112,9 +113,9 @@ def build_document_reference(
     title = ref.document_type or "Scanned document"
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
-        "id": document_reference_id(key, ref.source_system, ref.document_id, ref.reference_sha256),
+        "id": document_reference_id(key, legacy_source, legacy_id, ref.reference_sha256),
         "meta": {"lastUpdated": instant(issued), "profile": [UK_CORE_PROFILE]},
-        "identifier": [{"system": source.identifier_system, "value": ref.document_id}],
+        "identifier": [{"system": source.identifier_system, "value": legacy_id}],
         "status": "current",
         "docStatus": "final",
     }

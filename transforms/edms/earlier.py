@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
@@ -38,11 +38,19 @@ def identity_of_line(line: bytes) -> Identity | None:
     return (_text(found.group(1)), _text(found.group(2))) if found else None
 
 
-def scan(uri: str, wanted: set[Identity]) -> Iterator[tuple[Identity, dict[str, Any]]]:
-    """(identity, resource) for each line of one file whose own identifier is wanted."""
+def _same(text: str) -> str:
+    return text
+
+
+def scan(
+    uri: str, wanted: set[Identity], pseudonymise: Callable[[str], str] = _same
+) -> Iterator[tuple[Identity, dict[str, Any]]]:
+    """(identity, resource) for each line of one file whose own identifier is wanted. A record holds the export's
+    id; the pipeline names documents by the id lineage uses, pseudonymised where it held an identifier."""
     with FileSystems.open(uri, compression_type="uncompressed") as handle:
         for line in handle:
-            identity = identity_of_line(line)
+            found = identity_of_line(line)
+            identity = (found[0], pseudonymise(found[1])) if found else None
             if identity in wanted:
                 yield identity, json.loads(line)
 
@@ -52,11 +60,13 @@ def latest(resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return max(resources, key=lambda resource: resource["meta"]["lastUpdated"])
 
 
-def current_records(uris: Iterable[str], wanted: set[Identity]) -> dict[Identity, dict[str, Any]]:
+def current_records(
+    uris: Iterable[str], wanted: set[Identity], pseudonymise: Callable[[str], str] = _same
+) -> dict[Identity, dict[str, Any]]:
     """Outside Beam (the launcher's retirements): the current record of each wanted document that has one."""
     found: dict[Identity, list[dict[str, Any]]] = {}
     if wanted:
         for uri in uris:
-            for identity, resource in scan(uri, wanted):
+            for identity, resource in scan(uri, wanted, pseudonymise):
                 found.setdefault(identity, []).append(resource)
     return {identity: latest(versions) for identity, versions in found.items()}

@@ -70,7 +70,9 @@ def unpack(packed: bytes) -> tuple[bytes, bytes]:
 @dataclass(frozen=True, slots=True)
 class EdmsRecord:
     packed: bytes | None = field(default=None, repr=False)  # the DocumentReference and Provenance lines, zlib
-    identity: tuple[str, str] = field(default=("", ""), repr=False)  # (identifier system, legacy id): the join key
+    # (identifier system, the id lineage uses: pseudonymised where it held an identifier): the join key
+    identity: tuple[str, str] = field(default=("", ""), repr=False)
+    legacy_identifier: tuple[str, str] = field(default=("", ""), repr=False)  # (system, the export's id): restricted
     replaces: bool = False  # an earlier run migrated this document from another reference: supersede that one
     merged: bool = False  # a duplicate whose identifier is already on this run's canonical's record
     coded: bool = False
@@ -131,8 +133,15 @@ def edms_record(
     kind = document.get("type", {})
     coded = bool(kind.get("coding"))
     label = document["securityLabel"][0]["coding"][0]["code"]
-    identity = (document["identifier"][0]["system"], ref.document_id)
-    common = {"identity": identity, "coded": coded, "label": label, "type_text": None if coded else ref.document_type}
+    system = document["identifier"][0]["system"]
+    identity, legacy = (system, ref.document_id), (system, document["identifier"][0]["value"])
+    common = {
+        "identity": identity,
+        "legacy_identifier": legacy,
+        "coded": coded,
+        "label": label,
+        "type_text": None if coded else ref.document_type,
+    }
     if failures:
         return EdmsRecord(failures=tuple(failures), **common)
     return EdmsRecord(pack(dumps(document), dumps(provenance)), replaces=ref.replaces_earlier, **common)

@@ -68,7 +68,7 @@ def merge_canonical(
     record: EdmsRecord | None = canonical.edms
     if record is None or record.document_reference is None:
         return canonical, merged
-    identities = [d.edms.identity for d in duplicates if d.edms is not None]
+    identities = [d.edms.legacy_identifier for d in duplicates if d.edms is not None]
     resource = with_identifiers(record.resource(), identities)
     failures = checked(canonical.label, resource)
     if failures:

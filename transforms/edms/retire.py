@@ -7,7 +7,7 @@ run passed every check.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from transforms.edms.config import FhirConfig
 from transforms.edms.earlier import current_records, document_reference_files
@@ -26,11 +26,14 @@ def retire_document_references(
     key: bytes,
     agent: str,
     now: dt.datetime | None = None,
+    pseudonymise: Callable[[str], str] | None = None,
 ) -> int:
-    """Supersede the current record of each (source system, document id); returns how many were retired."""
+    """Supersede the current record of each (source system, document id), as lineage names them (`pseudonymise`
+    maps a record's legacy id the same way); returns how many were retired."""
     wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
     earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
-    found = [record for record in current_records(earlier, wanted).values() if record["status"] == "current"]
+    records = current_records(earlier, wanted, pseudonymise or (lambda text: text))
+    found = [record for record in records.values() if record["status"] == "current"]
     if not found:
         return 0
     now = now or dt.datetime.now(dt.UTC)

@@ -21,6 +21,7 @@ from transforms.edms.record import EdmsSettings, dumps, unpack
 from transforms.edms.reissue import checked, reissued, replacing, superseded, update_provenance, with_identifiers
 from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.output_layout import fhir_folder
 
@@ -44,7 +45,7 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
         if not record.merged:  # its canonical is an earlier run's: that record gets its identifier
             source, document_id = outcome.canonical_key
             canonical = (settings.config.source(source).identifier_system, document_id)
-            yield TaggedOutput(_PATCHES, (canonical, record.identity))
+            yield TaggedOutput(_PATCHES, (canonical, record.legacy_identifier))
         if record.replaces:  # it had a record of its own, from another reference: no longer current
             yield TaggedOutput(_RETIRING, (record.identity, True))
 
@@ -52,9 +53,16 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
 class ReadEarlierFn(StorageDoFn):
     """One earlier DocumentReference file → (identity, resource) for each wanted document's version in it."""
 
+    def __init__(self, patient_key: PatientKeyRef, local_identifiers: tuple[str, ...]) -> None:
+        self.patient_key, self.local_identifiers = patient_key, local_identifiers
+
+    def setup(self) -> None:
+        super().setup()
+        self.pseudonyms = Pseudonyms(key_for_worker(self.patient_key), self.local_identifiers)
+
     def process(self, uri: str, wanted: list) -> Iterator[tuple]:
         if wanted:
-            yield from scan(uri, set(wanted))
+            yield from scan(uri, set(wanted), self.pseudonyms.value)
 
 
 class ReissueFn(StorageDoFn):
@@ -111,11 +119,13 @@ class WriteEdmsRecords(beam.PTransform):
         patient_key: PatientKeyRef,
         earlier_files: tuple[str, ...] = (),
         max_file_bytes: int = MAX_FILE_BYTES,
+        local_identifiers: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.folder = fhir_folder(records_prefix)
         self.run_id, self.settings, self.patient_key = run_id, settings, patient_key
         self.earlier_files, self.max_file_bytes = earlier_files, max_file_bytes
+        self.local_identifiers = local_identifiers  # the run's patterns: earlier records' ids as lineage names them
 
     def expand(self, outcomes: beam.PCollection[RecordedOutcome]) -> dict[str, beam.PCollection]:
         reads_earlier = bool(self.earlier_files)
@@ -134,7 +144,7 @@ class WriteEdmsRecords(beam.PTransform):
                 outcomes.pipeline
                 | "EarlierFiles" >> beam.Create(list(self.earlier_files))
                 | "SpreadFiles" >> beam.Reshuffle()
-                | "ReadEarlier" >> beam.ParDo(ReadEarlierFn(), AsList(wanted))
+                | "ReadEarlier" >> beam.ParDo(ReadEarlierFn(self.patient_key, self.local_identifiers), AsList(wanted))
             )
             reissue = (
                 {

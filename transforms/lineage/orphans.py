@@ -14,6 +14,7 @@ import apache_beam as beam
 
 from schemas.records import DocumentRef
 from schemas.tables import ORPHANS
+from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.listing import matched
 
@@ -34,19 +35,34 @@ class ListFilesFn(StorageDoFn):
             yield metadata.path, (root, int(metadata.size_in_bytes))
 
 
-def unreferenced(item: tuple[str, dict[str, Iterable]], run_id: str, excluded: frozenset[str]) -> Iterator[dict]:
-    uri, groups = item
-    listed, used = list(groups["listed"]), list(groups["used"])
-    if listed and not used and uri not in excluded:
-        root, size = listed[0]
-        yield ORPHANS.row(run_id=run_id, blob_root=root, uri=uri, size_bytes=size)
+class UnreferencedFn(StorageDoFn):
+    """An orphans row for each listed file nothing references; its location pseudonymised segment by segment,
+    since scanning systems file by patient number (img/1860913903.png)."""
+
+    def __init__(self, run_id: str, excluded: frozenset[str], privacy: PrivacySettings | None) -> None:
+        self.run_id, self.excluded, self.privacy = run_id, excluded, privacy
+
+    def setup(self) -> None:
+        super().setup()
+        self.pseudonyms = (self.privacy or PrivacySettings()).open()
+
+    def process(self, item: tuple[str, dict[str, Iterable]]) -> Iterator[dict]:
+        uri, groups = item
+        listed, used = list(groups["listed"]), list(groups["used"])
+        if listed and not used and uri not in self.excluded:
+            root, size = listed[0]
+            shown = self.pseudonyms.value(uri)
+            yield ORPHANS.row(run_id=self.run_id, blob_root=self.pseudonyms.value(root), uri=shown, size_bytes=size)
 
 
 class FindOrphans(beam.PTransform):
     """(refs) → orphans-table rows for files under the roots that no ref names."""
 
-    def __init__(self, roots: list[str], run_id: str, excluded: Iterable[str] = ()) -> None:
+    def __init__(
+        self, roots: list[str], run_id: str, excluded: Iterable[str] = (), privacy: PrivacySettings | None = None
+    ) -> None:
         super().__init__()
+        self.privacy = privacy
         self.roots = list(roots)
         self.run_id = run_id
         self.excluded = frozenset(excluded)
@@ -57,5 +73,5 @@ class FindOrphans(beam.PTransform):
         return (
             {"listed": listed, "used": used}
             | "MeetByUri" >> beam.CoGroupByKey()
-            | "Unreferenced" >> beam.FlatMap(unreferenced, self.run_id, self.excluded)
+            | "Unreferenced" >> beam.ParDo(UnreferencedFn(self.run_id, self.excluded, self.privacy))
         )

@@ -34,8 +34,9 @@ from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert
 from transforms.migrate.journal import JournalSettings
 from transforms.migrate.progress import ProgressLog
 from transforms.migrate.quarantine import QuarantineCrashedFn, QuarantineWriter
-from transforms.migrate.stored_outcome import image_outcome, pdf_outcome
+from transforms.migrate.stored_outcome import image_outcome, pdf_outcome, stored_bytes
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.validate import check_checksum, check_metadata
 from transforms.storage.blobs import ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
@@ -75,6 +76,8 @@ class MigrationSettings:
     read_caps: ReadCaps = field(default_factory=ReadCaps)
     # Documents in flight per DoFn instance, each with a decoder of its own (the plan resolves --decode_lanes).
     decode_lanes: int = 1
+    # The profiles' local_identifiers, for the whole run (transforms/privacy/pseudonyms.py).
+    local_identifiers: tuple[str, ...] = ()
 
     @property
     def records_prefix(self) -> str:
@@ -106,8 +109,11 @@ class MigrateDocumentFn(StorageDoFn):
         warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
         self.objects = ObjectStore(settings.output_prefix)
         self.key = key_for_worker(settings.patient_key) if settings.patient_key else None
+        self.pseudonyms = Pseudonyms(self.key, settings.local_identifiers)
         self.counts = DeferredCounts()  # counts made on lane threads, applied on this step's thread
-        self.quarantine = QuarantineWriter(settings.output_prefix, settings.run_id, self.key, self.counts.add)
+        self.quarantine = QuarantineWriter(
+            settings.output_prefix, settings.run_id, self.key, self.counts.add, self.pseudonyms
+        )
         self.progress = ProgressLog()
         self.lanes = [self._new_lane() for _ in range(max(1, settings.decode_lanes))]
         self.running = Lanes(self.lanes) if len(self.lanes) > 1 else None
@@ -259,17 +265,13 @@ class MigrateDocumentFn(StorageDoFn):
             self.objects,
             run_id=settings.run_id,
             patient_key=self.key,
+            pseudonyms=self.pseudonyms,
         )
         if self.key is None:  # a unit test of the step without a patient key: no resource ids, so no record
             return outcome
         # The EDMS record, built and validated here where the objects' bytes are (their SHA-1 and size); it travels
         # on with the outcome and is written after de-duplication (transforms/edms/write.py).
-        stored = (
-            (blobs[0][converted.legacy_header_bytes :],)
-            if converted.pdf is not None
-            else tuple(page.encoded.data for page in converted.pages)
-        )
-        record = edms_record(settings.edms, self.key, ref, outcome, stored, settings.run_id)
+        record = edms_record(settings.edms, self.key, ref, outcome, stored_bytes(blobs, converted), settings.run_id)
         return replace(outcome, edms=record)
 
 
@@ -288,11 +290,7 @@ class MigrateDocuments(beam.PTransform):
         migrated, crashed = refs | "MigrateEach" >> beam.ParDo(MigrateDocumentFn(settings)).with_exception_handling(
             main_tag="outcomes", dead_letter_tag=MigrateDocumentFn.CRASHED
         )
-        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(
-            QuarantineCrashedFn(
-                settings.output_prefix, settings.run_id, settings.patient_key, settings.reading, settings.journal
-            )
-        )
+        quarantined = crashed | "QuarantineCrashed" >> beam.ParDo(QuarantineCrashedFn.of(settings))
         return (
             migrated | "Recorded" >> beam.Map(RecordedOutcome.of),
             quarantined | "RecordedCrashed" >> beam.Map(RecordedOutcome.of),

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from apache_beam.metrics import Metrics
 
@@ -20,6 +21,7 @@ from transforms.imaging.signatures import sniff
 from transforms.migrate.journal import JournalSettings
 from transforms.migrate.rows import document_row, quarantine_record
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import QuarantineArea, sha256_hex
@@ -53,11 +55,13 @@ class QuarantineWriter:
         run_id: str,
         patient_key: bytes | None,
         count: Callable[[str], None] = count_metric,
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
         self.area = QuarantineArea(output_prefix, run_id)
         self.run_id = run_id
         self.patient_key = patient_key
         self.count = count
+        self.pseudonyms = pseudonyms or Pseudonyms(patient_key)
 
     def outcome(
         self,
@@ -72,6 +76,7 @@ class QuarantineWriter:
         record = quarantine_record(
             ref, run_id=self.run_id, findings=findings, source_sha256=digest, source_bytes=_size(data)
         )
+        record["identifiers"] = self.pseudonyms.identifiers(*ref.legacy_key, ref.blob_uri, *record_texts(record))
         try:
             for number, page_data in enumerate(page_files, start=1):
                 if page_data is not None:
@@ -92,12 +97,18 @@ class QuarantineWriter:
             status=Status.QUARANTINED,
             findings=findings,
             key=self.patient_key,
+            pseudonyms=self.pseudonyms,
             source_sha256=digest,
             source_bytes=_size(data),
             source_format=named_format(data),
             quarantine_uri=location,
         )
         return DocumentOutcome(document=row)
+
+
+def record_texts(record: dict) -> list[str]:
+    """The record's page locations and messages: where else an identifier may sit, for its pseudonym map."""
+    return [page["blob_uri"] for page in record["page_files"]] + [reason["message"] for reason in record["reasons"]]
 
 
 def named_format(data: bytes | None) -> str | None:
@@ -134,17 +145,32 @@ class QuarantineCrashedFn(StorageDoFn):
         patient_key: PatientKeyRef | None,
         policy: ReadPolicy = DEFAULT_READ_POLICY,
         journal: JournalSettings | None = None,
+        local_identifiers: tuple[str, ...] = (),
     ) -> None:
         self.output_prefix = output_prefix
         self.run_id = run_id
         self.patient_key = patient_key
         self.policy = policy
         self.journal_settings = journal
+        self.local_identifiers = local_identifiers
+
+    @classmethod
+    def of(cls, settings: Any) -> QuarantineCrashedFn:
+        """The step for a run's MigrationSettings (transforms/migrate.py, which imports this module)."""
+        return cls(
+            settings.output_prefix,
+            settings.run_id,
+            settings.patient_key,
+            settings.reading,
+            settings.journal,
+            settings.local_identifiers,
+        )
 
     def setup(self) -> None:
         super().setup()
         key = key_for_worker(self.patient_key) if self.patient_key else None
-        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key)
+        self.pseudonyms = Pseudonyms(key, self.local_identifiers)
+        self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key, pseudonyms=self.pseudonyms)
         self.journal = self.journal_settings.open() if self.journal_settings else None
 
     def finish_bundle(self) -> None:
@@ -174,5 +200,7 @@ class QuarantineCrashedFn(StorageDoFn):
             yield self.quarantine.outcome(ref, [finding], data, pages)
         except Exception as error:  # even the row could not be made: the bare minimum, still one outcome
             _LOGGER.error("could not quarantine %s: %s", ref.label, type(error).__name__)
-            row = document_row(ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding])  # no key: safe
+            row = document_row(  # no key: identifiers in its locations are removed, not pseudonymised
+                ref, run_id=self.run_id, status=Status.QUARANTINED, findings=[finding], pseudonyms=Pseudonyms(None)
+            )
             yield DocumentOutcome(document=row)

@@ -13,6 +13,7 @@ from schemas.tables import DOCUMENTS, PAGES
 from transforms.imaging.image_job import ConvertedPage
 from transforms.privacy import nhs_number
 from transforms.privacy.patient_key import patient_key
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.privacy.redact import redact
 from transforms.sources.validate import parse_document_date
 
@@ -24,6 +25,7 @@ def document_row(
     status: str,
     findings: Sequence[Finding] = (),
     key: bytes | None = None,
+    pseudonyms: Pseudonyms | None = None,
     **measured: Any,
 ) -> dict[str, Any]:
     """The documents-table row; `measured` carries what reading and decoding found out.
@@ -31,27 +33,30 @@ def document_row(
     With the run's patient key, a valid NHS number becomes its pseudonym; the number itself is never in a row.
     Free text from the export reaches the row only redacted: the profile's keep_metadata fields (nothing else of
     ref.metadata, which is the EDMS record's) and the document type, which a shifted column can fill with anything.
+    The row is analyst-side: the ref's source system and id already carry pseudonyms (ReadSources), and here every
+    identifier in its location and messages becomes one too, and an identifier-shaped offset or length is null.
     """
     nhs_status, normalised = nhs_number.classify(ref.nhs_number)
+    hide = pseudonyms or Pseudonyms(key)
     return DOCUMENTS.row(
         run_id=run_id,
         source_system=ref.source_system,
         document_id=ref.document_id,
         status=status,
         reasons=[finding.reason.value for finding in findings],
-        reason_messages=[finding.message for finding in findings],
+        reason_messages=hide.values(finding.message for finding in findings),
         manifest_uri=ref.manifest_uri,
         manifest_row=ref.manifest_row,
         nhs_number_status=nhs_status.value,
         nhs_number_scheme=nhs_number.scheme(normalised) if normalised else None,
         patient_key=patient_key(key, normalised) if key and normalised else None,
-        document_type=redact(ref.document_type) if ref.document_type else None,
+        document_type=hide.value(redact(ref.document_type)) if ref.document_type else None,
         document_date=parse_document_date(ref.document_date),
-        recorded_page_count=ref.page_count,
-        blob_uri=ref.blob_uri,
-        byte_offset=ref.offset,
-        byte_length=ref.length,
-        metadata_json=lineage_metadata_json(ref),
+        recorded_page_count=hide.number(ref.page_count),
+        blob_uri=hide.value(ref.blob_uri),
+        byte_offset=hide.number(ref.offset),
+        byte_length=hide.number(ref.length),
+        metadata_json=lineage_metadata_json(ref, hide),
         source_profile=ref.source_profile,
         page_files=len(ref.page_blobs) or None,
         recorded_at=dt.datetime.now(dt.UTC),
@@ -60,11 +65,13 @@ def document_row(
     )
 
 
-def lineage_metadata_json(ref: DocumentRef) -> str | None:
-    """The allow-listed metadata as a JSON object, each value redacted of any 10-digit run; None when there is none."""
+def lineage_metadata_json(ref: DocumentRef, pseudonyms: Pseudonyms | None = None) -> str | None:
+    """The allow-listed metadata as a JSON object, each value redacted of any 10-digit run (and local identifiers
+    pseudonymised); None when there is none."""
     if not ref.lineage_metadata:
         return None
-    return json.dumps({name: redact(value) for name, value in ref.lineage_metadata}, sort_keys=True)
+    hide = pseudonyms or Pseudonyms(None)
+    return json.dumps({name: hide.value(redact(value)) for name, value in ref.lineage_metadata}, sort_keys=True)
 
 
 def page_row(
@@ -100,11 +107,14 @@ def page_row(
 def quarantine_record(
     ref: DocumentRef, *, run_id: str, findings: Sequence[Finding], source_sha256: str | None, source_bytes: int | None
 ) -> dict[str, Any]:
-    """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it."""
+    """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it. A restricted
+    record: it names the document as the export did, and by the pseudonymised label lineage knows it by."""
+    source_system, document_id = ref.legacy_key
     return {
         "run_id": run_id,
-        "source_system": ref.source_system,
-        "document_id": ref.document_id,
+        "source_system": source_system,
+        "document_id": document_id,
+        "lineage_label": ref.label,
         "manifest_uri": ref.manifest_uri,
         "manifest_row": ref.manifest_row,
         "blob_uri": ref.blob_uri,

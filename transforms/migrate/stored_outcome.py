@@ -14,6 +14,7 @@ from transforms.imaging.encode import ORIGINAL
 from transforms.imaging.image_job import ConvertedDocument
 from transforms.imaging.pixels import content_digest
 from transforms.migrate.rows import document_row, page_row
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.objects import ObjectStore, sha256_hex
 
 PDF_EXTENSION = "pdf"
@@ -34,6 +35,7 @@ def image_outcome(
     *,
     run_id: str,
     patient_key: bytes | None,
+    pseudonyms: Pseudonyms | None = None,
 ) -> DocumentOutcome:
     """Each verified page under its content address; the document's content is its pages' pixel hashes."""
     rows, written = [], 0
@@ -47,6 +49,7 @@ def image_outcome(
         run_id=run_id,
         status=Status.MIGRATED,
         key=patient_key,
+        pseudonyms=pseudonyms,
         page_count=len(converted.pages),
         source_format=converted.source_format,
         source_compression=converted.pages[0].source_compression,
@@ -67,6 +70,7 @@ def pdf_outcome(
     *,
     run_id: str,
     patient_key: bytes | None,
+    pseudonyms: Pseudonyms | None = None,
 ) -> DocumentOutcome:
     """The PDF's exact bytes as one object; its content value is its bytes' (namespaced) hash."""
     check = converted.pdf
@@ -90,6 +94,7 @@ def pdf_outcome(
         run_id=run_id,
         status=Status.MIGRATED,
         key=patient_key,
+        pseudonyms=pseudonyms,
         page_count=check.page_count,
         source_format=converted.source_format,
         source_compression=None,
@@ -100,3 +105,10 @@ def pdf_outcome(
         legacy_header_bytes=converted.legacy_header_bytes or None,
     )
     return _outcome(row, (page,), int(written))
+
+
+def stored_bytes(blobs: tuple[bytes, ...], converted: ConvertedDocument) -> tuple[bytes, ...]:
+    """The bytes of each object a converted document stored, in page order (a PDF: one, after its header)."""
+    if converted.pdf is not None:
+        return (blobs[0][converted.legacy_header_bytes :],)
+    return tuple(page.encoded.data for page in converted.pages)

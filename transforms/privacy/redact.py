@@ -21,12 +21,12 @@ import unicodedata
 REDACTED = "[redacted]"
 #: Ten or more digits, each separated from the next only by characters that are neither letters nor digits.
 #: [\W_] and \d are disjoint, so each start position has one parse: no catastrophic backtracking.
-_DIGIT_RUN = re.compile(r"\d(?:[\W_]*\d){9,}")
+DIGIT_RUN = re.compile(r"\d(?:[\W_]*\d){9,}")
 
 
 def redact(text: str) -> str:
     """text with every run of ten or more digits (in any spacing or punctuation) replaced by [redacted]."""
-    return _DIGIT_RUN.sub(REDACTED, text)
+    return DIGIT_RUN.sub(REDACTED, text)
 
 
 def _character_class(character: str) -> str:

@@ -15,6 +15,7 @@ from apache_beam import pvalue
 
 from schemas.reasons import QuarantineError
 from schemas.records import DocumentRef
+from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.selection.access_log import read_access_log
 from transforms.selection.decide import EARLIER, TALLIES, Priority, decide
 from transforms.selection.state import read_state_rows
@@ -37,6 +38,23 @@ def blob_size(uri: str) -> int | None:
         return stored_size(uri, _ONE_LOOK)
     except QuarantineError:
         return None
+
+
+class ReadAccessLogFn(StorageDoFn):
+    """The access log's rows keyed as the refs are: identifiers in a source system or id pseudonymised."""
+
+    def __init__(self, privacy: PrivacySettings | None) -> None:
+        self.privacy = privacy
+
+    def setup(self) -> None:
+        super().setup()
+        self.pseudonyms = self.privacy.open() if self.privacy else None
+
+    def process(self, uri: str) -> Iterator[tuple[tuple[str, str], object]]:
+        for (source, document), access in read_access_log(uri):
+            if self.pseudonyms is not None:
+                source, document = self.pseudonyms.value(source) or "", self.pseudonyms.value(document) or ""
+            yield (source, document), access
 
 
 class DecideFn(StorageDoFn):
@@ -62,8 +80,15 @@ class SelectDocuments(beam.PTransform):
     """Refs → {outstanding refs, tallies of documents counted, done and deferred (merged: a few elements, not one
     per document), earlier canonical candidates}."""
 
-    def __init__(self, history: tuple[str, ...], access_log: str | None, max_documents: int | None) -> None:
+    def __init__(
+        self,
+        history: tuple[str, ...],
+        access_log: str | None,
+        max_documents: int | None,
+        privacy: PrivacySettings | None = None,
+    ) -> None:
         super().__init__()
+        self.privacy = privacy
         self.history = history
         self.access_log = access_log
         self.max_documents = max_documents
@@ -82,7 +107,7 @@ class SelectDocuments(beam.PTransform):
             inputs["access"] = (
                 pipeline
                 | "AccessLog" >> beam.Create([self.access_log])
-                | "ReadAccessLog" >> beam.FlatMap(read_access_log)
+                | "ReadAccessLog" >> beam.ParDo(ReadAccessLogFn(self.privacy))
             )
         decided = (
             inputs

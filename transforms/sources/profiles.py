@@ -17,6 +17,8 @@ import jsonschema
 from apache_beam.io.filesystems import FileSystems
 
 from schemas import SCHEMAS_FOLDER
+from transforms.privacy.pseudonyms import IdentifierPatternError, check_patterns, find_identifiers
+from transforms.privacy.redact import describe_value
 from transforms.sources.errors import ManifestError, ProfileError
 from transforms.sources.paths import absolute, folder_of, resolve_blob_uri
 from transforms.storage.listing import matched_paths
@@ -49,6 +51,8 @@ class SourceProfile:
     #: default, and always for --manifest.
     keep_metadata: frozenset[str] = frozenset()
     legacy_header: str | int | None = None  # a proprietary header before each blob: "search" or its length
+    #: The trust's own patient identifiers (regexes), pseudonymised on the analyst side with every 10-digit run.
+    local_identifiers: tuple[str, ...] = ()
 
     def field(self, canonical: str) -> str | None:
         return dict(self.fields).get(canonical)
@@ -122,6 +126,15 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
             f"source profile {uri}: keep_metadata names {mapped[0]!r}, which fields maps to a canonical field: "
             "a mapped field is never metadata"
         )
+    try:
+        local_identifiers = check_patterns(document.get("local_identifiers", ()))
+    except IdentifierPatternError as error:
+        raise ProfileError(f"source profile {uri}: {error}") from error
+    if find_identifiers(document["source_system"], local_identifiers):
+        raise ProfileError(
+            f"source profile {uri}: source_system ({describe_value(document['source_system'])}) looks like a patient "
+            "identifier (ten digits, or one of local_identifiers): a shifted column? Name the system instead"
+        )
     return SourceProfile(
         name=Path(uri.rsplit("/", 1)[-1]).stem,
         source_system=document["source_system"],
@@ -138,6 +151,7 @@ def parse_profile(document: dict[str, Any], uri: str) -> SourceProfile:
         path_map=path_map,
         keep_metadata=frozenset(document.get("keep_metadata", ())),
         legacy_header=_legacy_header(document.get("legacy_header")),
+        local_identifiers=local_identifiers,
     )
 
 

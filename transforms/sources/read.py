@@ -15,6 +15,7 @@ from apache_beam.metrics import Metrics
 
 from schemas.reasons import Finding, Reason
 from schemas.records import DocumentRef
+from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.sources.layouts.page_per_row import assemble_pages
 from transforms.sources.layouts.registry import layout_for
 from transforms.sources.layouts.splits import (
@@ -34,29 +35,37 @@ def iter_source_refs(profile: SourceProfile, manifest_uri: str) -> Iterator[Docu
     yield from layout_for(profile).iter_refs(manifest_uri, profile)
 
 
-class ParseSourceFn(StorageDoFn):
-    """Stream one (profile, index file) into DocumentRefs."""
+class _PseudonymisingFn(StorageDoFn):
+    """Refs leave the reading step with identifiers in their source system and id pseudonymised: everything after
+    keys on, names objects by and writes lineage with the pseudonymised pair (transforms/privacy/pseudonyms.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, privacy: PrivacySettings | None = None) -> None:
         self.rows = Metrics.counter("edms", "manifest_rows")
+        self.privacy = privacy
+
+    def setup(self) -> None:
+        super().setup()
+        self.pseudonyms = self.privacy.open() if self.privacy else None
+
+    def pseudonymised(self, refs: Iterable[DocumentRef]) -> Iterator[DocumentRef]:
+        for ref in refs:
+            self.rows.inc()
+            yield self.pseudonyms.ref(ref) if self.pseudonyms else ref
+
+
+class ParseSourceFn(_PseudonymisingFn):
+    """Stream one (profile, index file) into DocumentRefs."""
 
     def process(self, source: tuple[SourceProfile, str]) -> Iterator[DocumentRef]:
         profile, manifest_uri = source
-        for ref in iter_source_refs(profile, manifest_uri):
-            self.rows.inc()
-            yield ref
+        yield from self.pseudonymised(iter_source_refs(profile, manifest_uri))
 
 
-class ParseSplitFn(StorageDoFn):
+class ParseSplitFn(_PseudonymisingFn):
     """Stream one record-aligned split of a big index (CSV or DIP) into DocumentRefs."""
 
-    def __init__(self) -> None:
-        self.rows = Metrics.counter("edms", "manifest_rows")
-
     def process(self, split: Split, counts: dict[tuple[str, int], int]) -> Iterator[DocumentRef]:
-        for ref in iter_split_refs(split, counts):
-            self.rows.inc()
-            yield ref
+        yield from self.pseudonymised(iter_split_refs(split, counts))
 
 
 class ReadSources(beam.PTransform):
@@ -66,8 +75,14 @@ class ReadSources(beam.PTransform):
     (transforms/sources/layouts/splits.py); every other file is streamed whole by one worker.
     """
 
-    def __init__(self, sources: list[tuple[SourceProfile, str]], split_bytes: int = SPLIT_BYTES) -> None:
+    def __init__(
+        self,
+        sources: list[tuple[SourceProfile, str]],
+        split_bytes: int = SPLIT_BYTES,
+        privacy: PrivacySettings | None = None,
+    ) -> None:
         super().__init__()
+        self.privacy = privacy
         self.whole = [source for source in sources if not splittable(source[0])]
         self.split = [source for source in sources if splittable(source[0])]
         self.split_bytes = split_bytes
@@ -80,7 +95,7 @@ class ReadSources(beam.PTransform):
                 pbegin
                 | "IndexFiles" >> beam.Create(self.whole)
                 | "Spread" >> beam.Reshuffle()
-                | "ParseRecords" >> beam.ParDo(ParseSourceFn())
+                | "ParseRecords" >> beam.ParDo(ParseSourceFn(self.privacy))
             )
         if self.split:
             splits = (
@@ -90,7 +105,8 @@ class ReadSources(beam.PTransform):
                 | "SpreadSplits" >> beam.Reshuffle()
             )
             counts = splits | "CountRows" >> beam.Map(count_split_rows)
-            readers.append(splits | "ParseSplits" >> beam.ParDo(ParseSplitFn(), counts=beam.pvalue.AsDict(counts)))
+            parse = ParseSplitFn(self.privacy)
+            readers.append(splits | "ParseSplits" >> beam.ParDo(parse, counts=beam.pvalue.AsDict(counts)))
         if len(readers) <= 1:
             return readers[0] if readers else pbegin | "NoIndexFiles" >> beam.Create([])
         return tuple(readers) | "AllRecords" >> beam.Flatten()

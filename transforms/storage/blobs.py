@@ -100,6 +100,15 @@ def _missing(uri: str, policy: ReadPolicy) -> QuarantineError:
     return QuarantineError(Reason.BLOB_MISSING, f"blob {uri} does not exist")
 
 
+def said(number: int) -> str:
+    """A number from an index, as a message may give it: described, not quoted, when it is shaped like a patient
+    identifier (ten digits or more: a shifted column puts an NHS number in an offset), else as it is."""
+    digits = len(str(abs(number)))
+    if digits < 10:
+        return str(number)
+    return f"{'a negative number' if number < 0 else 'a number'} of {digits} digits"
+
+
 def read_document_bytes(ref: DocumentRef, policy: ReadPolicy = DEFAULT_READ_POLICY) -> bytes:
     """The document's bytes: the whole blob, or its [offset, offset+length) range inside a volume."""
     if not ref.blob_uri:
@@ -124,16 +133,25 @@ def read_range(
 ) -> bytes:
     """[offset, offset+length) of one blob (default: all of it); a range past its end is a quarantine."""
     check_location(uri, policy.roots)
+    if (length is not None and length < 0) or (offset is not None and offset < 0):
+        field, value = ("length", length) if length is not None and length < 0 else ("offset", offset)
+        raise QuarantineError(Reason.BYTE_LENGTH_NEGATIVE, f"the index gives a negative {field} ({said(value)})")
     size = blob_size(uri, policy, sleep)
     offset = offset or 0
+    if length is None and offset > size:  # "to the end of the file" from past its end: a negative length
+        raise QuarantineError(
+            Reason.BYTE_LENGTH_NEGATIVE,
+            f"the offset ({said(offset)}) lies past the end of {uri} ({said(size)} bytes) and no length is given: "
+            "the length to the end would be negative",
+        )
     length = size - offset if length is None else length
     if offset > size or offset + length > size:
         raise QuarantineError(
             Reason.BYTE_RANGE_OUT_OF_BOUNDS,
-            f"range {offset}+{length} runs past the end of {uri} ({size} bytes)",
+            f"range at offset {said(offset)}, length {said(length)}, runs past the end of {uri} ({said(size)} bytes)",
         )
     if length == 0:
-        raise QuarantineError(Reason.EMPTY_BLOB, f"{uri} has no bytes in range {offset}+{length}")
+        raise QuarantineError(Reason.EMPTY_BLOB, f"{uri} has no bytes in range at offset {said(offset)}")
     if length > policy.max_document_bytes:
         raise QuarantineError(
             Reason.DOCUMENT_TOO_LARGE, f"{length} bytes, over --max_document_bytes {policy.max_document_bytes}"
@@ -153,6 +171,6 @@ def read_range(
         raise QuarantineError(Reason.BLOB_MISSING, f"blob {uri} disappeared while reading") from error
     if len(data) != length:
         raise QuarantineError(
-            Reason.BYTE_RANGE_OUT_OF_BOUNDS, f"read {len(data)} of {length} bytes from {uri} at {offset}"
+            Reason.BYTE_RANGE_OUT_OF_BOUNDS, f"read {len(data)} of {said(length)} bytes from {uri} at {said(offset)}"
         )
     return data
