@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from schemas.records import RecordedOutcome
 from transforms.edms.documentreference import instant
 from transforms.edms.provenance import build_provenance
-from transforms.edms.record import EdmsRecord, dumps
+from transforms.edms.record import EdmsRecord, dumps, pack, unpack
 from transforms.edms.rules import validate
 
 
@@ -70,11 +72,22 @@ def merge_canonical(
         return canonical, merged
     identities = [d.edms.legacy_identifier for d in duplicates if d.edms is not None]
     resource = with_identifiers(record.resource(), identities)
+    provenance = with_sources(json.loads(record.provenance), [d.edms for d in duplicates if d.edms is not None])
     failures = checked(canonical.label, resource)
     if failures:
         failed = record.without_resources(failures=tuple(failures))
         return canonical._replace(edms=failed), merged
-    return canonical._replace(edms=record.with_document_reference(dumps(resource))), merged
+    packed = pack(dumps(resource), dumps(provenance))
+    return canonical._replace(edms=replace(record, packed=packed)), merged
+
+
+def with_sources(provenance: dict[str, Any], duplicates: list[EdmsRecord]) -> dict[str, Any]:
+    """The canonical's Provenance names its duplicates' legacy locations and source digests too: the record stands
+    for them all, and the restricted side keeps where every legacy copy was."""
+    for record in duplicates:
+        if record.packed is not None:
+            provenance.setdefault("entity", []).extend(json.loads(unpack(record.packed)[1]).get("entity", []))
+    return provenance
 
 
 def _merged(record: EdmsRecord) -> EdmsRecord:
