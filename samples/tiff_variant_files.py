@@ -8,6 +8,7 @@ and deterministic, so every file is the same bytes on every run.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Callable
 from functools import cache
 
@@ -75,6 +76,61 @@ def _old_style_jpeg() -> bytes:
         + [(513, "I", [STRIP]), (514, "I", [len(jpeg)]), (530, "H", [2, 2])],
         jpeg,
     )
+
+
+def _restart_markers() -> bytes:
+    """A JPEG strip with a restart marker every 2 MCUs (Pillow's JPEG writer), in a TIFF by tifffile."""
+    buffer = io.BytesIO()
+    Image.fromarray(_samples("u1", 3)).save(buffer, "JPEG", quality=90, subsampling=2, restart_marker_blocks=2)
+    jpeg = buffer.getvalue()
+    assert b"\xff\xdd" in jpeg and b"\xff\xd0" in jpeg  # DRI, RST0
+    shape = (HEIGHT, WIDTH, 3)
+    return _tw(iter([jpeg]), shape=shape, dtype="u1", compression="jpeg", photometric="ycbcr", subsampling=(2, 2))
+
+
+def _jpeg_parts(jpeg: bytes) -> tuple[dict[int, bytes], dict[tuple[int, int], bytes], bytes]:
+    """A baseline JPEG's quantisation tables by id, Huffman tables by (class, id), and its entropy-coded scan."""
+    quantisation, huffman, at = {}, {}, 2
+    while jpeg[at + 1] != 0xDA:
+        marker, length = jpeg[at + 1], struct.unpack_from(">H", jpeg, at + 2)[0]
+        payload, cursor = jpeg[at + 4 : at + 2 + length], 0
+        while marker in (0xDB, 0xC4) and cursor < len(payload):
+            if marker == 0xDB:  # DQT: 8-bit precision, id, 64 values in zigzag order
+                quantisation[payload[cursor] & 15], cursor = payload[cursor + 1 : cursor + 65], cursor + 65
+            else:  # DHT: class and id, 16 code counts, then the symbols
+                size = 17 + sum(payload[cursor + 1 : cursor + 17])
+                huffman[payload[cursor] >> 4, payload[cursor] & 15] = payload[cursor + 1 : cursor + size]
+                cursor += size
+        at += 2 + length
+    scan_at = at + 2 + struct.unpack_from(">H", jpeg, at + 2)[0]
+    return quantisation, huffman, jpeg[scan_at : jpeg.rindex(b"\xff\xd9")]
+
+
+def _old_style_jpeg_tables() -> bytes:
+    """Compression 6 with its tables in tags (JPEGQTables, JPEGDCTables, JPEGACTables) and the scan as its strip:
+    the other kind TIFF 6.0 describes. Y uses tables 0, Cb and Cr tables 1, as libjpeg wrote them."""
+    quantisation, huffman, scan = _jpeg_parts(_jpeg_strip())
+    tables = [quantisation[0], quantisation[1], huffman[0, 0], huffman[0, 1], huffman[1, 0], huffman[1, 1]]
+    starts = [sum(len(table) for table in tables[:index]) for index in range(len(tables))]
+
+    def entries(at: int) -> list:
+        q, dc, ac = ([at + starts[k], at + starts[k + 1], at + starts[k + 1]] for k in (0, 2, 4))
+        return [(256, "H", [WIDTH]), (257, "H", [HEIGHT]), (258, "H", [8, 8, 8]), (259, "H", [6]), (262, "H", [6])] + [
+            (273, "I", [at + sum(map(len, tables))]),
+            (277, "H", [3]),
+            (278, "H", [HEIGHT]),
+            (279, "I", [len(scan)]),
+            (284, "H", [1]),
+            (512, "H", [1]),
+            (519, "I", q),
+            (520, "I", dc),
+            (521, "I", ac),
+            (530, "H", [2, 2]),
+        ]
+
+    payload = b"".join(tables) + scan
+    layout = tiff(entries(0), payload)
+    return tiff(entries(len(layout) - len(payload)), payload)
 
 
 def _header_only(compression: int, photometric: int, bits: int, samples: int) -> bytes:
@@ -197,7 +253,13 @@ FILES: dict[str, Callable[[], bytes]] = {
     "ycbcr-jpeg": _rgb("u1", photometric="ycbcr", compression="jpeg", subsampling=(2, 2)),
     "ycbcr-jpeg-pillow": lambda: _pillow(Image.fromarray(_samples("u1", 3)), compression="jpeg"),
     "grey-jpeg": _grey_file(compression="jpeg"),
+    "ycbcr-jpeg-422-strips": _rgb("u1", photometric="ycbcr", compression="jpeg", subsampling=(2, 1), rowsperstrip=8),
+    "ycbcr-jpeg-tiled": _rgb("u1", photometric="ycbcr", compression="jpeg", subsampling=(2, 2), tile=(16, 16)),
+    "rgb-jpeg": _rgb("u1", photometric="rgb", compression="jpeg"),
+    "cmyk-jpeg": _rgb("u1", 4, photometric="separated", compression="jpeg"),
+    "jpeg-restart-markers": _restart_markers,
     "old-style-jpeg": _old_style_jpeg,
+    "old-style-jpeg-tables": _old_style_jpeg_tables,
     "ycbcr-uncompressed": _rgb("u1", photometric="ycbcr"),
     "ycbcr-uncompressed-subsampled": _subsampled_ycbcr,
     "jbig": lambda: _header_only(34661, 1, 1, 1),
@@ -211,4 +273,5 @@ FILES: dict[str, Callable[[], bytes]] = {
     "damaged-g3-cut": _fax_damaged("group3", lambda data: cut_strip(data, 0.4)),
     "damaged-g3-flipped": _fax_damaged("group3", lambda data: flip_bits(data, [0.3]), tiffinfo={292: 1}),
     "damaged-lzw-cut": _lzw_cut,
+    "damaged-jpeg-cut": lambda: cut_strip(_tw(_samples("u1", 3), photometric="ycbcr", compression="jpeg"), 0.5),
 }

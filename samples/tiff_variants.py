@@ -60,10 +60,16 @@ cmyk16 | uncompressed | CMYK | strips | 16 | kept | tifffile | TIFF/Deflate
 lab8 | uncompressed | CIE L*a*b* | strips | 8 | kept | pillow | TIFF/Deflate
 lab16 | LZW | CIE L*a*b* | strips | 16 | kept | tifffile | TIFF/Deflate
 icc-lab8 | uncompressed | ICC L*a*b* | strips | 8 | kept | tifffile | TIFF/Deflate
-ycbcr-jpeg | JPEG | YCbCr 2×2 | strips | 8 | kept | pillow | TIFF/Deflate
-ycbcr-jpeg-pillow | JPEG | YCbCr | strips, written by Pillow | 8 | kept | pillow | TIFF/Deflate
-grey-jpeg | JPEG | min-is-black | strips | 8 | kept | pillow | TIFF/Deflate
-old-style-jpeg | old-style JPEG | YCbCr 2×2 | JPEGInterchangeFormat | 8 | kept | tifffile | TIFF/Deflate
+ycbcr-jpeg | JPEG | YCbCr 2×2 | one strip | 8 | kept | pillow | JPEG/from-TIFF
+ycbcr-jpeg-pillow | JPEG | YCbCr | one strip, JPEGTables, written by Pillow | 8 | kept | pillow | JPEG/from-TIFF
+grey-jpeg | JPEG | min-is-black | one strip | 8 | kept | pillow | JPEG/from-TIFF
+ycbcr-jpeg-422-strips | JPEG | YCbCr 2×1 | strips of 8 rows | 8 | kept | pillow | TIFF/JPEG
+ycbcr-jpeg-tiled | JPEG | YCbCr 2×2 | tiled 16×16 | 8 | kept | pillow | TIFF/JPEG
+rgb-jpeg | JPEG | RGB | one strip | 8 | kept | pillow | JPEG/from-TIFF
+cmyk-jpeg | JPEG | CMYK | one strip | 8 | kept | pillow | TIFF/JPEG
+jpeg-restart-markers | JPEG | YCbCr 2×2 | one strip, restart markers | 8 | kept | pillow | JPEG/from-TIFF
+old-style-jpeg | old-style JPEG | YCbCr 2×2 | JPEGInterchangeFormat | 8 | kept | pillow | JPEG/old-style-TIFF-stream
+old-style-jpeg-tables | old-style JPEG | YCbCr 2×2 | tables in tags | 8 | kept | pillow | TIFF/Deflate
 ycbcr-uncompressed | uncompressed | YCbCr | strips | 8 | kept | tifffile | TIFF/Deflate
 ycbcr-uncompressed-subsampled | uncompressed | YCbCr 2×2 | strips | 8 | IMAGE_VARIANT_UNSUPPORTED | — | —
 jbig | JBIG | min-is-black | strips | 1 | IMAGE_VARIANT_UNSUPPORTED | — | —
@@ -77,6 +83,7 @@ damaged-g4-flipped | Group 4 fax | min-is-black | one strip, one bit flipped | 1
 damaged-g3-cut | Group 3 fax (1D) | min-is-black | one strip, data ends at 40% | 1 | DECODE_ERROR | — | —
 damaged-g3-flipped | Group 3 fax (2D) | min-is-black | one strip, one bit flipped | 1 | DECODE_ERROR | — | —
 damaged-lzw-cut | LZW | min-is-black | one strip, data ends at 50% | 8 | TRUNCATED_IMAGE | — | —
+damaged-jpeg-cut | JPEG | YCbCr 2×2 | one strip, data ends at 50% | 8 | TRUNCATED_IMAGE | — | —
 """
 
 NOTES = {
@@ -89,14 +96,19 @@ NOTES = {
     "rgba8-premultiplied": "Pillow would divide the alpha out",
     "rgb8-two-extra-samples": "Pillow would drop them",
     "cmyk8-lzw-odd-tag": "was a crash: the source's tags were copied into the stored file",
-    "ycbcr-jpeg": "stored as the RGB libjpeg decodes",
-    "old-style-jpeg": "Pillow's colours were up to 80 levels off",
+    "ycbcr-jpeg": "its JPEG data kept: JPEGTables + the strip, decoded to the page's pixels",
+    "ycbcr-jpeg-422-strips": "its strips and JPEGTables kept in a single-page TIFF",
+    "cmyk-jpeg": "a JPEG file would change CMYK's reading: the strip kept in a TIFF",
+    "old-style-jpeg": "its whole JPEG stream kept as a JPEG file; libtiff's YCbCr conversion is up to 69 levels off it",
+    "old-style-jpeg-tables": "decoded by libtiff, as legacy viewers did; tifffile cannot read it",
     "ycbcr-uncompressed": "samples kept as YCbCr; Pillow called it truncated",
     "odd-tags-xmp-as-ascii": "Pillow raised TypeError on it",
     "odd-orientation": "stored upright, as Pillow stores TIFF pages",
     "pages-mixed": "each page read by the decoder that reads it exactly",
     "damaged-g4-cut": "was migrated as if whole; the message names the row where the data ends",
 }
+#: Variants whose expected samples are Pillow's (libtiff's) decode of the source: tifffile cannot read them.
+READ_BY_LIBTIFF_ONLY = frozenset({"old-style-jpeg-tables"})
 #: Stored samples = source samples × scale: Pillow's exact expansion of 2- and 4-bit grey.
 SCALES = {"grey4": 17, "grey2": 85}
 

@@ -121,7 +121,8 @@ PAGES = Table(
         col(
             "object_format",
             "STRING",
-            "Encoding of the stored object (TIFF/CCITT-G4, PNG, JPEG/original, …; PDF, kept byte for byte).",
+            "Encoding of the stored object (TIFF/CCITT-G4, TIFF/Deflate, TIFF/JPEG, JPEG/from-TIFF, PNG, "
+            "JPEG/original, …; PDF, kept byte for byte).",
             required=True,
         ),
         col("object_bytes", "INT64", "Size of the stored object.", required=True),
@@ -162,9 +163,11 @@ PAGES = Table(
         col(
             "encode_path",
             "STRING",
-            "How the object was made: passthrough (the source page's own Group 4 or Deflate strips, copied into a "
-            "single-page TIFF and proven to decode to the same pixels), reencoded (decoded, encoded losslessly, "
-            "decoded again to prove it) or original (the source file kept byte for byte: a JPEG, a PDF).",
+            "How the object was made: passthrough (the source page's own Group 4, Deflate or JPEG strips or JPEG "
+            "tiles, copied into a single-page TIFF and proven to hold the same pixels), jpeg-stream (a TIFF page's "
+            "own JPEG data as a JPEG file: JPEGTables and its one strip, or an old-style JPEG's whole stream), "
+            "reencoded (decoded, encoded losslessly, decoded again to prove it) or original (the source file kept "
+            "byte for byte: a JPEG, a PDF).",
         ),
     ),
     cluster_columns=("source_system", "object_format"),

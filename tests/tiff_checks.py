@@ -14,6 +14,8 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from samples.tiff_variants import READ_BY_LIBTIFF_ONLY
+
 
 def shown_samples(data: bytes, page: int = 0) -> np.ndarray:
     if data[:2] not in (b"II", b"MM"):
@@ -31,6 +33,16 @@ def shown_samples(data: bytes, page: int = 0) -> np.ndarray:
         return np.rot90(array, -1)
     assert orientation in (None, 1), "the variants use orientation 6 only"
     return array
+
+
+def expected_samples(variant: str, data: bytes, page: int = 0) -> np.ndarray:
+    """The source page's samples as shown: tifffile's, or Pillow's (libtiff's) for what tifffile cannot read."""
+    if variant not in READ_BY_LIBTIFF_ONLY:
+        return shown_samples(data, page)
+    with Image.open(io.BytesIO(data)) as image:
+        image.seek(page)
+        image.load()
+        return np.asarray(image)
 
 
 def palette_of(data: bytes, page: int = 0) -> list[int]:

@@ -80,6 +80,15 @@ class Calibration:
     wall_seconds: float
     bytes_in: int  # legacy bytes read
     bytes_out: int  # page objects plus quarantine copies written
+    #: Migrated documents by what their pages are (bilevel, grey, colour, mixed, PDF): [documents, pages, source
+    #: bytes, object bytes]. The sample's own mix: what each kind costs to store, per source byte.
+    storage_by_kind: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def object_bytes_per_source_byte(self) -> float | None:
+        """Object bytes written per source byte read, over the migrated documents."""
+        source = sum(kind[2] for kind in self.storage_by_kind.values())
+        return sum(kind[3] for kind in self.storage_by_kind.values()) / source if source else None
 
     @property
     def cpu_per_page(self) -> float:
@@ -88,6 +97,23 @@ class Calibration:
     @property
     def pages_per_document(self) -> float:
         return self.pages / self.documents if self.documents else 0.0
+
+
+_GREY_MODES = ("L", "LA", "I;16", "I;16B", "I;16L", "I;16N", "I", "F", "MINISBLACK", "MINISWHITE")
+
+
+def page_kind(mode: str | None) -> str:
+    """bilevel, grey or colour, from a page row's mode (a Pillow mode, or photometric;dtype); PDF for no mode."""
+    if mode is None:
+        return "PDF"
+    if mode == "1":
+        return "bilevel"
+    return "grey" if mode.split(";")[0] in _GREY_MODES or mode.startswith("I;16") else "colour"
+
+
+def document_kind(pages: Sequence[dict]) -> str:
+    kinds = {page_kind(page.get("mode")) for page in pages}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
 
 
 def _cpu_seconds() -> float:
@@ -100,6 +126,7 @@ def measure(documents: Sequence[DocumentRef], settings: MigrationSettings) -> Ca
     the measured span, so its CPU counts."""
     statuses: Counter[str] = Counter()
     pages = bytes_in = bytes_out = 0
+    by_kind: dict[str, list[int]] = {}
     cpu, wall = _cpu_seconds(), time.monotonic()
     fn = MigrateDocumentFn(replace(settings, decode_lanes=1))  # one at a time: each document's outcome as it ends
     fn.setup()
@@ -112,6 +139,11 @@ def measure(documents: Sequence[DocumentRef], settings: MigrationSettings) -> Ca
                 if row["status"] == Status.MIGRATED:
                     pages += len(outcome.pages)
                     bytes_out += row["object_bytes"] or 0
+                    kind = by_kind.setdefault(document_kind(outcome.pages), [0, 0, 0, 0])
+                    kind[0] += 1
+                    kind[1] += len(outcome.pages)
+                    kind[2] += row["source_bytes"] or 0
+                    kind[3] += row["object_bytes"] or 0
                 elif row["status"] == Status.QUARANTINED:
                     bytes_out += row["source_bytes"] or 0  # the original bytes are kept in quarantine
     finally:
@@ -124,4 +156,5 @@ def measure(documents: Sequence[DocumentRef], settings: MigrationSettings) -> Ca
         wall_seconds=time.monotonic() - wall,
         bytes_in=bytes_in,
         bytes_out=bytes_out,
+        storage_by_kind=dict(sorted(by_kind.items())),
     )

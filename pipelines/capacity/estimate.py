@@ -118,12 +118,26 @@ def report(calibration: Calibration, counted: int, plan: CapacityPlan, scratch: 
         f"  fleet    {plan.workers:,} {workers} × {plan.worker_vcpus} vCPU for {plan.hours:,.0f} hours, to finish by "
         f"{plan.deadline} ({plan.hours_to_deadline:,.0f} hours from now)",
         f"  storage  {plan.storage_gib:,.0f} GiB of page objects and quarantine copies",
+        *_storage_lines(calibration),
     ]
     if plan.compute_cost is not None:
         lines.append(f"  cost     {plan.compute_cost:,.0f} for the vCPU-hours (vCPU only: add memory, disk, shuffle)")
     if plan.storage_cost_per_month is not None:
         lines.append(f"  cost     {plan.storage_cost_per_month:,.0f} per month of storage")
     return "\n".join(lines)
+
+
+def _storage_lines(calibration: Calibration) -> list[str]:
+    """Object bytes per source byte on the sample's own mix of pages, and for each kind of document in it."""
+    ratio = calibration.object_bytes_per_source_byte
+    if ratio is None:
+        return []
+    pages = sum(kind[1] for kind in calibration.storage_by_kind.values()) or 1
+    mix = ", ".join(
+        f"{name} {kind[1] / pages:.0%} of pages: {kind[3] / kind[2]:.2f}" if kind[2] else f"{name}: no source bytes"
+        for name, kind in calibration.storage_by_kind.items()
+    )
+    return [f"           {ratio:.2f} object bytes per source byte on the sample's migrated documents ({mix})"]
 
 
 def _arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:

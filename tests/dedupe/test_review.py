@@ -16,7 +16,7 @@ from transforms.dedupe.review import (
     near_duplicate_rows,
     patient_document,
 )
-from transforms.imaging.perceptual import BLANK_HASHES, NEAR_DISTANCE, _hash, distance, perceptual_hash
+from transforms.imaging.perceptual import BLANK_HASHES, NEAR_DISTANCE, distance, hash_of_grey, perceptual_hash
 from transforms.migrate.rows import document_row
 
 BLANK = sorted(BLANK_HASHES)[0]
@@ -58,7 +58,7 @@ def test_rescans_and_resaves_are_near_and_different_letters_are_not():
 
 
 def test_the_written_out_blank_hashes_are_what_the_installed_imagehash_gives_blank_pages():
-    assert {_hash(Image.new("L", (64, 64), value)) for value in (0, 255)} == BLANK_HASHES
+    assert {hash_of_grey(Image.new("L", (64, 64), value)) for value in (0, 255)} == BLANK_HASHES
 
 
 def group(outcomes, key_fn):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import random
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -102,3 +104,39 @@ def test_animated_webp_and_png_cut_at_a_frame_are_quarantined():
     for data, frame_marker in ((webp, b"ANMF"), (apng, b"fcTL")):
         last_frame = data.rfind(frame_marker) - 4  # the chunk's length field starts 4 bytes before its name
         assert outcome(data[:last_frame]) in (Reason.TRUNCATED_IMAGE.value, Reason.DECODE_ERROR.value)
+
+
+def with_sequence_number(png: bytes, chunk: int, number: int) -> bytes:
+    """The PNG with its CHUNK-th fcTL/fdAT chunk's sequence number set to NUMBER, its CRC made right again."""
+    data, at, found = bytearray(png), 8, 0
+    while at < len(data):
+        (length,) = struct.unpack_from(">I", data, at)
+        if data[at + 4 : at + 8] in (b"fcTL", b"fdAT"):
+            if found == chunk:
+                struct.pack_into(">I", data, at + 8, number)
+                struct.pack_into(">I", data, at + 8 + length, zlib.crc32(bytes(data[at + 4 : at + 8 + length])))
+                return bytes(data)
+            found += 1
+        at += 12 + length
+    raise AssertionError(f"no animation chunk {chunk}")
+
+
+@pytest.mark.parametrize(
+    ("chunk", "number", "page"),
+    [(1, 7, 2), (2, 1, 2), (3, 9, 3), (4, 3, 3)],  # fcTL 2, fdAT 2, fcTL 3, fdAT 3: numbers 1-4 in order
+    ids=["frame-2-control", "frame-2-data", "frame-3-control", "frame-3-data"],
+)
+def test_an_apng_whose_frames_are_out_of_sequence_is_quarantined_never_partial(chunk, number, page):
+    """Pillow reads the first frames and raises "APNG contains frame sequence errors" on a later one: every frame or
+    nothing, so the document is quarantined with that reason, and no page of it is migrated."""
+    apng = encode(FRAMES[0], "PNG", save_all=True, append_images=FRAMES[1:])
+    damaged = with_sequence_number(apng, chunk, number)
+    with Image.open(io.BytesIO(damaged)) as image:
+        assert image.n_frames == 3
+        image.load()  # the first frame reads as if all were well
+    with pytest.raises(QuarantineError) as caught:
+        convert_blobs((damaged,), LIMITS, None)
+    assert caught.value.finding.reason == Reason.DECODE_ERROR
+    assert caught.value.finding.message == (
+        f"page {page}: cannot decode (SyntaxError: APNG contains frame sequence errors)"
+    )

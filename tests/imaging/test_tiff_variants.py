@@ -16,7 +16,7 @@ from PIL import Image
 from samples.tiff_variant_files import _samples, _tw
 from samples.tiff_variants import KEPT, VARIANTS, VARIANTS_BY_NAME, coverage_markdown
 from schemas.reasons import QuarantineError
-from tests.tiff_checks import assert_same_samples, palette_of, shown_samples
+from tests.tiff_checks import assert_same_samples, expected_samples, palette_of, shown_samples
 from transforms.imaging.image_job import ImageLimits, convert_blobs
 from transforms.imaging.tiff_fallback import TiffArrays
 
@@ -38,7 +38,7 @@ def test_each_variant_ends_as_its_coverage_row_says(variant):
     assert tuple(dict.fromkeys(page.decoder for page in converted.pages)) == variant.decoders
     assert converted.pages[0].encoded.encoding.name == variant.stored
     for index, page in enumerate(converted.pages):
-        expected = shown_samples(data, index)
+        expected = expected_samples(variant.name, data, index)
         if variant.scale != 1:
             expected = (expected * variant.scale).astype(expected.dtype)
         assert_same_samples(shown_samples(page.encoded.data), expected)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pipelines.capacity.calibration import Calibration, census, sampled_documents
-from pipelines.capacity.estimate import GIB, PIPELINE_CPU_SECONDS_PER_DOCUMENT, plan_capacity
+from pipelines.capacity.calibration import Calibration, census, document_kind, page_kind, sampled_documents
+from pipelines.capacity.estimate import GIB, PIPELINE_CPU_SECONDS_PER_DOCUMENT, plan_capacity, report
 from pipelines.cli import main
 from transforms.sources.profiles import canonical_profile, expand_manifests, load_profile
 
@@ -41,6 +42,29 @@ def test_the_plan_scales_the_measurements_to_the_archive_and_the_deadline():
     assert plan.storage_gib == pytest.approx(0.5 * 2**20 * 235_000_000 / GIB)
     assert plan.compute_cost == pytest.approx(plan.vcpu_hours_planned * 0.05)
     assert plan.storage_cost_per_month == pytest.approx(plan.storage_gib * 0.02)
+
+
+def test_storage_is_reported_per_source_byte_on_the_samples_own_mix_of_pages():
+    assert [page_kind(mode) for mode in ("1", "L", "I;16", "MINISBLACK;float64", "RGB", "CMYK", "P", None)] == [
+        "bilevel",
+        "grey",
+        "grey",
+        "grey",
+        "colour",
+        "colour",
+        "colour",
+        "PDF",
+    ]
+    assert document_kind([{"mode": "1"}, {"mode": "1"}]) == "bilevel"
+    assert document_kind([{"mode": "1"}, {"mode": "RGB"}]) == "mixed"
+    mixed = replace(
+        CALIBRATION,
+        storage_by_kind={"bilevel": [60, 180, 30 * 2**20, 30 * 2**20], "colour": [30, 40, 60 * 2**20, 66 * 2**20]},
+    )
+    assert mixed.object_bytes_per_source_byte == pytest.approx(96 / 90)
+    text = report(mixed, 100, plan_capacity(mixed, 1000, dt.date(2026, 12, 31), NOW), "scratch")
+    assert "1.07 object bytes per source byte on the sample's migrated documents" in text
+    assert "(bilevel 82% of pages: 1.00, colour 18% of pages: 1.10)" in text
 
 
 def test_the_per_document_overhead_counts_where_the_pages_cost_little():
@@ -110,6 +134,9 @@ def test_estimate_on_a_generated_dump(sample_dump, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "calibration: 25 documents sampled at random" in text and " × 4 vCPU for " in text
     assert "for indexes, selection, shuffles, de-duplication and lineage" in text
+    assert "object bytes per source byte on the sample's migrated documents (" in text
+    assert set(calibration["storage_by_kind"]) <= {"bilevel", "grey", "colour", "mixed", "PDF"}
+    assert sum(kind[0] for kind in calibration["storage_by_kind"].values()) == calibration["statuses"]["migrated"]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from pipelines.launch.launcher import migrate
 from samples.tiff_variants import KEPT, VARIANTS
 from tests.lineage_checks import check_quarantine_keeps_original_bytes, read_bytes, read_history, read_table
-from tests.tiff_checks import assert_same_samples, palette_of, shown_samples
+from tests.tiff_checks import assert_same_samples, expected_samples, palette_of, shown_samples
 
 pytestmark = pytest.mark.slow  # two runs of the DirectRunner over 60 files and the sample dump
 
@@ -62,7 +62,7 @@ def test_every_variant_ends_as_its_coverage_row_says(runs, variants_manifest):
         assert stored_pages[0]["object_format"] == variant.stored, variant.name
         for index, page in enumerate(stored_pages):
             stored = read_bytes(page["object_uri"])
-            expected = shown_samples(source, index)
+            expected = expected_samples(variant.name, source, index)
             assert_same_samples(shown_samples(stored), (expected * variant.scale).astype(expected.dtype))
             if variant.stored == "PNG":
                 colours = len(palette_of(source))

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, TiffImagePlugin, UnidentifiedImageError
 
 from schemas.reasons import QuarantineError, Reason
+from transforms.imaging.bilevel import BilevelPixels
+from transforms.imaging.fax_page import read_upright_fax
 from transforms.imaging.gif_structure import gif_is_truncated
 from transforms.imaging.libtiff_check import FAX_COMPRESSIONS, judge_by_libtiff
 from transforms.imaging.libtiff_errors import libtiff_errors
@@ -53,10 +55,10 @@ _TRUNCATION_HINTS = (
 
 @dataclass
 class Page:
-    """One decoded page; image is valid until the next page is decoded."""
+    """One decoded page; image is valid until the next page is decoded (a fax page's: made when first asked for)."""
 
     number: int
-    image: Image.Image
+    source: Image.Image | None
     dpi: tuple[float, float] | None
     compression: str | None
     icc_profile: bytes | None
@@ -64,6 +66,13 @@ class Page:
     orientation_applied: bool = False  # Pillow turns TIFF pages upright on load, so the pixels already are
     decoder: str = "pillow"  # or "tifffile": which library read the page, for lineage
     deep: ArrayPage | None = None  # samples with no exact Pillow mode; image is then a grey view for checks only
+    bilevel: BilevelPixels | None = None  # a fax page's bits, decoded once by libtiff (libtiff_check.read_fax_page)
+
+    @property
+    def image(self) -> Image.Image:
+        if self.source is None and self.bilevel is not None:
+            self.source = self.bilevel.image()
+        return self.source
 
 
 def _jpeg_is_truncated(data: bytes) -> bool:
@@ -237,6 +246,9 @@ class DecodedDocument:
                 raise QuarantineError(Reason.TRUNCATED_IMAGE, f"{where}: its strips run past the end of the file")
             if not pillow_reads_exactly(image.mode, image.tag_v2):  # Pillow would reduce or misread it
                 return None
+            fax = self._fax_page(index, image, where)
+            if fax is not None:
+                return fax
         orientation = _orientation(image)  # before load(): Pillow applies and deletes TIFF's tag as it loads
         with libtiff_errors() as reported:
             try:
@@ -256,6 +268,14 @@ class DecodedDocument:
             orientation,
             orientation_applied=self.format == "TIFF",
         )
+
+    def _fax_page(self, index: int, image: TiffImagePlugin.TiffImageFile, where: str) -> Page | None:
+        """An upright bilevel fax page decoded once, by libtiff alone (fax_page.py); None for any other page."""
+        pixels = read_upright_fax(self.data, index, image, where)
+        if pixels is None:
+            return None
+        dpi, compression, icc = _dpi(image), image.info.get("compression"), image.info.get("icc_profile")
+        return Page(index + 1, None, dpi, compression, icc, _orientation(image), True, bilevel=pixels)
 
     def _array_page(self, index: int) -> Page:
         """The page read by tifffile: as a Pillow image where one holds it exactly, else as its samples."""

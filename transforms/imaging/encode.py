@@ -37,6 +37,12 @@ DEFLATE_TIFF = Encoding("TIFF/Deflate", "TIFF", "tif", {"compression": "tiff_ado
 #: The last resort: libtiff's compressors rewrite some modes' byte order (I;16B reads back as I;16).
 UNCOMPRESSED_TIFF = Encoding("TIFF/uncompressed", "TIFF", "tif", {"compression": "raw"})
 ORIGINAL_JPEG = Encoding("JPEG/original", "JPEG", "jpg")
+#: A JPEG-compressed TIFF page's own strips or tiles, with its JPEGTables, in a single-page TIFF (passthrough.py).
+JPEG_TIFF = Encoding("TIFF/JPEG", "TIFF", "tif")
+#: A JPEG-compressed TIFF page's JPEG data as a JPEG file: JPEGTables and its one strip (jpeg_streams.py).
+JPEG_FROM_TIFF = Encoding("JPEG/from-TIFF", "JPEG", "jpg")
+#: An old-style JPEG TIFF page's own JPEG stream, where JPEGInterchangeFormat points at a whole one (jpeg_streams.py).
+JPEG_FROM_OLD_STYLE_TIFF = Encoding("JPEG/old-style-TIFF-stream", "JPEG", "jpg")
 ORIGINAL_PNG = Encoding("PNG/original", "PNG", "png")
 _ORIGINALS = (ORIGINAL_JPEG, ORIGINAL_PNG)
 
@@ -52,6 +58,7 @@ _FALLBACK = (DEFLATE_TIFF, PNG, UNCOMPRESSED_TIFF)
 REENCODED = "reencoded"  # decoded, encoded losslessly here, decoded again to prove it
 PASSTHROUGH = "passthrough"  # the source's own compressed strips copied into a single-page TIFF (passthrough.py)
 ORIGINAL = "original"  # the source file kept byte for byte (a single-frame JPEG, a 16-bit colour PNG, a PDF)
+JPEG_STREAM = "jpeg-stream"  # a TIFF page's own JPEG data as a JPEG file, decoded to prove it (jpeg_streams.py)
 
 
 @dataclass(frozen=True)

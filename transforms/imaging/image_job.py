@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
 from schemas.reasons import QuarantineError, Reason
 from transforms.imaging.decode import DecodedDocument, Page
 from transforms.imaging.deep_encode import encode_array
-from transforms.imaging.encode import ORIGINAL_JPEG, ORIGINAL_PNG, EncodedPage, Encoding, encode_page
+from transforms.imaging.encode import (
+    JPEG_FROM_OLD_STYLE_TIFF,
+    JPEG_STREAM,
+    ORIGINAL_JPEG,
+    ORIGINAL_PNG,
+    EncodedPage,
+    Encoding,
+    encode_page,
+)
+from transforms.imaging.jpeg_streams import keep_jpeg_file, old_style_stream
 from transforms.imaging.legacy_header import LegacyHeader, legacy_header_length
 from transforms.imaging.page_checks import ink_coverage, luminance, page_flags
-from transforms.imaging.passthrough import keep_page
+from transforms.imaging.passthrough import keep_bilevel, keep_page
 from transforms.imaging.pdf import PdfCheck, check_pdf
 from transforms.imaging.perceptual import perceptual_hash
 from transforms.imaging.pixels import pixel_digest
@@ -162,11 +171,18 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             raise QuarantineError(Reason.LOSSLESS_UNSUPPORTED, "16-bit colour animated PNG cannot be kept exactly")
         pages = []
         for page in document.pages():
-            if original is None and page.deep is None and _tiff_page_loses_bits(page):
+            if original is None and page.deep is None and page.bilevel is None and _tiff_page_loses_bits(page):
                 raise QuarantineError(
                     Reason.LOSSLESS_UNSUPPORTED,
                     f"page {page.number} has over 8 bits per sample, which the decoder reduces ({page.image.mode})",
                 )
+            if page.bilevel is not None:
+                pages.append(_fax_page(data, page))
+                continue
+            stream = old_style_stream(data, page.number - 1) if page.compression == "tiff_jpeg" else None
+            if stream is not None and document.format == "TIFF":
+                pages.append(_old_style_page(stream, page, limits))
+                continue
             grey = luminance(page.image)
             # A bilevel page's pixels, copied out of Pillow once (3-7 ms an A4 page) for the ink count, the pixel
             # hash, the passthrough proof and, seen as 8-bit grey, the perceptual hash.
@@ -177,22 +193,57 @@ def convert_document(data: bytes, limits: ImageLimits, recorded_page_count: int 
             if page.deep is not None:  # samples Pillow has no exact mode for: kept by tifffile, verified by it
                 encoded = encode_array(page.deep, page.number)
             else:  # a TIFF page's own strips where the copy proves exact (passthrough), else encoded losslessly
-                kept = keep_page(data, page, digest, pixels) if document.format == "TIFF" and original is None else None
+                kept = _keep(data, page, digest, pixels) if document.format == "TIFF" and original is None else None
                 encoded = kept or encode_page(
                     page, original=(data, original) if original else None, orientation=carried, digest=digest
                 )
             if pixels is not None:
                 grey = Image.frombuffer("L", page.image.size, pixels, "raw", "L", 0, 1)
-            pages.append(
-                ConvertedPage(
-                    encoded=encoded,
-                    source_compression=page.compression,
-                    orientation=page.orientation,
-                    icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
-                    ink_coverage=round(coverage, 5),
-                    flags=page_flags(coverage, page.dpi),
-                    perceptual_hash=perceptual_hash(grey),
-                    decoder=page.decoder,
-                )
-            )
+            pages.append(_converted(page, encoded, coverage, perceptual_hash(grey)))
         return ConvertedDocument(document.format, tuple(pages))
+
+
+def _keep(data: bytes, page: Page, digest: str, pixels: bytes | None) -> EncodedPage | None:
+    """A TIFF page's own data, where it decodes to exactly the page's pixels: a JPEG page's one strip as a JPEG
+    file (jpeg_streams.py), else its strips or tiles in a single-page TIFF (passthrough.py)."""
+    kept = keep_jpeg_file(data, page, digest) if page.compression == "jpeg" else None
+    return kept or keep_page(data, page, digest, pixels)
+
+
+def _fax_page(data: bytes, page: Page) -> ConvertedPage:
+    """A fax page decoded once by libtiff: everything from its bits; kept as its own strips where the copy is the
+    source's structure exactly (Group 4), else encoded losslessly from the same bits."""
+    pixels = page.bilevel
+    digest = pixels.digest()
+    encoded = keep_bilevel(data, page, digest) or encode_page(page, digest=digest)
+    return _converted(page, encoded, pixels.ink_coverage(), pixels.perceptual_hash())
+
+
+def _old_style_page(stream: bytes, page: Page, limits: ImageLimits) -> ConvertedPage:
+    """An old-style JPEG page whose JPEGInterchangeFormat holds a whole JPEG stream: that stream is the page, kept as
+    a JPEG file, its pixels the stream's decode (docs/formats.md), proven by decoding the kept file."""
+    with DecodedDocument(stream, max_page_pixels=limits.max_page_pixels) as jpeg:
+        if jpeg.format != "JPEG" or jpeg.page_count != 1:
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {page.number}: its JPEG stream is not one JPEG image")
+        decoded = next(jpeg.pages())
+        if decoded.image.size != page.image.size:
+            size = "x".join(str(side) for side in decoded.image.size)
+            raise QuarantineError(Reason.DECODE_ERROR, f"page {page.number}: its JPEG stream is {size}, not the page")
+        grey = luminance(decoded.image)  # a JPEG is grey, RGB or CMYK: never bilevel
+        encoded = encode_page(decoded, original=(stream, JPEG_FROM_OLD_STYLE_TIFF))
+        encoded = replace(encoded, path=JPEG_STREAM, dpi=page.dpi)
+        stream_page = replace(page, source=decoded.image, decoder="pillow", deep=None)
+        return _converted(stream_page, encoded, ink_coverage(grey), perceptual_hash(grey))
+
+
+def _converted(page: Page, encoded: EncodedPage, coverage: float, perceptual: str) -> ConvertedPage:
+    return ConvertedPage(
+        encoded=encoded,
+        source_compression=page.compression,
+        orientation=page.orientation,
+        icc_profile_sha256=hashlib.sha256(page.icc_profile).hexdigest() if page.icc_profile else None,
+        ink_coverage=round(coverage, 5),
+        flags=page_flags(coverage, page.dpi),
+        perceptual_hash=perceptual,
+        decoder=page.decoder,
+    )

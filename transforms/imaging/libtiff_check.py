@@ -77,6 +77,17 @@ class SecondRead:
     missing: MissingRows | None
 
 
+@dataclass(frozen=True)
+class FaxRead:
+    """A fax page as libtiff decoded it: the verdict, its rows (packed, first pixel in the high bit, as the file's
+    samples: 1 is black in a min-is-white page), and the first strip libtiff refused (None: none)."""
+
+    found: SecondRead
+    rows: bytearray
+    row_bytes: int
+    failed_strip: int | None
+
+
 class _MemoryTiff:
     """The bytes as a file libtiff reads through TIFFClientOpenExt, mapped, with this read's own handlers."""
 
@@ -208,11 +219,73 @@ def second_read(data: bytes, page_index: int) -> SecondRead | None:
         library.TIFFClose(tif)
 
 
+def read_fax_page(data: bytes, page_index: int) -> FaxRead | None:
+    """Page page_index+1 of a fax-compressed, single-sample TIFF decoded once by libtiff, with every report heard and
+    the rows it never wrote found: the one decode a bilevel page gets. None where libtiff is not at hand, cannot open
+    the page, or it is not a striped single-sample page."""
+    library = _library()
+    if library is None:
+        return None
+    source = _MemoryTiff(data)
+    options = library.TIFFOpenOptionsAlloc()
+    library.TIFFOpenOptionsSetErrorHandlerExtR(options, source.handlers[0], None)
+    library.TIFFOpenOptionsSetWarningHandlerExtR(options, source.handlers[1], None)
+    tif = library.TIFFClientOpenExt(b"page", b"r", None, *source.procs, options)
+    library.TIFFOpenOptionsFree(options)
+    if not tif:
+        return None
+    try:
+        if not library.TIFFSetDirectory(tif, page_index) or library.TIFFIsTiled(tif):
+            return None
+        if _field(library, tif, _COMPRESSION, ctypes.c_uint16) not in FAX_COMPRESSIONS:
+            return None
+        source.reports.clear()  # what the directory said is about tags, not pixels: only the decode counts
+        height = _field(library, tif, _IMAGELENGTH)
+        per_strip = min(_field(library, tif, _ROWSPERSTRIP) or height, height) or 1
+        row_bytes = library.TIFFScanlineSize(tif)
+        if row_bytes <= 0 or height <= 0:
+            return None
+        rows = bytearray([_PATTERNS[0]]) * (height * row_bytes)
+        missing, failed = _decode_strips(library, tif, rows, height, per_strip, row_bytes)
+        return FaxRead(SecondRead(tuple(source.reports), missing), rows, row_bytes, failed)
+    finally:
+        library.TIFFClose(tif)
+
+
+def _decode_strips(
+    library: ctypes.CDLL, tif: int, rows: bytearray, height: int, per_strip: int, row_bytes: int
+) -> tuple[MissingRows | None, int | None]:
+    """Every strip decoded into its place in ROWS (pre-filled with the first pattern); a strip whose last row still
+    holds it is decoded again under both patterns (_first_unwritten) to find the row where its data ends."""
+    view = (ctypes.c_char * len(rows)).from_buffer(rows)
+    base, untouched, failed = ctypes.addressof(view), bytes([_PATTERNS[0]]) * row_bytes, None
+    try:
+        for strip in range(library.TIFFNumberOfStrips(tif)):
+            first_row = strip * per_strip
+            count = min(per_strip, height - first_row)
+            if count <= 0:
+                break
+            start, size = first_row * row_bytes, count * row_bytes
+            if library.TIFFReadEncodedStrip(tif, strip, base + start, size) < 0 and failed is None:
+                failed = strip
+            if rows[start + size - row_bytes : start + size] == untouched:
+                first = _first_unwritten(library, tif, strip, count, row_bytes)
+                if first is not None:
+                    return MissingRows(first_row + first, height), failed
+    finally:
+        del view
+    return None, failed
+
+
 def judge_by_libtiff(data: bytes, index: int, compression: object, where: str, reported: list[str]) -> None:
     """QuarantineError for a damaged page, judged by what libtiff said while Pillow decoded it (errors only) and
     by its own second read: every warning, and for a fax page the rows it never wrote. Uncompressed pages are
     checked by their structure alone: there is no code stream to go wrong."""
-    found = second_read(data, index) if compression not in (None, 1) else None
+    judge(second_read(data, index) if compression not in (None, 1) else None, where, reported)
+
+
+def judge(found: SecondRead | None, where: str, reported: list[str] = ()) -> None:
+    """QuarantineError when libtiff reported damage (errors, damage warnings) or left rows unwritten."""
     reports = [*reported, *(found.reports if found is not None else ())]
     missing = found.missing.describe() if found is not None and found.missing is not None else None
     if reports:  # corrupt, unless what libtiff said is that the data ran out

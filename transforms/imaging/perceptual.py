@@ -16,9 +16,12 @@ from PIL import Image
 HASH_SIZE = 16
 #: Hamming distance (of 256 bits) up to which two pages count as near-duplicates.
 NEAR_DISTANCE = 28
+#: Pages are box-reduced by the whole factor that leaves their shorter side at least this long.
+HASH_INPUT_SIDE = 256
 
 
-def _hash(grey: Image.Image) -> str:
+def hash_of_grey(grey: Image.Image) -> str:
+    """The hash of an 8-bit grey page, already reduced."""
     import imagehash  # here: it brings scipy (0.3 s of CPU), which a launcher that hashes no page never needs
 
     return str(imagehash.phash(grey, hash_size=HASH_SIZE))
@@ -32,10 +35,10 @@ BLANK_HASHES = frozenset({"0" * 64, "8" + "0" * 63})
 
 def perceptual_hash(image: Image.Image) -> str:
     grey = image if image.mode == "L" else image.convert("L")  # reduce() and the hash make their own copies
-    factor = max(1, min(grey.size) // 256)
+    factor = max(1, min(grey.size) // HASH_INPUT_SIDE)
     if factor > 1:
         grey = grey.reduce(factor)
-    return _hash(grey)
+    return hash_of_grey(grey)
 
 
 def distance(first: str, second: str) -> int:

@@ -18,6 +18,7 @@ PLANAR_CONFIGURATION = 284
 TILE_WIDTH = 322
 EXTRA_SAMPLES = 338
 SAMPLE_FORMAT = 339
+JPEG_INTERCHANGE_FORMAT = 513
 
 COMPRESSION_NAMES = {
     1: "uncompressed",
@@ -115,8 +116,8 @@ def pillow_reads_exactly(mode: str, tags: Mapping[int, Any]) -> bool:
     key = (mode, bits.pop(), _first(tags, SAMPLE_FORMAT, 1))
     if key not in PILLOW_EXACT:
         return False
-    if _first(tags, COMPRESSION, 1) == 6:
-        return False  # old-style JPEG: Pillow's colours came out up to 80 levels off the JPEG stream's own decode
+    if _first(tags, COMPRESSION, 1) == 6:  # old-style JPEG: libtiff, the legacy viewers' decoder, is of record for
+        return JPEG_INTERCHANGE_FORMAT not in tags  # the tables-in-tags kind; a whole stream is kept (jpeg_streams.py)
     if _first(tags, PHOTOMETRIC, -1) == 6 and _first(tags, COMPRESSION, 1) != 7:
         return False  # uncompressed or LZW YCbCr: Pillow mistakes its (subsampled) layout
     samples = _first(tags, SAMPLES_PER_PIXEL, 1)
