@@ -103,6 +103,7 @@ DOCUMENTS = Table(
             "SHA-256 of the document's reference (blob, offset, length, legacy checksum, page files): a re-run "
             "migrates it again only when this changed.",
         ),
+        col("quarantine_files", "STRING", "Page-per-row quarantine copies: 'URI SHA256 BYTES' each.", repeated=True),
     ),
     cluster_columns=("source_system", "status", "patient_key"),
 )
@@ -228,6 +229,12 @@ RUNS = Table(
             "SHA-256 of the previous run's row (canonical JSON); empty for the first. A removed or edited run breaks "
             "it.",
         ),
+        col(
+            "lease",
+            "STRING",
+            "The output's lease as this run held it, JSON: its epoch, the killed runs whose lineage it resumed, and "
+            "the holder it took over from and how (a process gone, abandoned, or broken with --break_stale_lease).",
+        ),
     ),
     cluster_columns=("migration_key",),
 )
@@ -289,6 +296,5 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-_LINEAGE = (DOCUMENTS, PAGES, RUNS)
-TABLES: tuple[Table, ...] = (*_LINEAGE, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, REVIEW_UNCODED_TYPES, ORPHANS)
+TABLES = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, REVIEW_UNCODED_TYPES, ORPHANS)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

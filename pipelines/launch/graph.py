@@ -13,7 +13,7 @@ import apache_beam as beam
 from pipelines.launch.job_lineage import EmitRunEvent
 from pipelines.launch.plan import MigrationPlan
 from schemas.tables import ORPHANS, REVIEW_UNCODED_TYPES, TABLES_BY_NAME
-from transforms.dedupe.resolve import LATE, DeduplicateDocuments
+from transforms.dedupe.resolve import LATE, LATE_TALLIES, DeduplicateDocuments
 from transforms.dedupe.review import FindRecordsForReview
 from transforms.edms.reissue import merge_canonical
 from transforms.edms.write import WriteEdmsRecords
@@ -22,6 +22,7 @@ from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.summary import SummariseRun
 from transforms.lineage.tables import WriteLineage, WriteParquetTable
 from transforms.migrate.document_step import MigrateDocuments
+from transforms.privacy.evidence_key import evidence_key_source
 from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.selection.decide import EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
@@ -36,7 +37,9 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         raise ValueError("the plan has no patient key: resolve it with with_patient_key() first")
     privacy = PrivacySettings(plan.settings.patient_key, plan.settings.local_identifiers)
     rows = pipeline | "ReadSources" >> ReadSources(list(plan.sources), privacy=privacy)
-    selected = rows | "Select" >> SelectDocuments(plan.history, plan.access_log, plan.max_documents, privacy)
+    selected = rows | "Select" >> SelectDocuments(
+        plan.history, plan.access_log, plan.max_documents, privacy, plan.adopted
+    )
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(merge_canonical)
     final, settled = deduplicated["outcomes"], deduplicated[LATE]
@@ -46,17 +49,20 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         plan.run_id,
         settings.edms,
         settings.patient_key,
-        plan.fhir_history,
+        settings.edms.earlier_files,
         local_identifiers=settings.local_identifiers,
     )
     info = plan.run_info()
 
     def table_writer(table):
-        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date)
+        return WriteParquetTable(plan.output, table, plan.migration_key, plan.run_id, info.run_date, signing)
 
-    tables = (final, settled) | "Lineage" >> WriteLineage(plan.output, plan.migration_key, plan.run_id, info.run_date)
-    summary = (selected[TALLIES], final) | "Summary" >> SummariseRun(
-        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id
+    signing = evidence_key_source(plan.settings.patient_key)  # every lineage file is signed with the evidence key
+    tables = (final, settled) | "Lineage" >> WriteLineage(
+        plan.output, plan.migration_key, plan.run_id, info.run_date, signing
+    )
+    summary = (selected[TALLIES], final, deduplicated[LATE_TALLIES]) | "Summary" >> SummariseRun(
+        summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id, signing
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     review[REVIEW_UNCODED_TYPES.name] = edms[REVIEW_UNCODED_TYPES.name]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -21,9 +22,13 @@ from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions, 
 from pipelines.console.process import configure_logging
 from pipelines.console.usage import UsageError, print_error
 from pipelines.launch.dry_run import dry_run, is_dry_run
+from pipelines.launch.fhir_config import with_earlier_records, with_edms
 from pipelines.launch.graph import build
 from pipelines.launch.job_lineage import submitted_message
+from pipelines.launch.lease import OutputLease
+from pipelines.launch.nesting import check_no_nesting
 from pipelines.launch.openlineage_events import RunLineage
+from pipelines.launch.options import MigrateOptions
 from pipelines.launch.plan import (
     MigrationPlan,
     check_sources,
@@ -33,7 +38,8 @@ from pipelines.launch.plan import (
     with_patient_key,
 )
 from pipelines.launch.preflight import launch_checks
-from pipelines.launch.run_record import check_run_id_unused, record_run
+from pipelines.launch.run_record import check_lineage, check_run_id_unused, launcher_evidence_key, record_run
+from pipelines.reports.edms import edms_line, edms_verdict
 from pipelines.reports.summary_text import format_summary
 from schemas.tables import ORPHANS
 from transforms.decoders.warm_decoders import start_decoders_early
@@ -46,11 +52,16 @@ from transforms.privacy.key_source import key_for_worker
 from transforms.privacy.patient_key import LOCAL_RUNNERS
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.errors import ManifestError
+from transforms.sources.paths import absolute, folder_of
+from transforms.storage.damage import named_in
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import owner_only_umask, write_all
 from transforms.storage.output_layout import fhir_folder, lineage_folder, summary_uri, write_check_uri
+from transforms.storage.signed_files import signed_files
 
 _LOGGER = logging.getLogger("edms_migrate")
+#: The access log's one line (transforms/selection/access_log.py), raised on a worker, found in the runner's error.
+_ACCESS_LOG_ERROR = re.compile(r"cannot read --access_log \S+: it is not a CSV file \(\w+\)")
 #: The folder holding setup.py: pipelines/launch/launcher.py is three levels below it.
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -113,7 +124,7 @@ def count_orphans(plan: MigrationPlan) -> int:
 
 def read_summary(plan: MigrationPlan) -> dict:
     uri = summary_uri(plan.output, plan.migration_key, plan.run_id)
-    with FileSystems.open(uri, compression_type="uncompressed") as handle:
+    with FileSystems.open((signed_files(uri) or [uri])[0], compression_type="uncompressed") as handle:
         return json.loads(handle.read())
 
 
@@ -122,15 +133,21 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     options = parse_options(argv)
     using_emulator = skip_credential_lookup_for_storage_emulator()
     FileSystems.set_options(options)
-    plan = plan_from(options)
+    plan = with_edms(plan_from(options), options.view_as(MigrateOptions).fhir_config)
     check_sources(plan)
+    index_folders = {folder_of(manifest) for manifest in plan.manifests}
+    allowed = {absolute(root).rstrip("/") for root in options.view_as(MigrateOptions).allowed_roots or ()}
+    mapped = {target.rstrip("/") for profile, _ in plan.sources for _, target in profile.path_map}
+    declared = allowed | mapped | set(plan.blob_roots)
+    outputs = {"--output": plan.output, "--index_output": plan.settings.index_output}
+    check_no_nesting(outputs, tuple(declared), index_folders)
     plan = replace(plan, manifest_sha256=tuple(file_sha256(manifest) for manifest in plan.manifests))
     launch_checks(options, plan.output)  # the destination's security posture, before anything is written
     for flag, output in (("--output", plan.output), ("--index_output", plan.settings.index_output)):
         if output:
             check_output_writable(output, flag)
     check_run_id_unused(plan)
-    plan = with_history(with_patient_key(plan, options))
+    plan = with_patient_key(plan, options)  # the lineage it resumes from is listed once it holds the lease
     if using_emulator:
         _LOGGER.info("STORAGE_EMULATOR_HOST is set: using the storage emulator without Google credentials")
     profiles = sorted({profile.name for profile, _ in plan.sources})
@@ -159,6 +176,29 @@ def _migrate(argv: list[str]) -> int:
     if is_dry_run(parse_options(argv)):  # translate for Dataflow offline, submit nothing
         return dry_run(parse_options(argv))
     options, plan = prepare(argv)
+    key = launcher_evidence_key(plan)
+    lease = OutputLease(plan.output, key)
+    held = lease.acquire(
+        plan.run_id, break_stale=options.view_as(MigrateOptions).break_stale_lease, detached=plan.detached
+    )
+    try:
+        check_lineage(plan, key, held.adopts)
+        plan = replace(with_earlier_records(with_history(plan)), adopted=held.adopts)
+        if not plan.detached:
+            lease.start_heartbeat()
+        return _launch(options, plan, key, lease)
+    except Exception as error:  # a damaged lineage file, met by a worker: one line, as every misuse
+        line = named_in(error, plan.output) or _ACCESS_LOG_ERROR.search(str(error))
+        if line is None:
+            raise
+        raise UsageError(line if isinstance(line, str) else line[0]) from error
+    finally:
+        if not plan.detached:  # a detached job's lease stays until it is broken once the job has finished
+            lease.release() if lease.recorded else lease.abandon()
+
+
+def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: OutputLease) -> int:
+    """Run the graph while holding the lease; the lease learns when the runs row is recorded."""
     if runs_in_this_process(options.get_all_options()):
         start_decoders_early(plan.settings)
     events = RunLineage(
@@ -184,7 +224,8 @@ def _migrate(argv: list[str]) -> int:
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)
-        record_run(plan, summary)
+        record_run(plan, summary, key, lease.held.as_runs_column())
+        lease.recorded = True
     except BaseException as error:  # the FAIL event, then the error as before
         events.fail(error)
         raise
@@ -197,46 +238,27 @@ def _migrate(argv: list[str]) -> int:
     print(edms_line(edms, fhir_folder(plan.settings.records_prefix)))
     code = verdict(summary, plan) or edms_verdict(edms)
     if code == 0:  # only a run that passed every check changes anything an earlier run left
-        finish_passing_run(plan)
+        finish_passing_run(plan, key)
     return code
 
 
-def finish_passing_run(plan: MigrationPlan) -> None:
-    """Supersede the current DocumentReference of each document this run quarantined. Lineage and the EDMS records
-    are append-only history: no run deletes another run's files; the latest version of a record is the current."""
+def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
+    """Supersede the current DocumentReference of each document this run quarantined (`key`: the evidence key the
+    lineage is read back with). Lineage and the EDMS records are append-only history: no run deletes another run's
+    files; the latest version of a record is the current."""
     settings = plan.settings
-    key = key_for_worker(settings.patient_key)
+    patient_key = key_for_worker(settings.patient_key)
     retired = retire_document_references(
         fhir_folder(settings.records_prefix),
         plan.run_id,
         settings.edms.config,
-        quarantined_documents(plan.output, plan.migration_key, plan.run_id),
-        key,
+        quarantined_documents(plan.output, plan.migration_key, plan.run_id, key),
+        patient_key,
         settings.edms.agent,
-        pseudonymise=Pseudonyms(key, settings.local_identifiers).value,
+        pseudonymise=Pseudonyms(patient_key, settings.local_identifiers).value,
     )
     if retired:
         _LOGGER.info("superseded %d DocumentReference(s) of documents quarantined by this run", retired)
-
-
-def edms_line(edms: dict | None, folder: str) -> str:
-    if edms is None:
-        return f"EDMS:       no records written ({folder})"
-    coded = sum(entry["coded"] for entry in edms["by_source"].values())
-    uncoded = sum(entry["uncoded"] for entry in edms["by_source"].values())
-    return (
-        f"EDMS:       {edms['document_references']:,} DocumentReference(s) ({coded:,} with a SNOMED CT type, "
-        f"{uncoded:,} uncoded: {len(edms['uncoded_types'])} type(s) to review) in {len(edms['files'])} NDJSON "
-        f"file(s) under {folder}"
-    )
-
-
-def edms_verdict(edms: dict | None) -> int:
-    """1 when a resource failed a rule (it was not written), naming each document and rule."""
-    failures = (edms or {}).get("invalid", [])
-    for failure in failures:
-        print(f"ERROR: EDMS record not written: {failure}", file=sys.stderr)
-    return 1 if failures else 0
 
 
 def verdict(summary: dict, plan: MigrationPlan) -> int:

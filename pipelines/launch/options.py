@@ -204,6 +204,13 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     ),
     JobOption("skip_preflight", "Skip the destination's posture checks altogether.", False, switch=True),
     JobOption(
+        "break_stale_lease",
+        "Take the output's lease from a run that holds it with no heartbeat for 10 minutes (or a finished detached "
+        "job): recorded in the runs row. Without it such a run is refused, exit 2.",
+        False,
+        switch=True,
+    ),
+    JobOption(
         "detached",
         "Submit the job and return without waiting (a Flex Template launch always does): the job's final step "
         "then emits the OpenLineage COMPLETE or FAIL event itself.",

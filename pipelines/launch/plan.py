@@ -19,10 +19,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.console.usage import UsageError
-from pipelines.launch.fhir_config import fhir_config
+from pipelines.launch.input_files import check_regular_file
 from pipelines.launch.options import DEFAULT_MAX_QUARANTINE_RATE, MigrateOptions, recorded_options
-from transforms.edms.earlier import document_reference_files
-from transforms.edms.record import EdmsSettings
 from transforms.imaging.image_job import ImageLimits
 from transforms.imaging.signatures import KNOWN_FORMATS
 from transforms.lineage.bigquery_load import valid_dataset
@@ -36,7 +34,6 @@ from transforms.sources.layouts.registry import layout_for
 from transforms.sources.paths import absolute, folder_of
 from transforms.sources.profiles import SourceProfile, canonical_profile, expand_manifests, load_profile
 from transforms.storage.blobs import ReadPolicy
-from transforms.storage.output_layout import fhir_folder
 from transforms.storage.throttle import ReadCaps
 
 
@@ -58,10 +55,10 @@ class MigrationPlan:
     blob_roots: tuple[str, ...] = ()
     profile_uris: tuple[str, ...] = ()
     history: tuple[str, ...] = ()  # earlier runs' documents files under PREFIX/lineage, listed before this run
+    adopted: tuple[str, ...] = ()  # killed runs whose lineage this run resumes (the lease names them)
     access_log: str | None = None
     max_documents: int | None = None
     detached: bool = False  # nobody waits for the run: its final step emits the OpenLineage end event
-    fhir_history: tuple[str, ...] = ()  # earlier runs' DocumentReference NDJSON files, listed before this run
 
     @property
     def manifests(self) -> tuple[str, ...]:
@@ -202,6 +199,11 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
     """`expand_remote=False` (a dry run): a profile's gs:// glob is carried as it is instead of being listed."""
     migrate = options.view_as(MigrateOptions)
     _check_values(migrate)
+    for flag, uris in (("--manifest", migrate.manifest), ("--source", migrate.source)):
+        for uri in uris or ():
+            check_regular_file(flag, absolute(uri))
+    for flag, uri in (("--access_log", migrate.access_log), ("--document_types", migrate.document_types)):
+        check_regular_file(flag, uri and absolute(uri))
     output = absolute(migrate.output).rstrip("/")
     sources = [(canonical_profile(absolute(uri)), absolute(uri)) for uri in migrate.manifest or ()]
     profile_uris = tuple(absolute(uri) for uri in migrate.source or ())
@@ -209,6 +211,8 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         remote = "://" in profile.manifest and not expand_remote
         sources += [(profile, manifest) for manifest in ([profile.manifest] if remote else expand_manifests(profile))]
     manifests = tuple(manifest for _, manifest in sources)
+    for manifest in manifests:  # a profile's index files too
+        check_regular_file("index file", manifest)
     if len(set(manifests)) != len(manifests):
         raise UsageError("an index file is named twice (by two --manifest or --source): each is read once")
     started_at = dt.datetime.now(dt.UTC)
@@ -242,10 +246,14 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
             migrate.max_source_reads_per_second, migrate.max_source_mib_per_second, worker_processes(options)
         ),
         journal=JournalSettings(
-            output, migration_key_for(manifests, output), run_id, started_at.date(), migrate.lineage_flush_documents
+            output,
+            migration_key_for(manifests, output),
+            run_id,
+            started_at.date(),
+            migrate.lineage_flush_documents,
+            attempt=uuid.uuid4().hex[:8],  # this launch's own journal names
         ),
         index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
-        edms=EdmsSettings(fhir_config(migrate.fhir_config), started_at, code_version()),
         local_identifiers=local_identifiers(sources),
     )
     return MigrationPlan(
@@ -288,7 +296,5 @@ def check_sources(plan: MigrationPlan) -> None:
 
 
 def with_history(plan: MigrationPlan) -> MigrationPlan:
-    """The lineage and EDMS records earlier runs left under the output: what this run resumes from and may
-    supersede (listed before it writes)."""
-    earlier = tuple(document_reference_files(fhir_folder(plan.settings.records_prefix)))
-    return replace(plan, history=history_files(plan.output), fhir_history=earlier)
+    """The lineage earlier runs left under the output: what this run resumes from (listed before it writes)."""
+    return replace(plan, history=history_files(plan.output))

@@ -34,12 +34,15 @@ from schemas.records import DocumentRef
 from transforms.privacy.key_source import PatientKeyError, load_key
 from transforms.privacy.patient_key import ENV_VAR, choose_key_ref, default_key_path
 from transforms.privacy.pseudonyms import Pseudonyms
+from transforms.selection.access_log import check_access_log, read_access_log
 from transforms.selection.state import history_files
+from transforms.sources.errors import ManifestError
 from transforms.sources.layouts.page_per_row import assemble_pages
 from transforms.sources.paths import absolute
 from transforms.sources.profiles import SourceProfile
 from transforms.sources.read import iter_source_refs
 from transforms.storage.listing import FOLDER_ORDER, sizes
+from transforms.storage.output_layout import lineage_folder, table_history_pattern
 
 _LOGGER = logging.getLogger("edms_migrate")
 BATCH = 50_000
@@ -55,6 +58,8 @@ _DOCUMENTS = pa.schema(
         ("blobs", pa.list_(pa.string())),
     ]
 )
+_ACCESS = pa.schema([("source_system", pa.string()), ("document_id", pa.string()), ("access_count", pa.int64())])
+_BIGINT_MAX = (1 << 63) - 1
 _PAGE_ROWS = pa.schema(
     [
         ("source_system", pa.string()),
@@ -190,28 +195,23 @@ def lineage_as_inventory(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str, pseudonyms: Pseudonyms | None = None) -> None:
-    """ACCESS.csv (source_system, document_id, access_count, last_accessed) → access_log, one row per document."""
-    with tempfile.TemporaryDirectory(prefix="edms-access-") as folder:
-        local = os.path.join(folder, "access.csv")
-        try:
-            with FileSystems.open(uri, compression_type="uncompressed") as source, open(local, "wb") as target:
-                shutil.copyfileobj(source, target)
-            relation = connection.read_csv(local, header=True, all_varchar=True)
-        except Exception as error:  # missing file, unreadable CSV: one line for the user
-            raise UsageError(f"cannot read --access_log {uri}: {type(error).__name__}: {error}") from error
-        missing = {"source_system", "document_id", "access_count"} - set(relation.columns)
-        if missing:
-            raise UsageError(f"--access_log {uri} lacks column(s) {', '.join(sorted(missing))}")
-        connection.register("_access", relation)
-        key = "source_system, document_id"
-        if pseudonyms is not None:  # keyed as the manifests are
-            connection.create_function("pseudonymised", lambda text: pseudonyms.value(text), ["VARCHAR"], "VARCHAR")
-            key = "pseudonymised(source_system) AS source_system, pseudonymised(document_id) AS document_id"
-        connection.execute(
-            f"CREATE TABLE access_log AS SELECT {key}, "
-            "MAX(COALESCE(TRY_CAST(access_count AS BIGINT), 0)) AS access_count FROM _access GROUP BY ALL"
-        )
-        connection.unregister("_access")
+    """ACCESS.csv → access_log, one row per document, read as `run` reads it (transforms/selection/access_log.py):
+    the same counts, so status's tiers and run's ranking agree (counts beyond BIGINT are held at its maximum), and
+    keyed as the manifests are (pseudonymised where they are)."""
+    try:
+        check_access_log(uri)
+        log = _Batches(connection, "access_rows", _ACCESS)
+        for (source_system, document_id), access in read_access_log(uri):
+            if pseudonyms is not None:
+                source_system, document_id = pseudonyms.value(source_system), pseudonyms.value(document_id)
+            log.add((source_system, document_id, min(access.count, _BIGINT_MAX)))
+        log.flush()
+    except ManifestError as error:
+        raise UsageError(str(error)) from error
+    connection.execute(
+        "CREATE TABLE access_log AS SELECT source_system, document_id, MAX(access_count) AS access_count "
+        "FROM access_rows GROUP BY ALL"
+    )
 
 
 def find_gone_sources(connection: duckdb.DuckDBPyConnection) -> int:
@@ -251,6 +251,12 @@ def plan_sources(
     plan = plan_from(PipelineOptions([*argv, "--output", output]))
     check_sources(plan)
     return plan.output, plan.sources, plan.manifests
+
+
+def holds_migration(prefix: str) -> bool:
+    """Whether any run has written lineage under prefix (a mistyped --output has none)."""
+    patterns = [table_history_pattern(lineage_folder(prefix), name) for name in ("runs", "documents")]
+    return any(result.metadata_list for result in FileSystems.match(patterns))
 
 
 def operator_pseudonyms(args: argparse.Namespace, sources: tuple, prefix: str) -> Pseudonyms:

@@ -19,11 +19,13 @@ import duckdb
 
 from pipelines.console.text_table import text_table
 from pipelines.console.usage import UsageError
+from pipelines.evidence.evidence_key_source import KEY_HINT, command_evidence_key
 from pipelines.evidence.reconcile_records import anchors, write_record
 from pipelines.launch.fhir_config import fhir_config
 from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
+    holds_migration,
     load_manifests,
     open_lineage,
     operator_pseudonyms,
@@ -45,6 +47,7 @@ from transforms.edms.config import FhirConfig
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
 from transforms.privacy.pseudonyms import Pseudonyms, reveal
+from transforms.storage.damage import damaged_files
 
 _CHECKS = ("outcomes", "objects", "quarantine", "edms")
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
@@ -58,25 +61,23 @@ def reconcile(
     manifests: tuple[str, ...],
     verify: Verify,
     pseudonyms: Pseudonyms | None = None,
+    key: bytes | None = None,
     records_prefix: str | None = None,
     config: FhirConfig | None = None,
 ) -> tuple[dict, str]:
     """Run every check; write and return the record (and its URI). The record is analyst-side: it names
-    documents by the pseudonyms lineage holds, however the manifests spell them. The EDMS records are under
-    records_prefix (the run's --index_output; default: prefix), read with the run's --fhir_config."""
+    documents by the pseudonyms lineage holds, however the manifests spell them. key: the evidence key (None: not
+    found, and the chain fails for want of it: a forged file cannot be told from a killed run's without it). The
+    EDMS records are under records_prefix (the run's --index_output; default: prefix), read with its --fhir_config."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
-    chain = verify_chain(prefix, earlier_heads)
+    chain = verify_chain(prefix, earlier_heads, key)
+    if key is None:
+        chain.fail(f"signatures not checked: no evidence key found ({KEY_HINT})")
     per_source: dict[str, dict[str, Any]] = {}
     mix: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
-    except duckdb.Error as error:  # an edited lineage file may not even parse: the chain names it
-        connection, unreadable = None, f"not checked: the lineage cannot be read ({str(error).splitlines()[0]})"
-        checks = [Check(name) for name in _CHECKS]
-        for check in checks:
-            check.fail("", unreadable)
-    if connection is not None:
         load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
@@ -88,6 +89,13 @@ def reconcile(
             check_quarantine(connection, verify),
             edms,
         ]
+    except duckdb.Error as error:  # a damaged lineage file cannot even be read: named, and every check fails
+        connection, per_source = None, {}
+        damaged = damaged_files(prefix) or [f"the lineage cannot be read ({str(error).splitlines()[0]})"]
+        checks = [Check(name) for name in _CHECKS]
+        for check in checks:
+            for line in damaged:
+                check.fail("", f"not checked: {line}")
     for check in checks:
         for source, entry in per_source.items():
             entry[f"{check.name}_checked"] = check.checked[source]
@@ -173,9 +181,20 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("reconcile needs the manifests it proves: --manifest and/or --source")
     verify = Verify.parse(args.verify_objects, random.SystemRandom().randrange(1 << 31))
     prefix, sources, manifests = plan_sources(args.output, args.manifest, args.source)
+    if not holds_migration(prefix):  # a mistyped --output: nothing to prove, and nothing is written there
+        raise UsageError(f"{prefix} holds no migration (no lineage under it): check --output; nothing was written")
     pseudonyms = operator_pseudonyms(args, sources, prefix)
     records = args.index_output.rstrip("/") if args.index_output else None
-    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms, records, fhir_config(args.fhir_config))
+    record, uri = reconcile(
+        prefix,
+        sources,
+        manifests,
+        verify,
+        pseudonyms,
+        command_evidence_key(args),
+        records,
+        fhir_config(args.fhir_config),
+    )
     text = format_record(record, uri)
     if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
         text = reveal(text, pseudonyms.seen)

@@ -29,6 +29,8 @@ _LOGGER = logging.getLogger("edms_migrate")
 LISTED = 20
 #: Objects hashed at once: reads from an object store wait on the network, not the CPU.
 HASH_THREADS = 8
+#: A quarantine_files entry, 'URI SHA256 BYTES': its group 1, 2 or 3.
+_COPY = "regexp_extract(copy_entry, '^(.*) ([0-9a-f]{{64}}) ([0-9]+)$', {})"
 _IN_MANIFESTS = "JOIN manifest_documents AS m USING (source_system, document_id) WHERE NOT m.repeated"
 
 
@@ -168,7 +170,7 @@ def check_quarantine(connection: duckdb.DuckDBPyConnection, verify: Verify) -> C
     recorded size; all, or the sample, hashed to the recorded SHA-256)."""
     check = Check("quarantine")
     quarantined = (
-        "SELECT c.source_system, c.document_id, c.quarantine_uri, c.source_sha256, c.source_bytes, "
+        "SELECT c.source_system, c.document_id, c.quarantine_uri, c.source_sha256, c.source_bytes, c.quarantine_files, "
         f"{verify.chosen('c.source_system', 'c.document_id')} AS hash_it FROM current_documents AS c "
         f"{_IN_MANIFESTS} AND c.status = 'quarantined'"
     )
@@ -183,7 +185,10 @@ def check_quarantine(connection: duckdb.DuckDBPyConnection, verify: Verify) -> C
         "SELECT source_system, document_id, quarantine_uri AS uri, source_sha256 AS sha256, source_bytes AS size, "
         "hash_it, 'bytes' AS kind FROM q WHERE quarantine_uri LIKE '%.bin' UNION ALL "
         "SELECT source_system, document_id, regexp_replace(quarantine_uri, '\\.bin$', '.json'), NULL, NULL, FALSE, "
-        f"'record' FROM q WHERE quarantine_uri IS NOT NULL) ORDER BY {FOLDER_ORDER.format('uri')}",
+        "'record' FROM q WHERE quarantine_uri IS NOT NULL UNION ALL "
+        f"SELECT source_system, document_id, {_COPY.format(1)}, {_COPY.format(2)}, CAST({_COPY.format(3)} AS BIGINT), "
+        "hash_it, 'page copy' FROM (SELECT *, UNNEST(quarantine_files) AS copy_entry FROM q)"
+        f") ORDER BY {FOLDER_ORDER.format('uri')}",
     )
     _check_files(check, files, lambda row: f"{row['source_system']}/{row['document_id']} quarantine {row['kind']}")
     return check

@@ -14,10 +14,12 @@ from typing import Any
 import duckdb
 
 from pipelines.console.text_table import duration, text_table
+from pipelines.console.usage import UsageError
 from pipelines.evidence.lineage_db import rows
 from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
+    holds_migration,
     lineage_as_inventory,
     load_access_log,
     load_manifests,
@@ -25,7 +27,9 @@ from pipelines.operate.inventory import (
     operator_pseudonyms,
     plan_sources,
 )
+from transforms.lineage.chain import unsealed_files
 from transforms.privacy.pseudonyms import Pseudonyms, reveal
+from transforms.storage.damage import damaged_files
 
 #: Priority tiers by access_count in --access_log, most used first; a document not in the log is "cold".
 TIERS = (("hot", 10), ("warm", 1))
@@ -187,6 +191,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     prefix, sources, _ = plan_sources(args.output, args.manifest, args.source)
     pseudonyms = operator_pseudonyms(args, sources, prefix)
-    text = format_status(build_status(prefix, sources, args.access_log, pseudonyms))
+    try:
+        status = build_status(prefix, sources, args.access_log, pseudonyms)
+    except duckdb.Error as error:  # a damaged lineage file: one line naming it
+        damaged = damaged_files(prefix)
+        if not damaged:
+            raise
+        raise UsageError(damaged[0]) from error
+    text = format_status(status)
     print(reveal(text, pseudonyms.seen) if pseudonyms.seen is not None else text)
+    if not holds_migration(prefix):
+        print(f"note: {prefix} holds no migration yet (no lineage under it): if one was expected there, check --output")
+    unsealed = unsealed_files(prefix)
+    if unsealed:
+        print(
+            f"note: {len(unsealed):,} lineage file(s) are in no run's record (a run in progress or killed, or files "
+            f"no run of this migration wrote, e.g. {unsealed[0]}): counted above; the next run or reconcile checks them"
+        )
     return 0

@@ -4,6 +4,8 @@ the type texts redacted, as everything in the report is analyst side)."""
 
 from __future__ import annotations
 
+import sys
+
 from pipelines.reports.charts import table
 from transforms.edms.codes import CONFIDENTIALITY_ORDER
 from transforms.edms.summary import read_summary
@@ -48,3 +50,23 @@ def edms_section(prefix: str, run_id: str | None) -> str:
         )
         + "</section>"
     )
+
+
+def edms_line(edms: dict | None, folder: str) -> str:
+    if edms is None:
+        return f"EDMS:       no records written ({folder})"
+    coded = sum(entry["coded"] for entry in edms["by_source"].values())
+    uncoded = sum(entry["uncoded"] for entry in edms["by_source"].values())
+    return (
+        f"EDMS:       {edms['document_references']:,} DocumentReference(s) ({coded:,} with a SNOMED CT type, "
+        f"{uncoded:,} uncoded: {len(edms['uncoded_types'])} type(s) to review) in {len(edms['files'])} NDJSON "
+        f"file(s) under {folder}"
+    )
+
+
+def edms_verdict(edms: dict | None) -> int:
+    """1 when a resource failed a rule (it was not written), naming each document and rule."""
+    failures = (edms or {}).get("invalid", [])
+    for failure in failures:
+        print(f"ERROR: EDMS record not written: {failure}", file=sys.stderr)
+    return 1 if failures else 0

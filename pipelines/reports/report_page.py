@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
+
 from pipelines.evidence.lineage_db import ReportError, load_lineage, query, rows
 from pipelines.evidence.restricted import check_destination, identifiers_in_records
 from pipelines.reports.charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
@@ -18,6 +20,7 @@ from pipelines.reports.edms import edms_section
 from pipelines.reports.reconciliation import reconciliation_section
 from pipelines.reports.summary_text import human_bytes
 from transforms.privacy.pseudonyms import reveal
+from transforms.storage.damage import damaged_files
 from transforms.storage.objects import write_all
 from transforms.storage.output_layout import quarantine_record_of, report_uri
 
@@ -213,12 +216,14 @@ def write_report(prefix: str, destination: str | None = None, show_identifiers: 
     """The report replaces the last one: a view, not evidence. Under a bucket retention policy the archive refuses
     that, so the refusal is one line that points at --out. With identifiers it goes only outside the prefix."""
     target = check_destination(prefix, destination) if show_identifiers else destination or report_uri(prefix)
-    html = build_report(prefix)
+    try:
+        html = build_report(prefix)
+    except duckdb.Error as error:  # a damaged lineage file: name it, as every command does
+        damaged = damaged_files(prefix)
+        raise ReportError(damaged[0] if damaged else str(error).splitlines()[0]) from error
     try:
         write_all(target, (revealed(prefix, html) if show_identifiers else html).encode("utf-8"))
     except Exception as error:  # any file system's refusal: a replace under retention (403), a read-only folder
-        raise ReportError(
-            f"cannot write {target}: {type(error).__name__}: {error}".splitlines()[0]
-            + " (a bucket under a retention policy keeps the last report: pass --out FILE)"
-        ) from error
+        hint = "" if destination else " (a bucket under a retention policy keeps the last report: pass --out FILE)"
+        raise ReportError(f"cannot write {target}: {type(error).__name__}: {error}".splitlines()[0] + hint) from error
     return target

@@ -247,7 +247,7 @@ def test_a_rerun_reads_no_finished_document_and_keeps_the_first_run_as_history(s
     rerun_rows = [d for d in read_history(migration, "documents") if d["run_id"] == "rerun"]
     assert rerun_rows and {d["status"] for d in rerun_rows} == {"quarantined"}  # only the unfinished are redone
     assert {d["run_id"] for d in read_history(migration, "documents")} >= {whole_blob["run_id"], "rerun"}
-    summary = json.loads(next(Path(migration, "lineage").glob("summary-*-rerun.json")).read_text())
+    summary = json.loads(next(Path(migration, "lineage").glob("summary-*-rerun.mac-*.json")).read_text())
     assert summary["totals"]["objects_written"] == 0 and summary["balanced"] is True
     assert summary["totals"]["already_done"] == len(finished) + sum(
         1 for d in first.values() if d["status"] in ("migrated", "duplicate") and not d["blob_uri"]

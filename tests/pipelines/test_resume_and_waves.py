@@ -128,6 +128,15 @@ def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_
     job.wait()
     recorded = migrated_in(output, "killed")
     assert 0 < len(recorded) < 60
+    reused = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args, "--run_id", "killed"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert reused.returncode == 2 and "run id killed already has lineage file" in reused.stderr  # never reused
     assert migrate(["--manifest", str(manifest), "--output", str(output), "--run_id", "resumed"]) == 0
     current = read_table(str(output), "documents")
     assert sorted(row["document_id"] for row in current) == sorted(f"D{n}" for n in range(60))

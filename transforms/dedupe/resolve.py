@@ -9,6 +9,7 @@ duplicate of the earlier, in a row of its own (LATE), which the summary does not
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 import apache_beam as beam
@@ -16,8 +17,10 @@ from apache_beam import pvalue
 
 from schemas.records import RecordedOutcome, Status, document_label
 from transforms.selection.decide import EarlierDocument
+from transforms.selection.tallies import MergeTalliesGlobally
 
 LATE = "late"
+LATE_TALLIES = "late_tallies"
 
 #: What becomes of a canonical chosen in this run, given its duplicates (the graph passes the EDMS step's
 #: merge, which puts every duplicate's legacy identifier on the canonical's record); injected, so this stage does
@@ -39,18 +42,29 @@ def resolve_duplicates(
     is, for the EDMS step to add its identifier to that canonical's."""
     (patient_key, content), groups = key_and_groups
     now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
-    earlier = sorted(groups.get("earlier", ()), key=lambda candidate: (candidate.order, candidate.label))
-    if earlier:
-        canonical = earlier[0].key
-        for outcome in now:
-            yield outcome.as_duplicate_of(canonical)
-        for candidate in earlier[1:]:
-            yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
-    elif now:
-        first, *others = now
-        canonical, duplicates = merge(first, [outcome.as_duplicate_of(first.key) for outcome in others])
-        yield canonical
+    candidates = list(groups.get("earlier", ()))
+    settled = sorted((c for c in candidates if c.settled), key=lambda candidate: (candidate.order, candidate.label))
+    unsettled = [candidate for candidate in candidates if not candidate.settled]
+    if settled:  # an earlier run's canonical stays canonical
+        canonical, late = settled[0].key, [*settled[1:], *unsettled]
+        yield from (outcome.as_duplicate_of(canonical) for outcome in now)
+    else:  # this run's documents and a killed run's, never de-duplicated: the smallest key, whatever the order
+        pool = sorted([*((o.key, o) for o in now), *((c.key, c) for c in unsettled)], key=lambda item: item[0])
+        if not pool:
+            return
+        first = pool[0][1]
+        canonical = first.key
+        late = [candidate for candidate in unsettled if candidate is not first]
+        duplicates = [outcome.as_duplicate_of(canonical) for outcome in now if outcome is not first]
+        if any(outcome is first for outcome in now):  # this run's canonical: the EDMS step's merge
+            merged, duplicates = merge(first, duplicates)
+            yield merged
         yield from duplicates
+    for candidate in late:
+        yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
+        if candidate.counted:  # counted as already done in this run's manifests: now one of its duplicates
+            source = candidate.key[0]
+            yield pvalue.TaggedOutput(LATE_TALLIES, (source, Counter(duplicate=1, already_done=-1)))
 
 
 def late_duplicate(
@@ -86,9 +100,11 @@ class DeduplicateDocuments(beam.PTransform):
                 "earlier": earlier,
             }
             | "GroupByPatientAndContent" >> beam.CoGroupByKey()
-            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates, self.merge).with_outputs(LATE, main="outcomes")
+            | "ChooseCanonical"
+            >> beam.FlatMap(resolve_duplicates, self.merge).with_outputs(LATE, LATE_TALLIES, main="outcomes")
         )
         return {
             "outcomes": (resolved["outcomes"], single) | "Rejoin" >> beam.Flatten(),
             LATE: resolved[LATE],
+            LATE_TALLIES: resolved[LATE_TALLIES] | "MergeLateTallies" >> MergeTalliesGlobally(),
         }

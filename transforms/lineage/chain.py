@@ -30,7 +30,7 @@ from apache_beam.io.filesystems import FileSystems
 from schemas.tables import RUNS
 from transforms.lineage.runs import file_sha256
 from transforms.storage.listing import matched_paths
-from transforms.storage.objects import read_all, write_once
+from transforms.storage.objects import read_all
 from transforms.storage.output_layout import (
     OPENLINEAGE_FILES,
     RUNS_FILES,
@@ -39,6 +39,7 @@ from transforms.storage.output_layout import (
     runs_row_file,
     table_history_pattern,
 )
+from transforms.storage.signed_files import Signature, signed_files, write_signed_once
 
 _LOGGER = logging.getLogger(__name__)
 #: Files under lineage/ that are not evidence the chain covers: the runs rows themselves (chained by hash) and
@@ -121,6 +122,13 @@ def run_recorded(output_prefix: str, run_id: str) -> bool:
     return any(run.row["run_id"] == run_id for run in runs)
 
 
+def unsealed_files(output_prefix: str) -> list[str]:
+    """Names of the lineage files no runs row lists yet (a run in progress, a killed run's, or a stray file)."""
+    runs, _ = recorded_runs(output_prefix)
+    listed = {name for run in runs for name in run.listed}
+    return [name for name in (uri.rsplit("/", 1)[-1] for uri in chained_files(output_prefix)) if name not in listed]
+
+
 def chain_fields(output_prefix: str) -> dict[str, Any]:
     """What a new runs row records about the chain, computed after the run's pipeline has written its files."""
     runs, _ = recorded_runs(output_prefix)
@@ -133,14 +141,17 @@ def chain_fields(output_prefix: str) -> dict[str, Any]:
     }
 
 
-def write_runs_row(output_prefix: str, migration_key: str, run_id: str, row: dict[str, Any]) -> str:
-    """The run's runs row as one small Parquet file, named as the graph's tables are; returns its URI."""
+def write_runs_row(
+    output_prefix: str, migration_key: str, run_id: str, row: dict[str, Any], key: bytes | None = None
+) -> str:
+    """The run's runs row as one small Parquet file, named as the graph's tables are and signed with the evidence
+    key (key None: unsigned, as unit tests of the chain write it); returns its URI."""
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist([row], schema=RUNS.arrow_schema()), buffer, compression="zstd")
     uri = runs_row_file(output_prefix, RUNS.name, migration_key, run_id)
-    if not write_once(uri, buffer.getvalue()):
+    if signed_files(uri) or FileSystems.exists(uri):
         raise FileExistsError(f"{uri} exists: a run id names one run, and its runs row is written once")
-    return uri
+    return write_signed_once(uri, buffer.getvalue(), key)
 
 
 @dataclass
@@ -164,9 +175,12 @@ class ChainCheck:
         return self.failure_count == 0
 
 
-def verify_chain(output_prefix: str, anchors: Iterable[tuple[str, str, str]] = ()) -> ChainCheck:
+def verify_chain(
+    output_prefix: str, anchors: Iterable[tuple[str, str, str]] = (), key: bytes | None = None
+) -> ChainCheck:
     """Re-hash every file and row of the chain. anchors: (run_id, row SHA-256, where it was recorded) of heads
-    recorded earlier (by reconciliation records), each of which must still be in the chain, unchanged."""
+    recorded earlier (by reconciliation records), each of which must still be in the chain, unchanged. key: the
+    evidence key, to tell a killed run's signed files from files no run of the migration wrote."""
     check = ChainCheck()
     runs, unreadable = recorded_runs(output_prefix)
     for line in unreadable:
@@ -188,17 +202,24 @@ def verify_chain(output_prefix: str, anchors: Iterable[tuple[str, str, str]] = (
             and list_sha256(f"{name} {sha}" for name, sha in run.listed.items()) != run.row["lineage_sha256"]
         ):
             check.fail(f"run {run_id}: its list of lineage files does not match its lineage_sha256: the row was edited")
+    signed_seen = False
+    for run in runs if key is not None else ():
+        signature = Signature.of(run.uri.rsplit("/", 1)[-1])
+        signed_seen |= signature.tag is not None
+        if signed_seen and not signature.valid(key, file_sha256(run.uri)):
+            name = run.uri.rsplit("/", 1)[-1]
+            check.fail(f"runs file {name} is not signed with this migration's key: forged or edited")
     for run_id, sha, where in anchors:
         if hashes.get(run_id) != sha:
             state = "is gone" if run_id not in hashes else "has changed"
             check.fail(f"run {run_id}, the chain's head when {where} was recorded, {state}")
-    _check_files(output_prefix, runs, check)
+    _check_files(output_prefix, runs, check, key)
     if runs:
         check.head_run_id, check.head_sha256 = runs[-1].row["run_id"], hashes[runs[-1].row["run_id"]]
     return check
 
 
-def _check_files(output_prefix: str, runs: list[RecordedRun], check: ChainCheck) -> None:
+def _check_files(output_prefix: str, runs: list[RecordedRun], check: ChainCheck, key: bytes | None) -> None:
     folder = lineage_folder(output_prefix)
     present = {uri.rsplit("/", 1)[-1]: uri for uri in chained_files(output_prefix)}
     covered: set[str] = set()
@@ -216,7 +237,13 @@ def _check_files(output_prefix: str, runs: list[RecordedRun], check: ChainCheck)
                 _LOGGER.info("chain: %d lineage file(s) re-hashed", check.files_checked)
                 last_log = time.monotonic()
     for name in sorted(set(present) - covered):
-        check.fail(
-            f"lineage file {name} is in no run's record: a run crashed before recording it (the next run records "
-            "it), or its runs row was removed"
-        )
+        signature = Signature.of(name)
+        if key is not None and signature.tag is None:
+            check.fail(f"lineage file {name} is in no run's record and is not signed: no run of the migration wrote it")
+        elif key is not None and not signature.valid(key, file_sha256(present[name])):
+            check.fail(f"lineage file {name} is in no run's record and does not match its signature: edited or forged")
+        else:
+            check.fail(
+                f"lineage file {name} is in no run's record: a run crashed before recording it (the next run "
+                "records it), or its runs row was removed"
+            )

@@ -50,7 +50,9 @@ def _strip_comments(sql: str) -> str:
 
 
 #: Columns the views need that lineage written by an earlier version lacks: read as null there.
-_LATER_COLUMNS = {"documents": "CAST(NULL AS TIMESTAMPTZ) AS recorded_at"}
+_LATER_COLUMNS = {
+    "documents": "CAST(NULL AS TIMESTAMPTZ) AS recorded_at, CAST(NULL AS VARCHAR[]) AS quarantine_files",
+}
 
 
 def with_later_columns(name: str, relation: str) -> str:

@@ -17,7 +17,7 @@ from schemas.reasons import Reason
 from schemas.records import RecordedOutcome, Status
 from transforms.selection.tallies import MergeTalliesGlobally, Tallies, Tally, merge_tallies
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import write_once
+from transforms.storage.signed_files import SigningKey, write_signed_once
 
 #: What the summary counts per source system; a run's documents = its outcomes + already done + deferred.
 COUNTED = (
@@ -68,14 +68,19 @@ def summary_document(tallies: Tallies, run_id: str) -> dict[str, Any]:
 
 
 class WriteSummaryFn(StorageDoFn):
-    def __init__(self, summary_uri: str, run_id: str) -> None:
+    def __init__(self, summary_uri: str, run_id: str, key: SigningKey | None = None) -> None:
         self.summary_uri = summary_uri
         self.run_id = run_id
+        self.key_ref = key
+
+    def setup(self) -> None:
+        super().setup()
+        self.key = self.key_ref.key() if self.key_ref is not None else None
 
     def process(self, tallies: Tallies) -> Iterable[str]:
         summary = summary_document(tallies, self.run_id)
-        write_once(self.summary_uri, json.dumps(summary, indent=2, sort_keys=True).encode())  # a retry keeps it
-        yield self.summary_uri
+        data = json.dumps(summary, indent=2, sort_keys=True).encode()
+        yield write_signed_once(self.summary_uri, data, getattr(self, "key", None))  # a retry keeps it
 
 
 class SummariseRun(beam.PTransform):
@@ -84,18 +89,21 @@ class SummariseRun(beam.PTransform):
     Documents are counted where they are selected, outcomes at the very end, so a document lost anywhere between
     shows as an unbalanced source system."""
 
-    def __init__(self, summary_uri: str, run_id: str) -> None:
+    def __init__(self, summary_uri: str, run_id: str, key: SigningKey | None = None) -> None:
         super().__init__()
         self.summary_uri = summary_uri
         self.run_id = run_id
+        self.key = key
 
     def expand(self, inputs: tuple[beam.PCollection[Tallies], beam.PCollection[RecordedOutcome]]):
-        counted, outcomes = inputs
+        counted, outcomes, *settled = inputs  # settled: de-duplication's late rows, counted as this run's
         results = outcomes | "TallyOutcomes" >> beam.Map(tally_outcome) | "MergeOutcomes" >> MergeTalliesGlobally()
         tallies = (
-            (counted, results) | "AllTallies" >> beam.Flatten() | "MergeTallies" >> beam.CombineGlobally(merge_tallies)
+            (counted, results, *settled)
+            | "AllTallies" >> beam.Flatten()
+            | "MergeTallies" >> beam.CombineGlobally(merge_tallies)
         )
-        summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id))
+        summary = tallies | "WriteSummary" >> beam.ParDo(WriteSummaryFn(self.summary_uri, self.run_id, self.key))
         return {"summary": summary, "tallies": tallies}
 
 

@@ -15,6 +15,7 @@ from schemas.tables import DOCUMENTS, PAGES, Table
 from transforms.dedupe.duplicate_rows import journalled_duplicates, settled_row
 from transforms.storage.listing import matched_paths
 from transforms.storage.output_layout import journal_files_pattern, table_prefix
+from transforms.storage.signed_files import SigningKey
 from transforms.storage.table_files import WriteTableFilesFn
 
 
@@ -29,9 +30,19 @@ class WriteParquetTable(beam.PTransform):
     Written directly, once, as the journal writes (storage/table_files.py), not through Beam's file sink: that sink
     writes temporary files and renames them (a copy and a delete), which a bucket under a retention policy refuses."""
 
-    def __init__(self, output_prefix: str, table: Table, migration_key: str, run_id: str, run_date: dt.date) -> None:
+    def __init__(
+        self,
+        output_prefix: str,
+        table: Table,
+        migration_key: str,
+        run_id: str,
+        run_date: dt.date,
+        key: SigningKey | None = None,
+    ) -> None:
         super().__init__()
-        self.fn = WriteTableFilesFn(table_prefix(output_prefix, table.name, migration_key, run_id), table, run_date)
+        self.fn = WriteTableFilesFn(
+            table_prefix(output_prefix, table.name, migration_key, run_id), table, run_date, signing=key
+        )
 
     def expand(self, rows: beam.PCollection[dict]) -> beam.PCollection[str]:
         return rows | "WriteFiles" >> beam.ParDo(self.fn)
@@ -43,8 +54,11 @@ class WriteLineage(beam.PTransform):
     the documents' current rows: duplicate_rows.py), and the journal's files are listed once every outcome is in,
     for the BigQuery load. Yields each table's file names."""
 
-    def __init__(self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date) -> None:
+    def __init__(
+        self, output_prefix: str, migration_key: str, run_id: str, run_date: dt.date, key: SigningKey | None = None
+    ) -> None:
         super().__init__()
+        self.key = key
         self.output_prefix = output_prefix
         self.migration_key = migration_key
         self.run_id = run_id
@@ -68,7 +82,9 @@ class WriteLineage(beam.PTransform):
             | "DuplicateRows" >> beam.FlatMap(journalled_duplicates, beam.pvalue.AsDict(duplicates)),
             settled | "SettledRows" >> beam.Map(settled_row, run_id),
         ) | "ChangedRows" >> beam.Flatten()
-        written = changed | "WriteDuplicates" >> WriteParquetTable(prefix, DOCUMENTS, key, run_id, self.run_date)
+        written = changed | "WriteDuplicates" >> WriteParquetTable(
+            prefix, DOCUMENTS, key, run_id, self.run_date, self.key
+        )
         return {
             "documents": (written, journalled) | "DocumentFiles" >> beam.Flatten(),
             "pages": everything_in

@@ -35,6 +35,7 @@ from transforms.migrate.journal import JournalSettings
 from transforms.migrate.progress import ProgressLog
 from transforms.migrate.quarantine import QuarantineCrashedFn, QuarantineWriter
 from transforms.migrate.stored_outcome import image_outcome, pdf_outcome, stored_bytes
+from transforms.privacy.evidence_key import evidence_key
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.validate import check_checksum, check_metadata
@@ -117,7 +118,7 @@ class MigrateDocumentFn(StorageDoFn):
         self.progress = ProgressLog()
         self.lanes = [self._new_lane() for _ in range(max(1, settings.decode_lanes))]
         self.running = Lanes(self.lanes) if len(self.lanes) > 1 else None
-        self.journal = settings.journal.open() if settings.journal else None
+        self.journal = settings.journal.open(evidence_key(self.key) if self.key else None) if settings.journal else None
         self.throttle = shared_throttle(settings.read_caps) if settings.read_caps.active else None
 
     def _new_lane(self) -> DecoderLane:

@@ -2,9 +2,10 @@
 
 The per-document step hands each outcome to a journal, which writes the rows of every few hundred documents
 (and of each bundle's end) as Parquet files of the run's documents and pages tables. A re-run reads them as it
-reads any lineage, so it redoes only the work that was in flight. A file's name derives from the rows' documents,
-so a retried bundle finds its own file already there and keeps it (write_once) rather than adding a second copy
-or replacing the first.
+reads any lineage, so it redoes only the work that was in flight. A file's name derives from the launch (an attempt
+token of its own, so a later launch can never find an earlier one's file and keep it in place of its own rows) and
+the rows' documents, so a retried bundle finds its own file already there and keeps it (write_once) rather than
+adding a second copy or replacing the first. Each file is signed with the evidence key (evidence_key.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 
 from schemas.records import DocumentOutcome
 from schemas.tables import DOCUMENTS, PAGES, Table
-from transforms.storage.objects import write_once
 from transforms.storage.output_layout import journal_file, table_prefix
+from transforms.storage.signed_files import write_signed_once
 from transforms.storage.table_files import parquet_bytes
 
 #: Rows a journal holds before it writes them: a kill loses at most this many documents' work per worker.
@@ -33,9 +34,13 @@ class JournalSettings:
     run_id: str
     run_date: dt.date
     rows: int = DEFAULT_JOURNAL_ROWS
+    attempt: str = ""  # unique per launch (the plan makes it): two launches never share a journal file's name
 
-    def open(self) -> LineageJournal:
-        return LineageJournal(self.output_prefix, self.migration_key, self.run_id, self.run_date, self.rows)
+    def open(self, key: bytes | None = None) -> LineageJournal:
+        """key: the evidence key (evidence_key.py) its files are signed with; None signs nothing."""
+        journal = LineageJournal(self.output_prefix, self.migration_key, self.run_id, self.run_date, self.rows)
+        journal.attempt, journal.key = self.attempt, key
+        return journal
 
 
 class LineageJournal:
@@ -50,6 +55,8 @@ class LineageJournal:
         self.documents: list[dict[str, Any]] = []
         self.pages: list[dict[str, Any]] = []
         self.written: list[str] = []
+        self.attempt = ""
+        self.key: bytes | None = None
 
     def record(self, outcome: DocumentOutcome) -> None:
         self.documents.append({**outcome.document, "run_date": self.run_date})
@@ -62,7 +69,7 @@ class LineageJournal:
         if not self.documents:
             return
         keys = sorted(f"{row['source_system']}\0{row['document_id']}" for row in self.documents)
-        name = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]
+        name = self.attempt + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]
         if self.pages:
             self._write(PAGES, self.pages, name)
         self._write(DOCUMENTS, self.documents, name)
@@ -70,5 +77,4 @@ class LineageJournal:
 
     def _write(self, table: Table, rows: list[dict[str, Any]], name: str) -> None:
         uri = journal_file(self.prefixes[table.name], name)
-        write_once(uri, parquet_bytes(table, rows))
-        self.written.append(uri)
+        self.written.append(write_signed_once(uri, parquet_bytes(table, rows), self.key))

@@ -7,7 +7,6 @@ touched here: an earlier EDMS record is superseded by the launcher, and only aft
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +18,8 @@ from schemas.reasons import Finding, QuarantineError, Reason
 from schemas.records import DocumentOutcome, DocumentRef, Status
 from transforms.imaging.signatures import sniff
 from transforms.migrate.journal import JournalSettings
-from transforms.migrate.rows import document_row, quarantine_record
+from transforms.migrate.rows import document_row, quarantine_record, repeat_suffix
+from transforms.privacy.evidence_key import evidence_key
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.blobs import DEFAULT_READ_POLICY, ReadPolicy, read_document_bytes, read_range
@@ -31,10 +31,8 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def quarantine_suffix(ref: DocumentRef, findings: Sequence[Finding]) -> str:
-    """A repeated id's files are named by its index file and row, so two index files cannot overwrite each other."""
-    if not any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings):
-        return ""
-    return f"~{hashlib.sha256(ref.manifest_uri.encode()).hexdigest()[:8]}-row{ref.manifest_row}"
+    """A repeated id's files are named by its index file and row (rows.repeat_suffix)."""
+    return repeat_suffix(ref, findings)
 
 
 def count_metric(name: str) -> None:
@@ -73,14 +71,27 @@ class QuarantineWriter:
         """`page_files`: a page-per-row document's files, copied beside the record as .page-N.bin where readable."""
         digest = sha256_hex(data) if data is not None else None
         base = self.area.base_uri(ref.source_system, ref.document_id, quarantine_suffix(ref, findings))
+        copies = [
+            {"copy": quarantine_page_uri(base, number), "sha256": sha256_hex(page), "bytes": len(page)}
+            if page
+            else None
+            for number, page in enumerate(page_files, start=1)
+        ]
         record = quarantine_record(
-            ref, run_id=self.run_id, findings=findings, source_sha256=digest, source_bytes=_size(data)
+            ref,
+            run_id=self.run_id,
+            findings=findings,
+            source_sha256=digest,
+            source_bytes=_size(data),
+            page_copies=copies,
         )
         record["identifiers"] = self.pseudonyms.identifiers(*ref.legacy_key, ref.blob_uri, *record_texts(record))
+        written: list[str] = []
         try:
-            for number, page_data in enumerate(page_files, start=1):
-                if page_data is not None:
-                    self.area.put_bytes(quarantine_page_uri(base, number), page_data)
+            for copy, page_data in zip(copies, page_files, strict=True):
+                if copy is not None:
+                    self.area.put_bytes(copy["copy"], page_data)
+                    written.append(f"{copy['copy']} {copy['sha256']} {copy['bytes']}")
             record_uri = self.area.put(base, data, record)
             location = quarantine_bytes_uri(base) if data is not None else record_uri
         except Exception as error:  # a full disk or a revoked bucket: the outcome says so, the job goes on
@@ -90,7 +101,7 @@ class QuarantineWriter:
                 *findings,
                 Finding(Reason.STORAGE_ERROR, f"the quarantine copy could not be written: {type(error).__name__}"),
             ]
-            location = None
+            location, written = None, []
         row = document_row(
             ref,
             run_id=self.run_id,
@@ -102,6 +113,7 @@ class QuarantineWriter:
             source_bytes=_size(data),
             source_format=named_format(data),
             quarantine_uri=location,
+            quarantine_files=written,
         )
         return DocumentOutcome(document=row)
 
@@ -171,7 +183,7 @@ class QuarantineCrashedFn(StorageDoFn):
         key = key_for_worker(self.patient_key) if self.patient_key else None
         self.pseudonyms = Pseudonyms(key, self.local_identifiers)
         self.quarantine = QuarantineWriter(self.output_prefix, self.run_id, key, pseudonyms=self.pseudonyms)
-        self.journal = self.journal_settings.open() if self.journal_settings else None
+        self.journal = self.journal_settings.open(evidence_key(key) if key else None) if self.journal_settings else None
 
     def finish_bundle(self) -> None:
         if self.journal is not None:

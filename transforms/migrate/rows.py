@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
 
-from schemas.reasons import OPERATOR_ACTIONS, Finding
+from schemas.reasons import OPERATOR_ACTIONS, Finding, Reason
 from schemas.records import DocumentRef
 from schemas.tables import DOCUMENTS, PAGES
 from transforms.imaging.image_job import ConvertedPage
@@ -16,6 +17,15 @@ from transforms.privacy.patient_key import patient_key
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.privacy.redact import redact
 from transforms.sources.validate import parse_document_date
+
+
+def repeat_suffix(ref: DocumentRef, findings: Sequence[Finding]) -> str:
+    """A repeated id's later row (DUPLICATE_DOCUMENT_ID) is named by its index file and row: its quarantine files,
+    so two index files cannot overwrite each other, and its lineage row's document_id, so the repeat never becomes
+    the id's current outcome in place of the first row's (which would then be re-read and re-migrated)."""
+    if not any(f.reason is Reason.DUPLICATE_DOCUMENT_ID for f in findings):
+        return ""
+    return f"~{hashlib.sha256(ref.manifest_uri.encode()).hexdigest()[:8]}-row{ref.manifest_row}"
 
 
 def document_row(
@@ -41,7 +51,7 @@ def document_row(
     return DOCUMENTS.row(
         run_id=run_id,
         source_system=ref.source_system,
-        document_id=ref.document_id,
+        document_id=ref.document_id + repeat_suffix(ref, findings),
         status=status,
         reasons=[finding.reason.value for finding in findings],
         reason_messages=hide.values(finding.message for finding in findings),
@@ -105,11 +115,19 @@ def page_row(
 
 
 def quarantine_record(
-    ref: DocumentRef, *, run_id: str, findings: Sequence[Finding], source_sha256: str | None, source_bytes: int | None
+    ref: DocumentRef,
+    *,
+    run_id: str,
+    findings: Sequence[Finding],
+    source_sha256: str | None,
+    source_bytes: int | None,
+    page_copies: Sequence[dict[str, Any] | None] = (),
 ) -> dict[str, Any]:
     """What an operator needs to fix and re-run a document. No NHS number: the manifest still has it. A restricted
-    record: it names the document as the export did, and by the pseudonymised label lineage knows it by."""
+    record: it names the document as the export did, and by the pseudonymised label lineage knows it by.
+    page_copies: per page file, its copy beside the record ({"copy", "sha256", "bytes"}), or None (unreadable)."""
     source_system, document_id = ref.legacy_key
+    copies = list(page_copies) + [None] * (len(ref.page_blobs) - len(page_copies))
     return {
         "run_id": run_id,
         "source_system": source_system,
@@ -124,8 +142,15 @@ def quarantine_record(
         "source_bytes": source_bytes,
         "source_profile": ref.source_profile,
         "page_files": [
-            {"page": n, "blob_uri": p.blob_uri, "offset": p.offset, "length": p.length, "manifest_row": p.manifest_row}
-            for n, p in enumerate(ref.page_blobs, start=1)
+            {
+                "page": n,
+                "blob_uri": p.blob_uri,
+                "offset": p.offset,
+                "length": p.length,
+                "manifest_row": p.manifest_row,
+                **(copy or {"copy": None, "sha256": None, "bytes": None}),
+            }
+            for n, (p, copy) in enumerate(zip(ref.page_blobs, copies, strict=True), start=1)
         ],
         "reasons": [
             {"code": f.reason.value, "message": f.message, "action": OPERATOR_ACTIONS[f.reason]} for f in findings

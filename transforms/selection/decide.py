@@ -29,11 +29,17 @@ Priority = tuple[int, int, str, str, str]
 @dataclass(frozen=True, slots=True)
 class EarlierDocument:
     """A document an earlier run migrated and this run leaves alone: a canonical candidate for de-duplication.
-    Its source system and id travel apart, so nothing has to split a label that may hold "/" itself."""
+    Its source system and id travel apart, so nothing has to split a label that may hold "/" itself.
+
+    settled: its run de-duplicated it (a sealed run); a killed run's document (adopted now) never was, so it
+    competes with this run's documents on its key, as it would have in an uninterrupted run. counted: it is in
+    this run's manifests, counted there as already done."""
 
     source_system: str
     document_id: str
     order: tuple
+    settled: bool = True
+    counted: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -66,8 +72,10 @@ def decide(
     rows: Iterable[StateRow],
     accesses: Iterable[Access],
     blob_size: Callable[[str], int | None],
+    adopted: frozenset[str] = frozenset(),
 ) -> Iterator[object]:
-    """(priority, ref) for each ref to migrate; tagged tallies; and tagged earlier canonical candidates."""
+    """(priority, ref) for each ref to migrate; tagged tallies; and tagged earlier canonical candidates. adopted:
+    the killed runs whose lineage this run resumes (their documents were never de-duplicated)."""
     refs, latest, access = list(refs), current(rows), next(iter(accesses), None)
     redo = True
     if refs:
@@ -88,5 +96,6 @@ def decide(
         yield pvalue.TaggedOutput(TALLIES, (first.source_system, counts))
     finished_canonical = latest is not None and latest.status == Status.MIGRATED and not (refs and redo)
     if finished_canonical and latest.patient_key and latest.content_sha256:  # still canonical for its content
-        candidate = EarlierDocument(latest.source_system, latest.document_id, latest.order)
+        settled = latest.run_id not in adopted
+        candidate = EarlierDocument(latest.source_system, latest.document_id, latest.order, settled, bool(refs))
         yield pvalue.TaggedOutput(EARLIER, ((latest.patient_key, latest.content_sha256), candidate))

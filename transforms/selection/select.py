@@ -58,9 +58,13 @@ class ReadAccessLogFn(StorageDoFn):
 
 
 class DecideFn(StorageDoFn):
+    def __init__(self, adopted: frozenset[str] = frozenset()) -> None:
+        self.adopted = adopted
+
     def process(self, element: tuple[tuple[str, str], dict[str, Iterable]]) -> Iterator[object]:
         key, joined = element
-        yield from decide(key, joined.get("refs", ()), joined.get("state", ()), joined.get("access", ()), blob_size)
+        refs, rows, accesses = joined.get("refs", ()), joined.get("state", ()), joined.get("access", ())
+        yield from decide(key, refs, rows, accesses, blob_size, self.adopted)
 
 
 def in_wave(item: tuple[Priority, DocumentRef], cutoff: Priority | None) -> Iterator[object]:
@@ -86,9 +90,11 @@ class SelectDocuments(beam.PTransform):
         access_log: str | None,
         max_documents: int | None,
         privacy: PrivacySettings | None = None,
+        adopted: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.privacy = privacy
+        self.adopted = frozenset(adopted)  # killed runs this run resumes: their documents are not yet de-duplicated
         self.history = history
         self.access_log = access_log
         self.max_documents = max_documents
@@ -112,7 +118,7 @@ class SelectDocuments(beam.PTransform):
         decided = (
             inputs
             | "JoinById" >> beam.CoGroupByKey()
-            | "Decide" >> beam.ParDo(DecideFn()).with_outputs(TALLIES, EARLIER, main=OUTSTANDING)
+            | "Decide" >> beam.ParDo(DecideFn(self.adopted)).with_outputs(TALLIES, EARLIER, main=OUTSTANDING)
         )
         prioritised = decided[OUTSTANDING]
         cutoff = None

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from schemas.records import Status, document_label
 from schemas.tables import DOCUMENTS
+from transforms.storage.damage import UnreadableLineage
 from transforms.storage.listing import matched_paths
 from transforms.storage.objects import read_all
 from transforms.storage.output_layout import lineage_folder, table_history_pattern
@@ -72,7 +73,14 @@ def history_files(output_prefix: str) -> tuple[str, ...]:
 
 
 def read_state_rows(uri: str) -> Iterator[tuple[tuple[str, str], StateRow]]:
-    """(key, row) for each row of one lineage documents file."""
+    """(key, row) for each row of one lineage documents file; a damaged file stops the run with one line."""
+    try:
+        yield from _state_rows(uri)
+    except (OSError, ValueError, KeyError) as error:  # pyarrow's ArrowInvalid is a ValueError; IOError an OSError
+        raise UnreadableLineage.of(uri, error) from error
+
+
+def _state_rows(uri: str) -> Iterator[tuple[tuple[str, str], StateRow]]:
     parquet = pq.ParquetFile(io.BytesIO(read_all(uri)))
     present = [name for name in STATE_COLUMNS if name in parquet.schema_arrow.names]
     for batch in parquet.iter_batches(columns=present, batch_size=10_000):

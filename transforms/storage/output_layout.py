@@ -10,6 +10,8 @@
     PREFIX/lineage/runs-<migration>-<run>-00000-of-00001.parquet   the run's one runs row
     PREFIX/lineage/summary-<migration>-<run>.json              the run's summary
     PREFIX/lineage/openlineage-<run>-<1-START|2-COMPLETE|2-FAIL>.jsonl   OpenLineage events, without a client
+    PREFIX/lineage/<any of the above>.mac-<32 hex>.<ext>       the same, signed: the MAC in the name (signed_files.py)
+    PREFIX/lease/<epoch>.lease.json|.beat-<n>|.released|.abandoned   the output's lease (pipelines/launch/lease.py)
     PREFIX/reconcile/reconcile-<time>-<random>.json            reconciliation records
     PREFIX/report.html                                         the report
 
@@ -28,6 +30,7 @@ QUARANTINE = "quarantine"
 FHIR = "fhir"
 LINEAGE = "lineage"
 RECONCILE = "reconcile"
+LEASE = "lease"
 REPORT = "report.html"
 #: Files under lineage/ that a run's chain does not cover: runs rows (chained by hash) and OpenLineage events.
 RUNS_FILES = "runs-"
@@ -172,6 +175,18 @@ def openlineage_events_pattern(output_prefix: str, run_id: str) -> str:
 def write_check_uri(output_prefix: str, token: str) -> str:
     """The launcher's probe that the output is writable (a dot file: the chain does not cover it)."""
     return FileSystems.join(lineage_folder(output_prefix), f".write-check-{token}")
+
+
+# lease/ (a lock, not evidence: outside lineage/)
+
+
+def lease_folder(output_prefix: str) -> str:
+    return FileSystems.join(output_prefix, LEASE)
+
+
+def lease_file(lease_folder_: str, epoch: int, suffix: str) -> str:
+    """One object of the lease: <epoch>.lease.json, .beat-<n>, .released or .abandoned."""
+    return FileSystems.join(lease_folder_, f"{epoch:010d}.{suffix}")
 
 
 # reconcile/ and the report

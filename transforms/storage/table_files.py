@@ -21,8 +21,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from schemas.tables import Table
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import write_once
 from transforms.storage.output_layout import table_file
+from transforms.storage.signed_files import SigningKey, write_signed_once
 
 #: Rows per file: a few MiB of lineage, so a worker holds little and a table of millions of rows is a few files.
 ROWS_PER_FILE = 20_000
@@ -46,11 +46,23 @@ def rows_name(rows: list[dict[str, Any]]) -> str:
 class WriteTableFilesFn(StorageDoFn):
     """Rows of one table in; the URI of each file written (or found already written) out."""
 
-    def __init__(self, path_prefix: str, table: Table, run_date: dt.date, rows_per_file: int = ROWS_PER_FILE) -> None:
+    def __init__(
+        self,
+        path_prefix: str,
+        table: Table,
+        run_date: dt.date,
+        rows_per_file: int = ROWS_PER_FILE,
+        signing: SigningKey | None = None,
+    ) -> None:
         self.path_prefix = path_prefix
         self.table = table
         self.run_date = run_date
         self.rows_per_file = max(1, rows_per_file)
+        self.signing = signing  # where the evidence key is (fetched in setup(), never pickled): files are signed
+
+    def setup(self) -> None:
+        super().setup()
+        self.key = self.signing.key() if self.signing is not None else None
 
     def start_bundle(self) -> None:
         self.rows: list[dict[str, Any]] = []
@@ -67,5 +79,4 @@ class WriteTableFilesFn(StorageDoFn):
     def _flush(self) -> str:
         rows, self.rows = self.rows, []
         uri = table_file(self.path_prefix, rows_name(rows))
-        write_once(uri, parquet_bytes(self.table, rows))
-        return uri
+        return write_signed_once(uri, parquet_bytes(self.table, rows), getattr(self, "key", None))
