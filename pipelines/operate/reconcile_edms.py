@@ -48,7 +48,7 @@ def current_resources(folder: str) -> dict[str, dict[str, Any]]:
                     "identifiers": [(i["system"], i["value"]) for i in resource["identifier"]],
                     "attachments": [c["attachment"] for c in resource["content"]],
                     "coded": bool(coding),
-                    "label": resource["securityLabel"][0]["coding"][0]["code"],
+                    "confidentiality": resource["securityLabel"][0]["coding"][0]["code"],
                 }
     return current
 
@@ -95,7 +95,7 @@ def check_edms(
                 continue
             entry = mix.setdefault(source, {"coded": 0, "uncoded": 0, "labels": Counter()})
             entry["coded" if found[0]["coded"] else "uncoded"] += 1
-            entry["labels"][found[0]["label"]] += 1
+            entry["labels"][found[0]["confidentiality"]] += 1
             to_hash[source].append({"label": label, **found[0]})
         elif row["status"] == "quarantined" and found:
             check.fail(source, f"{label}: quarantined, yet it has a current DocumentReference")

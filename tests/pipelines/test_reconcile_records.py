@@ -31,5 +31,5 @@ def test_a_deleted_or_edited_edms_record_fails_reconcile(share, capsys):  # noqa
         path.write_text(saved)
     assert code == 1 and record["checks"]["edms"]["failure_count"] == 2, out
     assert "PAS-SCAN/D0: migrated, with 0 current DocumentReference(s), not one" in out
-    assert "PAS-SCAN/D1 attachment 1" in out and "size or SHA-1 differs" in out
+    assert "PAS-SCAN/D1 attachment 1" in out and "size or SHA-1 differs" in out, out
     assert reconcile(capsys, *argv)[0] == 0
