@@ -41,6 +41,7 @@ setup(
         "tifffile>=2026.3.3",  # TIFF variants Pillow cannot read or would reduce (16-bit colour, float, CMYK 16, …)
         "imagecodecs>=2026.3.6",  # tifffile's codecs (LZW, Deflate, JPEG, CCITT, PackBits, …) in one wheel
         "numpy>=1.26",
+        "fhirclient==4.4.0",  # FHIR R4 (4.0.1) models: every EDMS record is parsed strictly before it is written
     ],
     extras_require={
         "test": [

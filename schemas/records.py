@@ -71,6 +71,7 @@ class DocumentRef:
     page_number: int | None = None  # page-per-row: this row's page, before the rows are assembled
     page_blobs: tuple[PageBlob, ...] = ()  # page-per-row: the document's page files, in page order
     legacy_header: str | int | None = None  # the profile's policy: None (no header), "search", or a length
+    replaces_earlier: bool = False  # an earlier run migrated this document from another reference (selection)
     #: (source_system, document_id) as the export wrote them, when either held an identifier and the two fields
     #: above carry pseudonyms (transforms/privacy/pseudonyms.py): for the restricted records only.
     legacy_identity: tuple[str, str] | None = field(default=None, repr=False)
@@ -111,6 +112,7 @@ class DocumentOutcome:
     pages: tuple[dict[str, Any], ...] = ()
     dedupe_key: tuple[str, str] | None = field(default=None, repr=False)
     objects_written: int = 0
+    edms: Any = None  # transforms/edms/record.EdmsRecord: the document's FHIR resources, when migrated
 
     @property
     def key(self) -> tuple[str, str]:
@@ -146,6 +148,8 @@ class RecordedOutcome(NamedTuple):
     document_type: str | None = None
     document_date: dt.date | None = None
     page_hashes: tuple[str | None, ...] = ()  # perceptual, in page order; migrated documents with a patient key only
+    edms: Any = None  # transforms/edms/record.EdmsRecord (its repr names nothing): the EDMS resources, built and
+    # validated by the per-document step, written once de-duplication has put duplicates' identifiers on canonicals
     duplicate_of_key: tuple[str, str] | None = None  # the canonical's (source system, document id): never re-split
 
     @classmethod
@@ -170,6 +174,7 @@ class RecordedOutcome(NamedTuple):
             document_type=row["document_type"],
             document_date=row["document_date"],
             page_hashes=tuple(page["perceptual_hash"] for page in pages),
+            edms=outcome.edms if row["status"] == Status.MIGRATED else None,
         )
 
     @property

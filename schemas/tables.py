@@ -7,6 +7,7 @@ so the engines can never disagree about a column.
 
 from __future__ import annotations
 
+from schemas.edms_tables import REVIEW_UNCODED_TYPES
 from schemas.table_model import Table, col
 
 DOCUMENTS = Table(
@@ -185,7 +186,7 @@ RUNS = Table(
         col(
             "output_prefix",
             "STRING",
-            "Where objects, index records and lineage went.",
+            "Where objects, EDMS records and lineage went.",
             required=True,
         ),
         col("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
@@ -295,5 +296,5 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-TABLES: tuple[Table, ...] = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, ORPHANS)
+TABLES = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, REVIEW_UNCODED_TYPES, ORPHANS)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -56,7 +56,7 @@ TRANSFORMS_LINE = (
     "privacy",  # NHS numbers, the patient key, redaction
     "sources",  # profiles, manifests, layouts → DocumentRefs
     "selection",  # what a run migrates, and the run's tallies
-    "edms",  # the EDMS index record (restricted side)
+    "edms",  # the EDMS records: FHIR DocumentReference and Provenance (restricted side)
     "migrate",  # the per-document step and what it records as it goes
     "dedupe",  # de-duplication, its rows, review
     "lineage",  # after the step: tables, summary, runs and chain, orphans, BigQuery

@@ -76,3 +76,11 @@ def test_the_runners_table_counts_the_jvm_and_states_the_load():
     }
     row = table([_recounted(result)]).splitlines()[-1]
     assert row == "| flink-pool | 60.0 | 27.0 (20.0) | 250 / 700 ×1 / 220 ×2 / 130 ×2 | 1.2 → 1.9 |"
+
+
+def test_the_edms_benchmark_builds_valid_records_for_every_document():
+    """Its numbers count only documents whose records pass every rule (measure asserts it per document)."""
+    from benchmarks.edms import measure
+
+    build, sha1 = measure(20, 3, 1024)
+    assert build > 0 and sha1 >= 0

@@ -1,6 +1,7 @@
 """build(): the whole migration as an unrun Beam graph, from a plan. Nothing here launches or prints.
 
-sources → per-document migration → de-duplication → lineage, summary, review tables, orphans (→ BigQuery).
+sources → per-document migration → de-duplication → EDMS records (FHIR NDJSON), lineage, summary, review
+tables, orphans (→ BigQuery).
 Every source of the run meets in one graph, so de-duplication spans them all. The runs row is not here: it seals
 the files the graph writes (transforms/lineage/chain.py), so the launcher records it once the graph has run.
 """
@@ -11,10 +12,11 @@ import apache_beam as beam
 
 from pipelines.launch.job_lineage import EmitRunEvent
 from pipelines.launch.plan import MigrationPlan
-from schemas.tables import ORPHANS, TABLES_BY_NAME
+from schemas.tables import ORPHANS, REVIEW_UNCODED_TYPES, TABLES_BY_NAME
 from transforms.dedupe.resolve import LATE, LATE_TALLIES, DeduplicateDocuments
 from transforms.dedupe.review import FindRecordsForReview
-from transforms.edms.index_record import MarkDuplicateRecordsFn
+from transforms.edms.reissue import merge_canonical
+from transforms.edms.write import WriteEdmsRecords
 from transforms.lineage.bigquery_load import LoadIntoBigQuery
 from transforms.lineage.orphans import FindOrphans
 from transforms.lineage.summary import SummariseRun
@@ -39,10 +41,17 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         plan.history, plan.access_log, plan.max_documents, privacy, plan.adopted
     )
     outcomes = selected[OUTSTANDING] | "Migrate" >> MigrateDocuments(plan.settings)
-    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments()
-    records = plan.settings.records_prefix
-    final = deduplicated["outcomes"] | "MarkDuplicateRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
-    settled = deduplicated[LATE] | "MarkSettledRecords" >> beam.ParDo(MarkDuplicateRecordsFn(records))
+    deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(merge_canonical)
+    final, settled = deduplicated["outcomes"], deduplicated[LATE]
+    settings = plan.settings
+    edms = final | "EDMS" >> WriteEdmsRecords(
+        settings.records_prefix,
+        plan.run_id,
+        settings.edms,
+        settings.patient_key,
+        settings.edms.earlier_files,
+        local_identifiers=settings.local_identifiers,
+    )
     info = plan.run_info()
 
     def table_writer(table):
@@ -56,6 +65,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
         summary_uri(plan.output, plan.migration_key, plan.run_id), plan.run_id, signing
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
+    review[REVIEW_UNCODED_TYPES.name] = edms[REVIEW_UNCODED_TYPES.name]
     for name, review_rows in review.items():
         tables[name] = review_rows | f"Write_{name}" >> table_writer(TABLES_BY_NAME[name])
     if plan.blob_roots:
@@ -65,7 +75,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
             | "Orphans" >> FindOrphans(list(plan.blob_roots), plan.run_id, excluded, privacy)
             | "WriteOrphans" >> table_writer(ORPHANS)
         )
-    graph = {"outcomes": final, "summary": summary["summary"], **tables}
+    graph = {"outcomes": final, "summary": summary["summary"], "edms_summary": edms["summary"], **tables}
     if plan.bigquery_dataset:
         graph["bigquery_jobs"] = tables | "BigQuery" >> LoadIntoBigQuery(
             plan.bigquery_dataset, plan.run_id, plan.bigquery_location

@@ -24,6 +24,7 @@ from pipelines.console.usage import UsageError, print_error
 from pipelines.engines.portable import is_portable, prepare_portable
 from pipelines.engines.worker_pool import local_worker_pool
 from pipelines.launch.dry_run import dry_run, is_dry_run
+from pipelines.launch.fhir_config import with_earlier_records, with_edms
 from pipelines.launch.graph import build
 from pipelines.launch.job_lineage import submitted_message
 from pipelines.launch.lease import OutputLease
@@ -34,20 +35,24 @@ from pipelines.launch.parallelism import runs_in_this_process
 from pipelines.launch.plan import MigrationPlan, check_sources, plan_from, with_history, with_patient_key
 from pipelines.launch.preflight import launch_checks
 from pipelines.launch.run_record import check_lineage, check_run_id_unused, launcher_evidence_key, record_run
+from pipelines.reports.edms import edms_line, edms_verdict
 from pipelines.reports.summary_text import format_summary
 from schemas.tables import ORPHANS
 from transforms.decoders.warm_decoders import start_decoders_early
-from transforms.edms.index_record import retire_index_records
+from transforms.edms.retire import retire_document_references
+from transforms.edms.summary import read_summary as read_edms_summary
 from transforms.lineage.readback import count_rows, quarantined_documents
 from transforms.lineage.runs import file_sha256
 from transforms.lineage.summary import check_failure
+from transforms.privacy.key_source import key_for_worker
 from transforms.privacy.patient_key import LOCAL_RUNNERS
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.sources.errors import ManifestError
 from transforms.sources.paths import absolute, folder_of
 from transforms.storage.damage import named_in
 from transforms.storage.emulators import skip_credential_lookup_for_storage_emulator
 from transforms.storage.objects import owner_only_umask, write_all
-from transforms.storage.output_layout import lineage_folder, summary_uri, write_check_uri
+from transforms.storage.output_layout import fhir_folder, lineage_folder, summary_uri, write_check_uri
 from transforms.storage.signed_files import signed_files
 
 _LOGGER = logging.getLogger("edms_migrate")
@@ -95,8 +100,8 @@ def check_output_writable(output: str, flag: str = "--output") -> None:
     """A mistyped bucket must stop the job here, not quarantine every document as STORAGE_ERROR.
 
     In the archive (--output) the probe, a few bytes under a fresh name each launch, is kept: nothing there is
-    deleted, and a bucket retention policy (preflight asks for one) would refuse it anyway. Elsewhere (the index
-    records' own bucket, rewritten as a matter of course) it is deleted, so that bucket holds only records."""
+    deleted, and a bucket retention policy (preflight asks for one) would refuse it anyway. Elsewhere (the EDMS
+    records' own bucket) it is deleted where it can be, so that bucket holds only records."""
     probe = write_check_uri(output, uuid.uuid4().hex)
     try:
         write_all(probe, b"edms-migrate write check\n")
@@ -105,7 +110,7 @@ def check_output_writable(output: str, flag: str = "--output") -> None:
     if flag != "--output":
         try:
             FileSystems.delete([probe])
-        except Exception:  # a records bucket under a retention policy, despite the preflight's warning
+        except Exception:  # a records bucket under a retention policy (the trust's choice there)
             _LOGGER.info("the write check %s stays until the bucket's retention period ends", probe)
 
 
@@ -126,7 +131,7 @@ def prepare(argv: list[str]) -> tuple[PipelineOptions, MigrationPlan]:
     using_emulator = skip_credential_lookup_for_storage_emulator()
     FileSystems.set_options(options)
     prepare_portable(options)  # Flink, Spark: the job-server jar and the workers' environment, checked
-    plan = plan_from(options)
+    plan = with_edms(plan_from(options), options.view_as(MigrateOptions).fhir_config)
     check_sources(plan)
     index_folders = {folder_of(manifest) for manifest in plan.manifests}
     allowed = {absolute(root).rstrip("/") for root in options.view_as(MigrateOptions).allowed_roots or ()}
@@ -176,7 +181,7 @@ def _migrate(argv: list[str]) -> int:
     )
     try:
         check_lineage(plan, key, held.adopts)
-        plan = replace(with_history(plan), adopted=held.adopts)
+        plan = replace(with_earlier_records(with_history(plan)), adopted=held.adopts)
         if not plan.detached:
             lease.start_heartbeat()
         return _launch(options, plan, key, lease)
@@ -227,22 +232,31 @@ def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: Ou
     if plan.blob_roots:
         orphans = count_orphans(plan)
         print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
-    code = verdict(summary, plan)
+    edms = read_edms_summary(fhir_folder(plan.settings.records_prefix), plan.run_id)
+    print(edms_line(edms, fhir_folder(plan.settings.records_prefix)))
+    code = verdict(summary, plan) or edms_verdict(edms)
     if code == 0:  # only a run that passed every check changes anything an earlier run left
         finish_passing_run(plan, key)
     return code
 
 
 def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
-    """Retire the index records of documents this run quarantined. Lineage is append-only history: no run
-    deletes another run's files, and the current views choose each document's latest row."""
-    retired = retire_index_records(
-        plan.settings.records_prefix,
+    """Supersede the current DocumentReference of each document this run quarantined (`key`: the evidence key the
+    lineage is read back with). Lineage and the EDMS records are append-only history: no run deletes another run's
+    files; the latest version of a record is the current."""
+    settings = plan.settings
+    patient_key = key_for_worker(settings.patient_key)
+    retired = retire_document_references(
+        fhir_folder(settings.records_prefix),
         plan.run_id,
+        settings.edms.config,
         quarantined_documents(plan.output, plan.migration_key, plan.run_id, key),
+        patient_key,
+        settings.edms.agent,
+        pseudonymise=Pseudonyms(patient_key, settings.local_identifiers).value,
     )
     if retired:
-        _LOGGER.info("retired %d index record(s) of documents quarantined by this run", retired)
+        _LOGGER.info("superseded %d DocumentReference(s) of documents quarantined by this run", retired)
 
 
 def verdict(summary: dict, plan: MigrationPlan) -> int:

@@ -182,9 +182,14 @@ JOB_OPTIONS: tuple[JobOption, ...] = (
     ),
     JobOption(
         "index_output",
-        "Prefix for the EDMS index records, the only output holding NHS numbers (default: --output): their own "
-        "prefix or bucket, under separate access.",
+        "Prefix of the EDMS records (FHIR NDJSON under PREFIX/fhir/), which hold NHS numbers (default: --output).",
         param_type="GCS_WRITE_FOLDER",
+    ),
+    JobOption(
+        "fhir_config",
+        "JSON file: identifier systems and ODS codes per source system, SNOMED CT per document type, "
+        "confidentiality rules (docs/edms.md). Without it: default identifier systems, uncoded types, label N.",
+        param_type="GCS_READ_FILE",
     ),
     JobOption(
         "allowed_locations",

@@ -2,15 +2,14 @@
 
 `edms-migrate preflight --output gs://… [--index_output gs://…] [--bigquery_dataset P.D]` runs the checks, and so
 does every launch unless --skip_preflight. Each bucket that will hold patient data must enforce public access
-prevention and uniform bucket-level access, be in an allowed location, encrypt with a default CMEK key and have
-soft delete. The archive (the output's objects, quarantine and lineage, all written once) must also have a
-retention policy. The EDMS index records must not: they are the EDMS's feed, rewritten when de-duplication marks
-a duplicate, when a changed document is migrated again and when a re-run retires a record, and a retention policy
-refuses all three; so on gs:// they need --index_output in a bucket of their own (they hold NHS numbers: their own
-access, too). Beam's --temp_location and --staging_location are deleted as the job ends, so they must not be under
-a retention policy either. The BigQuery dataset must be in an allowed location with a default CMEK key. A failed
-check is one line naming it; `--preflight warn` prints the lines and carries on. Local outputs have no posture to
-check.
+prevention and uniform bucket-level access, be in an allowed location, encrypt with a default CMEK key and have soft
+delete. The archive (the output's objects, quarantine and lineage, all written once) must also have a retention
+policy. The EDMS records (FHIR NDJSON under fhir/) are append-only too (a change is a new line in a new file), so
+they may share the archive's bucket; --index_output gives them a bucket of their own, under separate access (they
+hold NHS numbers), where a retention policy is the trust's choice. Beam's --temp_location and --staging_location are
+deleted as the job ends, so they must not be under a retention policy. The BigQuery dataset must be in an allowed
+location with a default CMEK key. A failed check is one line naming it; `--preflight warn` prints the lines and
+carries on. Local outputs have no posture to check.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from pipelines.launch.options import MigrateOptions, add_job_options
 _LOGGER = logging.getLogger("edms_migrate")
 _COMMAND_OPTIONS = ("output", "bigquery_dataset", "index_output", "allowed_locations")  # declared order
 #: What a bucket holds, which decides its checks.
-ARCHIVE, INDEX_RECORDS, TEMPORARY = "archive", "index records", "temporary files"
+ARCHIVE, INDEX_RECORDS, TEMPORARY = "archive", "EDMS records", "temporary files"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def allowed(text: str) -> frozenset[str]:
 
 
 def bucket_checks(bucket, locations: frozenset[str], role: str = ARCHIVE) -> list[Check]:
-    """The checks of one bucket (google.cloud.storage.Bucket) in its role: the archive, index records, temp files."""
+    """The checks of one bucket (google.cloud.storage.Bucket) in its role: the archive, EDMS records, temp files."""
     target = f"gs://{bucket.name}"
     iam = bucket.iam_configuration
     prevention = iam.public_access_prevention or "unspecified"
@@ -82,22 +81,10 @@ def bucket_checks(bucket, locations: frozenset[str], role: str = ARCHIVE) -> lis
     if role == ARCHIVE:
         checks.append(check("retention_policy", retention > 0, held))
     checks.append(check("soft_delete", soft_delete > 0, f"{soft_delete // 86400} days" if soft_delete else "disabled"))
-    if role == INDEX_RECORDS:
-        checks.append(records_check(target, retention, held))
     return checks
 
 
-def records_check(target: str, retention: int, held: str) -> Check:
-    """Index records are rewritten (duplicate marks, changed documents, retirements): no retention policy."""
-    found = "no retention policy" if not retention else f"retention policy {held}{_REFUSES_REWRITES}"
-    return Check(target, "index_records_rewritable", not retention, found)
-
-
 _REFUSES_DELETES = ": Beam deletes its temporary and staged files as the job ends; use a bucket without one"
-_REFUSES_REWRITES = (
-    ": it would refuse the rewrites EDMS index records need (duplicate marks, changed documents, retirements); "
-    "give --index_output a bucket without one"
-)
 
 
 def dataset_checks(dataset, locations: frozenset[str]) -> list[Check]:  # dataset: google.cloud.bigquery.Dataset
@@ -133,7 +120,7 @@ class Destination:
 def destinations(
     output: str, index_output: str | None, temporary: Iterable[tuple[str, str | None]] = ()
 ) -> list[Destination]:
-    """The job's destinations with their roles; index records default to the output's own bucket. `temporary`:
+    """The job's destinations with their roles; EDMS records default to the output's own bucket. `temporary`:
     (flag, uri) of Beam's temp and staging locations."""
     records = ("--index_output", index_output) if index_output else ("--output", output)
     return [
@@ -145,7 +132,7 @@ def destinations(
 
 def run_checks(where: Iterable[Destination], bigquery_dataset: str | None, locations: frozenset[str]) -> list[Check]:
     """Every check of every destination. A bucket that cannot be read is a UsageError. A bucket in two roles (the
-    archive's also holding the index records) is checked in each, its shared checks once."""
+    archive's also holding the EDMS records) is checked in each, its shared checks once."""
     checks: list[Check] = []
     buckets: dict[str, object] = {}
     for destination in where:

@@ -21,6 +21,7 @@ from pipelines.console.text_table import text_table
 from pipelines.console.usage import UsageError
 from pipelines.evidence.evidence_key_source import KEY_HINT, command_evidence_key
 from pipelines.evidence.reconcile_records import anchors, write_record
+from pipelines.launch.fhir_config import fhir_config
 from pipelines.launch.options import SHOW_IDENTIFIERS, add_job_options
 from pipelines.operate.inventory import (
     find_gone_sources,
@@ -40,13 +41,15 @@ from pipelines.operate.reconcile_checks import (
     gone,
     orphans,
 )
-from pipelines.operate.reconcile_index_records import check_index_records
+from pipelines.operate.reconcile_edms import check_edms
 from pipelines.operate.status import outcome_counts
+from transforms.edms.config import FhirConfig
 from transforms.lineage.chain import verify_chain
 from transforms.lineage.runs import code_version, file_sha256
 from transforms.privacy.pseudonyms import Pseudonyms, reveal
 from transforms.storage.damage import damaged_files
 
+_CHECKS = ("outcomes", "objects", "quarantine", "edms")
 _COUNTS = ("documents", "migrated", "duplicate", "quarantined", "outstanding", "source_gone")
 #: Failures printed per check; the record holds LISTED of them and the count of all.
 PRINTED = 5
@@ -59,28 +62,37 @@ def reconcile(
     verify: Verify,
     pseudonyms: Pseudonyms | None = None,
     key: bytes | None = None,
+    records_prefix: str | None = None,
+    config: FhirConfig | None = None,
 ) -> tuple[dict, str]:
     """Run every check; write and return the record (and its URI). The record is analyst-side: it names
     documents by the pseudonyms lineage holds, however the manifests spell them. key: the evidence key (None: not
-    found, and the chain fails for want of it: a forged file cannot be told from a killed run's without it)."""
+    found, and the chain fails for want of it: a forged file cannot be told from a killed run's without it). The
+    EDMS records are under records_prefix (the run's --index_output; default: prefix), read with its --fhir_config."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
     chain = verify_chain(prefix, earlier_heads, key)
     if key is None:
         chain.fail(f"signatures not checked: no evidence key found ({KEY_HINT})")
     per_source: dict[str, dict[str, Any]] = {}
+    mix: dict[str, dict[str, Any]] = {}
     try:
         connection = open_lineage(prefix)
         load_manifests(connection, sources, pseudonyms)
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
-        checks = [check_outcomes(connection), check_objects(connection, verify), check_quarantine(connection, verify)]
-        checks.append(check_index_records(connection, prefix))
+        edms, mix = check_edms(connection, records_prefix or prefix, config or FhirConfig(), verify, pseudonyms)
+        checks = [
+            check_outcomes(connection),
+            check_objects(connection, verify),
+            check_quarantine(connection, verify),
+            edms,
+        ]
     except duckdb.Error as error:  # a damaged lineage file cannot even be read: named, and every check fails
         connection, per_source = None, {}
         damaged = damaged_files(prefix) or [f"the lineage cannot be read ({str(error).splitlines()[0]})"]
-        checks = [Check(name) for name in ("outcomes", "objects", "quarantine", "records")]
+        checks = [Check(name) for name in _CHECKS]
         for check in checks:
             for line in damaged:
                 check.fail("", f"not checked: {line}")
@@ -111,6 +123,7 @@ def reconcile(
         "checks": recorded,
         "orphans": orphans(connection) if connection else {"count": 0, "by_blob_root": {}, "listed": []},
         "source_gone": gone(connection) if connection else {"count": 0, "by_source": {}, "listed": []},
+        "edms_records": mix,  # per source system: coded and uncoded types, confidentiality labels (current records)
         "verdict": "pass" if all(check["holds"] for check in recorded.values()) else "fail",
     }
     return record, write_record(prefix, record, started)
@@ -120,7 +133,7 @@ def format_record(record: dict[str, Any], uri: str) -> str:
     header = ["source system", *(key.replace("_", " ") for key in _COUNTS), "objects", "hashed", "failures"]
     body = []
     for source, entry in sorted(record["sources"].items()):
-        failures = sum(entry[f"{name}_failed"] for name in ("outcomes", "objects", "quarantine", "records"))
+        failures = sum(entry[f"{name}_failed"] for name in _CHECKS)
         objects = (entry["objects_checked"], entry["objects_hashed"])
         body.append([source, *(entry[key] for key in _COUNTS), *objects, failures])
     lines = [
@@ -151,11 +164,10 @@ def format_record(record: dict[str, Any], uri: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own --output, --manifest, --source and patient key, how many stored objects to hash, and
-    --show_identifiers."""
-    add_job_options(
-        parser, ("output", "manifest", "source", "patient_key_file", "patient_key_secret"), required=("output",)
-    )
+    """The job's own --output, --manifest, --source and patient key, where the EDMS records are and how they were
+    named, how many stored objects to hash, and --show_identifiers."""
+    names = ("output", "manifest", "source", "patient_key_file", "patient_key_secret", "index_output", "fhir_config")
+    add_job_options(parser, names, required=("output",))
     SHOW_IDENTIFIERS.add_to(parser)
     parser.add_argument(
         "--verify_objects",
@@ -172,7 +184,17 @@ def main(args: argparse.Namespace) -> int:
     if not holds_migration(prefix):  # a mistyped --output: nothing to prove, and nothing is written there
         raise UsageError(f"{prefix} holds no migration (no lineage under it): check --output; nothing was written")
     pseudonyms = operator_pseudonyms(args, sources, prefix)
-    record, uri = reconcile(prefix, sources, manifests, verify, pseudonyms, command_evidence_key(args))
+    records = args.index_output.rstrip("/") if args.index_output else None
+    record, uri = reconcile(
+        prefix,
+        sources,
+        manifests,
+        verify,
+        pseudonyms,
+        command_evidence_key(args),
+        records,
+        fhir_config(args.fhir_config),
+    )
     text = format_record(record, uri)
     if pseudonyms.seen is not None:  # --show_identifiers: the ids the manifests gave, on this terminal only
         text = reveal(text, pseudonyms.seen)

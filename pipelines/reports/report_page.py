@@ -16,6 +16,7 @@ import duckdb
 from pipelines.evidence.lineage_db import ReportError, load_lineage, query, rows
 from pipelines.evidence.restricted import check_destination, identifiers_in_records
 from pipelines.reports.charts import COLOURS, before_after, e, object_link, simple_bars, stacked_bars, table
+from pipelines.reports.edms import edms_section
 from pipelines.reports.reconciliation import reconciliation_section
 from pipelines.reports.summary_text import human_bytes
 from transforms.privacy.pseudonyms import reveal
@@ -172,6 +173,7 @@ def build_report(prefix: str) -> str:
             [[r["document_type"], r["documents"], r["pages"], r["most_pages"]] for r in per_type],
         )
         + "</section>",
+        edms_section(prefix, run.get("run_id")),
         "<section><h2>Throughput</h2>"
         + f"<p><b>{pages_per_second:,.1f} pages per second</b>: {run.get('pages', 0):,} pages in {seconds:,.1f} s "
         f"(run {e(str(run.get('run_id', '?')))}, {e(str(run.get('started_at', '')))} → "

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from apache_beam import pvalue
 
 from schemas.records import RecordedOutcome, Status, document_label, split_document_label
 from transforms.dedupe.resolve import LATE, resolve_duplicates
-from transforms.edms.index_record import MarkDuplicateRecordsFn
+from transforms.edms.record import EdmsRecord, EdmsSettings
+from transforms.edms.write import route
 from transforms.selection.decide import EarlierDocument
-from transforms.storage.output_layout import index_record_uri
 
 SOURCE = "TRUST/PAS"  # a source system named after its trust and system
 
@@ -37,18 +36,15 @@ def test_an_earlier_document_settled_late_keeps_both_names_whole():
     assert late.value.canonical_key == (SOURCE, "OLD/1")
 
 
-def test_the_index_record_of_a_duplicate_points_at_its_canonicals_own_record(tmp_path):
-    output = str(tmp_path / "out")
-    duplicate = migrated(SOURCE, "D/2").as_duplicate_of((SOURCE, "D/1"))
-    record = tmp_path / "out" / "documents" / "TRUST%2FPAS" / "D%2F2.json"
-    record.parent.mkdir(parents=True)
-    record.write_text(json.dumps({"status": "migrated"}))
-    marker = MarkDuplicateRecordsFn(output)
-    marker.setup()
-    assert list(marker.process(duplicate)) == [duplicate]
-    marked = json.loads(record.read_text())
-    assert marked["canonical_record"] == index_record_uri(output, SOURCE, "D/1")
-    assert marked["duplicate_of"] == "TRUST/PAS/D/1"
+def test_the_edms_record_of_an_earlier_canonical_is_found_by_its_whole_names():
+    """A duplicate of an earlier run's canonical asks for that canonical's record by (system, id), never re-split."""
+    settings = EdmsSettings()
+    system = settings.config.source(SOURCE).identifier_system
+    record = EdmsRecord(identity=(system, "D/2"), legacy_identifier=(system, "D/2"))
+    duplicate = migrated(SOURCE, "D/2")._replace(edms=record).as_duplicate_of((SOURCE, "OLD/1"))
+    [patch] = list(route(duplicate, settings, reads_earlier=True))
+    assert patch.value == ((system, "OLD/1"), record.legacy_identifier)
+    assert settings.config.source(SOURCE).identifier_system.endswith("/TRUST%2FPAS")
 
 
 def test_a_label_read_back_without_its_key_splits_at_the_first_slash():

@@ -1,5 +1,6 @@
 """MigrateDocumentFn called directly, and MigrateDocuments in a real pipeline."""
 
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -12,9 +13,13 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
-from schemas.records import DocumentRef, Status
+from schemas.records import DocumentRef, RecordedOutcome, Status
 from tests.faulty_converters import BUG_MARKER, CRASH_MARKER, HANG_MARKER, misbehaving_convert
 from tests.images import bilevel_page, encode, multipage_g4
+from transforms.edms.codes import NHS_NUMBER_SYSTEM
+from transforms.edms.config import FhirConfig, SourceSystem
+from transforms.edms.provenance import SHA256_SYSTEM
+from transforms.edms.record import EdmsSettings
 from transforms.migrate.document_step import MigrateDocumentFn, MigrateDocuments, MigrationSettings, QuarantineCrashedFn
 from transforms.privacy.key_source import PatientKeyRef
 from transforms.privacy.patient_key import patient_key
@@ -211,41 +216,60 @@ def test_the_risky_policy_isolates_rare_formats_and_exotic_tiffs_only():
     assert looks_risky(b"no signature at all")
 
 
-def test_the_index_record_names_the_patient_and_lists_pages_in_order_deterministically(tmp_path, dump):
+def test_the_edms_record_names_the_patient_and_lists_pages_in_order_deterministically(tmp_path, dump):
+    """Built and validated where the objects' bytes are: each attachment's SHA-1 and size are its object's."""
     folder, g4, _ = dump
     document = ref(folder, "D/1", "letter.tif", nhs_number=VALID_NHS, document_type="Referral", page_count=3)
-    [outcome] = list(make_fn(tmp_path).process(document))
-    record_path = tmp_path / "out" / "documents" / "PAS" / "D%2F1.json"
-    first = record_path.read_bytes()
-    record = json.loads(first)
-    assert record["patient"] == {"nhs_number": "9434765919", "patient_key": outcome.document["patient_key"]}
-    assert record["status"] == "migrated" and record["document_type"] == "Referral"
-    assert [page["page_number"] for page in record["pages"]] == [1, 2, 3]
-    for page in record["pages"]:
+    edms = EdmsSettings(issued=dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC), agent="test")
+    [outcome] = list(make_fn(tmp_path, edms=edms).process(document))
+    record = outcome.edms
+    assert record.failures == () and "9434765919" not in repr(record)
+    resource = record.resource()
+    assert resource["subject"]["identifier"] == {"system": NHS_NUMBER_SYSTEM, "value": "9434765919"}
+    assert resource["identifier"][0]["value"] == "D/1" and "D/1" not in resource["id"]
+    assert resource["type"] == {"text": "Referral"} and resource["securityLabel"][0]["coding"][0]["code"] == "N"
+    attachments = [content["attachment"] for content in resource["content"]]
+    assert [a["title"] for a in attachments] == [f"Referral, page {n} of 3" for n in (1, 2, 3)]
+    for attachment, page in zip(attachments, sorted(outcome.pages, key=lambda p: p["page_number"]), strict=True):
         stored = Path(page["object_uri"]).read_bytes()
-        assert hashlib.sha256(stored).hexdigest() == page["object_sha256"] and len(stored) == page["object_bytes"]
-    assert record["source"]["sha256"] == hashlib.sha256(g4).hexdigest()
-    list(make_fn(tmp_path).process(document))
-    assert record_path.read_bytes() == first
+        assert attachment["url"] == Path(page["object_uri"]).as_uri() and attachment["size"] == len(stored)
+        assert attachment["hash"] == base64.b64encode(hashlib.sha1(stored).digest()).decode()
+    [provenance] = [json.loads(record.provenance)]
+    assert provenance["target"] == [{"reference": f"DocumentReference/{resource['id']}"}]
+    assert {"system": SHA256_SYSTEM, "value": hashlib.sha256(g4).hexdigest()} in [
+        entity["what"]["identifier"] for entity in provenance["entity"]
+    ]
+    assert resource["meta"]["lastUpdated"] == resource["date"] == "2026-12-01T09:30:00.000Z"
+    [again] = list(make_fn(tmp_path, edms=edms).process(document))
+    assert again.edms.document_reference == record.document_reference  # the same run settings: the same bytes
 
 
-def test_quarantined_documents_get_no_index_record(tmp_path, dump):
+def test_quarantined_documents_get_no_edms_record(tmp_path, dump):
     folder, _, _ = dump
     [outcome] = list(make_fn(tmp_path).process(ref(folder, "E1", "empty.tif", nhs_number=VALID_NHS)))
-    assert outcome.document["status"] == Status.QUARANTINED
-    assert not (tmp_path / "out" / "documents").exists()
+    assert outcome.document["status"] == Status.QUARANTINED and outcome.edms is None
+    assert RecordedOutcome.of(outcome).edms is None
 
 
-def test_a_quarantine_in_the_per_document_step_deletes_no_earlier_index_record(tmp_path, dump):
-    """The run may yet fail a check: only the launcher retires a record, after the run passed every check."""
+def test_the_per_document_step_writes_no_edms_file(tmp_path, dump):
+    """Records are written once, after de-duplication (transforms/edms/write.py): a quarantine here, in a run that
+    may yet fail a check, changes no earlier record; only the launcher retires one, after the run passed."""
     folder, g4, _ = dump
     document = ref(folder, "D1", "letter.tif", nhs_number=VALID_NHS)
     [first] = list(make_fn(tmp_path).process(document))
-    record = tmp_path / "out" / "documents" / "PAS" / "D1.json"
-    assert first.document["status"] == Status.MIGRATED and record.is_file()
-    (folder / "letter.tif").write_bytes(g4[: len(g4) // 2])  # the legacy file was damaged since
-    [second] = list(make_fn(tmp_path).process(document))
-    assert second.document["status"] == Status.QUARANTINED and record.is_file()
+    assert first.document["status"] == Status.MIGRATED and RecordedOutcome.of(first).edms == first.edms
+    assert not (tmp_path / "out" / "fhir").exists() and not (tmp_path / "out" / "documents").exists()
+
+
+def test_a_resource_failing_a_rule_is_kept_out_and_names_the_rule(tmp_path, dump):
+    """A config that bypassed its checks (a wrong ODS code): the record carries the failure, no resource."""
+    folder, _, _ = dump
+    config = FhirConfig(sources={"PAS": SourceSystem("https://trust.example.nhs.uk/Id/pas", custodian_ods="rrk!")})
+    fn = make_fn(tmp_path, edms=EdmsSettings(config=config))
+    [outcome] = list(fn.process(ref(folder, "D1", "letter.tif", nhs_number=VALID_NHS)))
+    assert outcome.document["status"] == Status.MIGRATED
+    assert outcome.edms.document_reference is None and outcome.edms.provenance is None
+    assert [failure.split(":")[0] for failure in outcome.edms.failures] == ["ODS_CODE_SHAPE"]
 
 
 def page_files_ref(folder, *names: str) -> DocumentRef:

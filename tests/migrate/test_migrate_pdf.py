@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import json
 from pathlib import Path
 
 from schemas.records import DocumentRef, Status
 from tests.containers import blank_pdf, eps_with_tiff_preview, pdf_with_jpeg
 from tests.migrate.test_migrate import VALID_NHS, make_fn
+from transforms.edms.documentreference import PAGES_EXTENSION
 
 FILENET = b"FNP2\x00\x01".ljust(256, b"\x00")
 
@@ -37,9 +38,10 @@ def test_a_pdf_is_stored_byte_for_byte_as_one_object_with_its_pages_counted(tmp_
     assert (page["page_number"], page["object_format"], page["width"], page["pixel_sha256"]) == (1, "PDF", None, None)
     assert page["object_uri"].endswith(".pdf") and Path(page["object_uri"]).read_bytes() == pdf
     assert page["object_sha256"] == hashlib.sha256(pdf).hexdigest()
-    record = json.loads((tmp_path / "out" / "documents" / "PAS" / "P1.json").read_bytes())
-    assert record["page_count"] == 3 and record["source"]["format"] == "PDF"
-    assert [(p["object_uri"], p["object_format"]) for p in record["pages"]] == [(page["object_uri"], "PDF")]
+    [attachment] = [content["attachment"] for content in outcome.edms.resource()["content"]]  # a PDF is one
+    assert attachment["contentType"] == "application/pdf" and attachment["size"] == len(pdf)
+    assert attachment["hash"] == base64.b64encode(hashlib.sha1(pdf).digest()).decode()
+    assert attachment["extension"] == [{"url": PAGES_EXTENSION, "valueUnsignedInt": 3}]  # R5's pages, in R4
     [again] = list(make_fn(tmp_path).process(pdf_ref(tmp_path, "P1", "letter.pdf", page_count=3)))
     assert again.objects_written == 0 and again.pages[0]["object_uri"] == page["object_uri"]
 

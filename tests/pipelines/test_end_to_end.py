@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.launch.launcher import migrate
+from tests.edms_checks import check_every_line, own
 from tests.lineage_checks import (
     check_every_source_balances,
     check_outcomes_match_plan,
@@ -20,6 +21,7 @@ from tests.lineage_checks import (
     read_history,
     read_table,
 )
+from transforms.edms.config import DEFAULT_IDENTIFIER_BASE
 
 pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
@@ -87,20 +89,20 @@ def test_bilevel_pages_are_stored_as_group4(migration):
     assert {page["encode_path"] for page in pages} <= {"passthrough", "reencoded", "original", "jpeg-stream"}
 
 
-def test_no_nhs_number_anywhere_in_the_output_but_the_edms_index_records(migration, sample_dump):
+def test_no_nhs_number_anywhere_in_the_output_but_the_edms_records(migration, sample_dump):
     numbers = nhs_number_spellings(sample_dump)
     assert numbers
-    index_records = Path(migration, "documents")
+    index_records = Path(migration, "fhir")
     found_in_records = set()
     for path in Path(migration).rglob("*"):
-        if path.is_file() and path.suffix in (".parquet", ".json", ".jsonl", ".html"):
+        if path.is_file() and path.suffix in (".parquet", ".json", ".jsonl", ".ndjson", ".html"):
             content = path.read_bytes()
             found = {n for n in numbers if n.encode() in content}
             if index_records in path.parents:
                 found_in_records |= found
             else:
                 assert not found, path
-    assert found_in_records, "the EDMS index records must carry the patient's NHS number"
+    assert found_in_records, "the EDMS records must carry the patient's NHS number"
 
 
 def test_lineage_keeps_only_the_metadata_a_profile_allows(migration):
@@ -109,37 +111,26 @@ def test_lineage_keeps_only_the_metadata_a_profile_allows(migration):
     dip = json.dumps({">>DiskgroupNum": "1", "Ward": "Rheumatology – Café Wing"}, sort_keys=True)
     assert {metadata for source, metadata in kept if source == "ONBASE-DIP"} == {dip, None}  # None: no such fields
     assert {metadata for source, metadata in kept if source != "ONBASE-DIP"} == {None}
-    record = json.loads(next(Path(migration, "documents", "ONBASE-DIP").glob("*.json")).read_text())
-    assert {">>DiskgroupNum", ">>FileTypeNum", ">>FileOffset", "Ward"} <= set(record["metadata"])
 
 
-def test_edms_index_records_for_migrated_and_duplicate_documents(migration):
+def test_edms_records_for_every_migrated_document_and_duplicate(migration):
+    """The demo's sources with no --fhir_config: every line valid (fhirclient R4, strictly, and every rule), one
+    current DocumentReference per migrated document, each duplicate's legacy id on its canonical's."""
+    resources, _ = check_every_line(Path(migration, "fhir"))
     documents = read_table(migration, "documents")
-    pages = read_table(migration, "pages")
-    records = {
-        (record["source_system"], record["document_id"]): record
-        for record in (json.loads(path.read_text()) for path in Path(migration, "documents").rglob("*.json"))
+    by_own = {own(resource): resource for resource in resources}
+    assert len(by_own) == len(resources)
+    migrated = {
+        (DEFAULT_IDENTIFIER_BASE + d["source_system"], d["document_id"]) for d in documents if d["status"] == "migrated"
     }
-    stored = {(d["source_system"], d["document_id"]): d for d in documents if d["status"] != "quarantined"}
-    assert set(records) == set(stored)
-    assert {d["status"] for d in stored.values()} == {"migrated", "duplicate"}
-    for key, document in stored.items():
-        record = records[key]
-        assert record["status"] == document["status"] and record["duplicate_of"] == document["duplicate_of"]
-        assert record["patient"]["patient_key"] == document["patient_key"]
-        assert record["source"]["sha256"] == document["source_sha256"]
-        if document["status"] == "duplicate":
-            canonical = json.loads(Path(record["canonical_record"]).read_text())
-            assert f"{canonical['source_system']}/{canonical['document_id']}" == document["duplicate_of"]
-            assert canonical["status"] == "migrated" and canonical["content_sha256"] == record["content_sha256"]
-        else:
-            own = sorted(
-                (p for p in pages if (p["source_system"], p["document_id"]) == key), key=lambda p: p["page_number"]
-            )
-            assert [(p["object_uri"], p["object_sha256"], p["object_format"]) for p in own] == [
-                (p["object_uri"], p["object_sha256"], p["object_format"]) for p in record["pages"]
-            ]
-            assert [p["page_number"] for p in record["pages"]] == list(range(1, document["page_count"] + 1))
+    assert set(by_own) == migrated
+    duplicates = [d for d in documents if d["status"] == "duplicate"]
+    assert duplicates
+    for row in duplicates:
+        source, document_id = row["duplicate_of"].split("/", 1)
+        identifiers = by_own[(DEFAULT_IDENTIFIER_BASE + source, document_id)]["identifier"]
+        assert {"system": DEFAULT_IDENTIFIER_BASE + row["source_system"], "value": row["document_id"]} in identifiers
+    assert {r["securityLabel"][0]["coding"][0]["code"] for r in resources} == {"N"}
 
 
 def outcome_of(document: dict) -> tuple:

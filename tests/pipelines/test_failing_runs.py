@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.launch.launcher import migrate
+from tests.edms_checks import current, lines
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_table
 
@@ -38,12 +39,9 @@ def write_share_dump(folder: Path, documents: int = 4) -> Path:
 
 
 def snapshot(output: Path) -> dict[Path, bytes]:
-    """Every file the earlier run left as evidence: lineage, summary, index records."""
+    """Every file the earlier run left as evidence: lineage, summary, EDMS records."""
     return {
-        path: path.read_bytes()
-        for kind in ("lineage", "documents")
-        for path in (output / kind).rglob("*")
-        if path.is_file()
+        path: path.read_bytes() for kind in ("lineage", "fhir") for path in (output / kind).rglob("*") if path.is_file()
     }
 
 
@@ -51,7 +49,7 @@ def test_an_unmounted_share_fails_the_rerun_and_changes_nothing_of_the_earlier_r
     profile, output = write_share_dump(tmp_path / "dump"), tmp_path / "out"
     assert migrate(["--source", str(profile), "--output", str(output)]) == 0
     before = snapshot(output)
-    assert any(path.parent.name == "PAS-SCAN" for path in before)  # index records were written
+    assert any(path.name.startswith("DocumentReference-") for path in before)  # EDMS records were written
     export = tmp_path / "dump" / "export.csv"  # the next export adds documents, then the share goes away
     export.write_text(
         export.read_text() + "".join(f"N{n};\\\\FILESRV01\\Scans\\new{n}.tif;;Letter\n" for n in range(3))
@@ -79,13 +77,15 @@ def test_a_rerun_over_the_quarantine_rate_deletes_no_earlier_lineage(tmp_path):
 
 
 def test_a_rerun_that_passes_retires_the_records_of_documents_it_quarantined(tmp_path):
+    """Retired: its current DocumentReference written again as superseded; the first line stays where it was."""
     profile, output = write_share_dump(tmp_path / "dump"), tmp_path / "out"
-    assert migrate(["--source", str(profile), "--output", str(output)]) == 0
+    assert migrate(["--source", str(profile), "--output", str(output), "--run_id", "first"]) == 0
     (tmp_path / "dump" / "mounted" / "doc1.tif").write_bytes(b"damaged since")
-    assert migrate(["--source", str(profile), "--output", str(output)]) == 0
-    assert not (output / "documents" / "PAS-SCAN" / "D1.json").exists()
-    [retired] = (output / "retired").rglob("D1.json")
-    assert json.loads(retired.read_text())["status"] == "migrated"
+    assert migrate(["--source", str(profile), "--output", str(output), "--run_id", "second"]) == 0
+    first = {r["identifier"][0]["value"]: r for r in lines(output / "fhir", "DocumentReference", "first")}
+    latest = current(lines(output / "fhir", "DocumentReference"))
+    assert first["D1"]["status"] == "current" and latest[first["D1"]["id"]]["status"] == "superseded"
+    assert {latest[r["id"]]["status"] for name, r in first.items() if name != "D1"} == {"current"}
 
 
 def test_a_manifest_that_does_not_parse_to_its_end_fails_the_run_naming_file_and_line(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,34 @@ from tests.lineage_checks import (
     check_outcomes_match_plan,
     check_pages_are_pixel_identical,
     check_quarantine_keeps_original_bytes,
+    read_bytes,
     read_table,
 )
+from tests.pipelines.test_end_to_end import all_sources
 
 pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
 
 
-def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
+def edms_lines(folder: str, kind: str) -> list[str]:
+    """A folder's resources of one kind, without what differs between stores and runs: ids (keyed hashes over the
+    reference, which names the store), times, URLs and legacy locations. Sorted, as JSON."""
+    found = []
+    [files] = FileSystems.match([f"{folder}/{kind}-*.ndjson"])
+    for metadata in files.metadata_list:
+        for line in read_bytes(metadata.path).decode().splitlines():
+            resource = json.loads(line)
+            for volatile in ("id", "meta", "date", "recorded", "target", "agent"):
+                resource.pop(volatile, None)
+            for content in resource.get("content", ()):
+                content["attachment"]["url"] = content["attachment"]["url"].rsplit("/", 1)[-1]
+            for entity in resource.get("entity", ()):
+                if entity["what"]["identifier"]["system"] == "urn:ietf:rfc:3986":
+                    entity["what"]["identifier"]["value"] = entity["what"]["identifier"]["value"].rsplit("/", 1)[-1]
+            found.append(json.dumps(resource, sort_keys=True))
+    return sorted(found)
+
+
+def test_gs_manifest_and_gs_output(storage_emulator, sample_dump, tmp_path):
     """Every source from gs://: profiles' relative manifests and path_map targets resolve under gs:// too."""
     source = upload_folder(Path(sample_dump.directory), "legacy-archive", "export-2026")
     manifest = f"{source}/manifest.csv"
@@ -53,9 +75,16 @@ def test_gs_manifest_and_gs_output(storage_emulator, sample_dump):
 
     from pipelines.cli import main
 
-    proof = ["reconcile", "--output", output, "--manifest", manifest]
+    proof = ["reconcile", "--output", output, "--manifest", manifest, "--index_output", records]
     proof += [arg for profile in sample_dump.profiles for arg in ("--source", on_gcs(profile))]
     assert main(proof) == 0  # on gs://: objects listed and hashed, the chain re-hashed, the record written
+
+    # The same NDJSON as a local run of the same dump writes, but for where things are and when they were written.
+    on_gs = {kind: edms_lines(f"{records}/fhir", kind) for kind in ("DocumentReference", "Provenance")}
+    local = tmp_path / "local"
+    assert migrate([*all_sources(sample_dump), "--output", str(local)]) == 0
+    assert on_gs == {kind: edms_lines(str(local / "fhir"), kind) for kind in on_gs}
+    assert len(on_gs["DocumentReference"]) == sum(d["status"] == "migrated" for d in documents)
     FileSystems.delete([pages[0]["object_uri"]])
     assert main(proof) == 1
 

@@ -24,8 +24,10 @@ from tests.containers import (
     pdf_with_damaged_stream,
     pdf_with_jpeg,
 )
+from tests.edms_checks import check_every_line
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_bytes, read_table
+from transforms.edms.documentreference import PAGES_EXTENSION
 
 pytestmark = pytest.mark.slow  # a whole pipeline run: outside the fast loop
 
@@ -153,10 +155,13 @@ def test_a_declared_fixed_header_is_skipped_recorded_and_checked(migration):
     assert "as long as the blob or longer" in rows["H3"]["reason_messages"][0]
 
 
-def test_the_edms_index_record_describes_the_pdf(migration):
+def test_the_edms_record_describes_the_pdf(migration):
+    """One attachment for the whole PDF, its page count in R5's pages extension; its duplicate's id on it."""
     _, output = migration
-    record = json.loads(Path(output, "documents", "LETTERS", "P1.json").read_text())
-    assert (record["status"], record["page_count"], record["source"]["format"]) == ("migrated", 3, "PDF")
-    assert [page["object_format"] for page in record["pages"]] == ["PDF"]
-    duplicate = json.loads(Path(output, "documents", "LETTERS", "P2.json").read_text())
-    assert duplicate["status"] == "duplicate" and duplicate["duplicate_of"] == "LETTERS/P1"
+    documents, _ = check_every_line(Path(output, "fhir"))
+    [record] = [r for r in documents if r["identifier"][0]["value"] == "P1"]
+    [attachment] = [content["attachment"] for content in record["content"]]
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["extension"] == [{"url": PAGES_EXTENSION, "valueUnsignedInt": 3}]
+    assert [i["value"] for i in record["identifier"]] == ["P1", "P2"]  # P2, its duplicate, is found through P1
+    assert not [r for r in documents if r["identifier"][0]["value"] == "P2"]

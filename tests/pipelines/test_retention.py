@@ -2,20 +2,18 @@
 once, and nothing is replaced, renamed or deleted — a first run, and a re-run that quarantines again.
 
 The archive is tests/retention_store.py's retention:// folder, which refuses what GCS refuses under a retention
-policy (the storage emulator enforces nothing). The EDMS index records go to a plain folder, as the preflight
-requires: they are rewritten when a duplicate is marked.
+policy (the storage emulator enforces nothing). The EDMS records (FHIR NDJSON) go into the held archive too: they
+are append-only, each file written once.
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.launch.launcher import check_output_writable, migrate
 from pipelines.launch.openlineage_events import written_events
+from tests.edms_checks import lines
 from tests.lineage_checks import (
     check_outcomes_match_plan,
     check_quarantine_keeps_original_bytes,
@@ -55,8 +53,7 @@ def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sampl
     monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
     RetentionFileSystem.refusals.clear()
     output = f"retention://{tmp_path}/archive"
-    records = tmp_path / "records"
-    argv = [*all_sources(sample_dump), "--output", output, "--index_output", str(records)]
+    argv = [*all_sources(sample_dump), "--output", output]
     assert migrate([*argv, "--run_id", "held-1"]) == 0
     assert migrate([*argv, "--run_id", "held-2"]) == 0  # quarantined documents are tried, and quarantined, again
 
@@ -78,10 +75,12 @@ def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sampl
     assert duplicates
     assert [event["eventType"] for event in written_events(output, "held-2")] == ["START", "COMPLETE"]
 
-    # The EDMS feed outside the archive took the duplicate marks.
-    for row in duplicates:
-        record = json.loads(Path(records, "documents", row["source_system"], row["document_id"] + ".json").read_text())
-        assert record["status"] == "duplicate" and record["duplicate_of"] == row["duplicate_of"]
+    # The EDMS records, in the held archive: each run's files written once, duplicates' ids on their canonicals.
+    fhir = tmp_path / "archive" / "fhir"
+    # (held-2 migrated nothing new: it writes no DocumentReference file)
+    assert sorted(path.name for path in fhir.glob("DocumentReference-*")) == ["DocumentReference-held-1-000-000.ndjson"]
+    identifiers = {i["value"] for r in lines(fhir, "DocumentReference") for i in r["identifier"][1:]}
+    assert {row["document_id"] for row in duplicates} <= identifiers
 
     # The report is a view, not evidence: the first is written, a second may not replace it, and says so.
     from pipelines.cli import main

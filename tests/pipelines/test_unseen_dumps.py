@@ -12,6 +12,7 @@ from PIL import Image
 
 from pipelines.launch.launcher import migrate
 from tests.conftest import upload_folder
+from tests.edms_checks import lines
 from tests.images import bilevel_page, encode, multipage_g4
 from tests.lineage_checks import read_table
 
@@ -44,8 +45,12 @@ def test_a_quirky_export_is_read_as_meant(tmp_path, storage_emulator):
     remote = upload_folder(write_quirky_dump(tmp_path / "remote-src").parent / "scans", "quirky", "far")
     manifest = write_quirky_dump(tmp_path / "dump", remote_blob=f"{remote}/page.png")
     output = str(tmp_path / "out")
+    config = tmp_path / "fhir.json"  # the quoted extra column, read by a confidentiality rule of the EDMS record
+    rule = {"column": "Notes, free text", "values": {'said "hello"': "R"}}
+    config.write_text(json.dumps({"confidentiality": {"restricted_flag": rule}}))
     # the remote store is declared: a blob outside every root is never read (BLOB_OUTSIDE_ROOTS)
-    assert migrate(["--manifest", str(manifest), "--output", output, "--allowed_roots", remote]) == 0
+    argv = ["--manifest", str(manifest), "--output", output, "--allowed_roots", remote, "--fhir_config", str(config)]
+    assert migrate(argv) == 0
     documents = {(d["source_system"], d["document_id"]): d for d in read_table(output, "documents")}
     assert {key: d["status"] for key, d in documents.items()} == {
         ("PAS", "DOC/1 (a)"): "migrated",
@@ -58,8 +63,14 @@ def test_a_quirky_export_is_read_as_meant(tmp_path, storage_emulator):
     assert documents[("PAS", "DOC/1 (a)")]["document_type"] == 'Letter, "urgent"'
     # --manifest keeps extra columns for the EDMS record only, parsed as quoted: none reaches lineage
     assert {d["metadata_json"] for d in documents.values()} == {None}
-    record = json.loads(Path(output, "documents", "PAS", "DOC%2F1%20%28a%29.json").read_text())
-    assert record["metadata"] == {"Notes, free text": 'said "hello"'}
+    records = {r["identifier"][0]["value"]: r for r in lines(Path(output, "fhir"), "DocumentReference")}
+    assert records["DOC/1 (a)"]["securityLabel"][0]["coding"][0]["code"] == "R"  # its column, read as quoted
+    assert records["DOC/1 (a)"]["type"] == {"text": 'Letter, "urgent"'}
+    assert {name for name, record in records.items() if record["securityLabel"][0]["coding"][0]["code"] == "N"} == {
+        "DOC 2",
+        "ünïcode-id",
+        "REMOTE",
+    }
     assert documents[("PAS", "DOC 2")]["blob_uri"] == str(tmp_path / "dump" / "scans" / "page.png")
     assert documents[("ÉCM", "ünïcode-id")]["nhs_number_status"] == "valid"
     stored = Image.open(next(p for p in read_table(output, "pages") if p["document_id"] == "DOC 2")["object_uri"])

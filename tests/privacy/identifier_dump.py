@@ -23,7 +23,7 @@ from tests.images import bilevel_page, encode
 LOCAL_IDENTIFIERS = (r"[A-Z]\d{7}", r"RRK\d{6}")
 SOURCE = "PAS-SCAN"
 #: Restricted: may name the patient. Everything else under the output prefix is the analyst side.
-RESTRICTED = ("documents", "quarantine", "retired")
+RESTRICTED = ("fhir", "quarantine")  # the EDMS records (FHIR NDJSON) and the quarantine area
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def restricted_texts(output: Path) -> dict[str, str]:
     return {
         path.relative_to(output).as_posix(): path.read_text(encoding="utf-8")
         for kind in RESTRICTED
-        for path in (output / kind).rglob("*.json")
+        for path in (output / kind).rglob("*")
+        if path.suffix in (".json", ".ndjson")
     }
 
 

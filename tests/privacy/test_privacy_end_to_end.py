@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.launch.launcher import migrate
+from tests.edms_checks import lines
 from tests.images import bilevel_page, encode
 from tests.lineage_checks import read_table
 from transforms.sources.layouts.onbase_dip import MAGIC
@@ -134,25 +135,20 @@ def test_shifted_values_are_described_in_messages_and_the_quarantine_records(run
         assert not [group for group in ("943", "476", "5919") if group in text], path
 
 
-def test_the_edms_index_record_keeps_every_exported_field(run):
-    record = json.loads((run / "documents" / "PAS" / "A1.json").read_text())
-    assert record["patient"]["nhs_number"] == "9434765919"
-    assert record["metadata"] == {
-        "COMMENT": SPELLINGS[0],
-        "DOB": "01/02/1960",
-        "HOSP_NO": SPELLINGS[1],
-        "SURNAME": "Smith",
-        "WARD": "Ward 7",
-    }
-    dip = json.loads((run / "documents" / "ONBASE" / "D1.json").read_text())
-    assert dip["metadata"][">>PatientNHSNo"] == SPELLINGS[4] and dip["metadata"]["Surname"] == "Jones"
+def test_the_edms_record_names_the_patient_and_no_other_exported_field(run):
+    """The DocumentReference carries the normalised NHS number in subject, restricted side only; the export's
+    other fields (names, dates of birth, hospital numbers) are read by the confidentiality rules, never copied."""
+    documents = {r["identifier"][0]["value"]: r for r in lines(run / "fhir", "DocumentReference")}
+    assert documents["A1"]["subject"]["identifier"]["value"] == "9434765919"
+    text = "".join(p.read_text() for p in (run / "fhir").glob("*.ndjson"))
+    assert "Smith" not in text and "01/02/1960" not in text and "Jones" not in text
 
 
 def test_every_local_output_is_owner_only(run):
-    """Objects, quarantine, index records, the lease, and the lineage Beam writes itself: 0600 files in 0700 folders."""
+    """Objects, quarantine, EDMS records, the lease, and the lineage Beam writes itself: 0600 files in 0700 folders."""
     files = [path for path in run.rglob("*") if path.is_file()]
     kinds = {path.relative_to(run).parts[0] for path in files}
-    assert kinds == {"objects", "quarantine", "documents", "lineage", "lease"}
+    assert kinds == {"objects", "quarantine", "fhir", "lineage", "lease"}
     assert any(path.suffix == ".parquet" for path in files)
     assert {path.relative_to(run).as_posix(): oct(stat.S_IMODE(path.stat().st_mode)) for path in files} == {
         path.relative_to(run).as_posix(): "0o600" for path in files

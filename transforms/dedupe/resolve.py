@@ -10,7 +10,7 @@ duplicate of the earlier, in a row of its own (LATE), which the summary does not
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -22,8 +22,24 @@ from transforms.selection.tallies import MergeTalliesGlobally
 LATE = "late"
 LATE_TALLIES = "late_tallies"
 
+#: What becomes of a canonical chosen in this run, given its duplicates (the graph passes the EDMS step's
+#: merge, which puts every duplicate's legacy identifier on the canonical's record); injected, so this stage does
+#: not import the EDMS stage above it.
+MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome]], tuple[RecordedOutcome, list[RecordedOutcome]]]
 
-def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable]]) -> Iterator[object]:
+
+def keep_canonical(
+    canonical: RecordedOutcome, duplicates: list[RecordedOutcome]
+) -> tuple[RecordedOutcome, list[RecordedOutcome]]:
+    return canonical, duplicates
+
+
+def resolve_duplicates(
+    key_and_groups: tuple[tuple[str, str], dict[str, Iterable]], merge: MergeCanonical = keep_canonical
+) -> Iterator[object]:
+    """A canonical chosen in this run and its duplicates go through `merge` (the EDMS step puts the duplicates'
+    identifiers on the canonical's record); a duplicate of an earlier run's canonical keeps its EDMS record as it
+    is, for the EDMS step to add its identifier to that canonical's."""
     (patient_key, content), groups = key_and_groups
     now = sorted(groups.get("now", ()), key=lambda outcome: outcome.key)
     candidates = list(groups.get("earlier", ()))
@@ -39,8 +55,11 @@ def resolve_duplicates(key_and_groups: tuple[tuple[str, str], dict[str, Iterable
         first = pool[0][1]
         canonical = first.key
         late = [candidate for candidate in unsettled if candidate is not first]
-        for outcome in now:
-            yield outcome if outcome is first else outcome.as_duplicate_of(canonical)
+        duplicates = [outcome.as_duplicate_of(canonical) for outcome in now if outcome is not first]
+        if any(outcome is first for outcome in now):  # this run's canonical: the EDMS step's merge
+            merged, duplicates = merge(first, duplicates)
+            yield merged
+        yield from duplicates
     for candidate in late:
         yield pvalue.TaggedOutput(LATE, late_duplicate(candidate, canonical, patient_key, content))
         if candidate.counted:  # counted as already done in this run's manifests: now one of its duplicates
@@ -66,6 +85,10 @@ def late_duplicate(
 class DeduplicateDocuments(beam.PTransform):
     """(this run's outcomes, earlier canonical candidates) → {outcomes: one each, late: earlier documents settled}."""
 
+    def __init__(self, merge: MergeCanonical = keep_canonical) -> None:
+        super().__init__()
+        self.merge = merge
+
     def expand(self, inputs: tuple[beam.PCollection[RecordedOutcome], beam.PCollection]) -> dict:
         outcomes, earlier = inputs
         mergeable, single = outcomes | "SplitMergeable" >> beam.Partition(
@@ -77,7 +100,8 @@ class DeduplicateDocuments(beam.PTransform):
                 "earlier": earlier,
             }
             | "GroupByPatientAndContent" >> beam.CoGroupByKey()
-            | "ChooseCanonical" >> beam.FlatMap(resolve_duplicates).with_outputs(LATE, LATE_TALLIES, main="outcomes")
+            | "ChooseCanonical"
+            >> beam.FlatMap(resolve_duplicates, self.merge).with_outputs(LATE, LATE_TALLIES, main="outcomes")
         )
         return {
             "outcomes": (resolved["outcomes"], single) | "Rejoin" >> beam.Flatten(),

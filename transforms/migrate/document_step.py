@@ -15,7 +15,7 @@ import logging
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -29,12 +29,12 @@ from transforms.decoders import warm_decoders
 from transforms.decoders.isolation import IsolatedWorker
 from transforms.decoders.lanes import DecoderLane, DeferredCounts, Finished, Lanes
 from transforms.decoders.risk import looks_risky
-from transforms.edms.index_record import write_index_record
+from transforms.edms.record import EdmsSettings, edms_record
 from transforms.imaging.image_job import ConvertedDocument, ImageLimits, convert_blobs
 from transforms.migrate.journal import JournalSettings
 from transforms.migrate.progress import ProgressLog
 from transforms.migrate.quarantine import QuarantineCrashedFn, QuarantineWriter
-from transforms.migrate.stored_outcome import image_outcome, pdf_outcome
+from transforms.migrate.stored_outcome import image_outcome, pdf_outcome, stored_bytes
 from transforms.privacy.evidence_key import evidence_key
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.privacy.pseudonyms import Pseudonyms
@@ -67,7 +67,8 @@ class MigrationSettings:
     # pickled into the job graph, and workers fetch the key in setup().
     patient_key: PatientKeyRef | None = None
     today: dt.date | None = None
-    index_output: str | None = None  # where EDMS index records go (they hold NHS numbers); None: output_prefix
+    index_output: str | None = None  # where the EDMS records go (they hold NHS numbers); None: output_prefix
+    edms: EdmsSettings = field(default_factory=EdmsSettings)  # how each migrated document's FHIR record is made
     # Where documents may be read from, how large they may be, how hard to retry a failing store.
     reading: ReadPolicy = field(default_factory=ReadPolicy)
     # Where outcomes are recorded as the job goes (None: not recorded here, as in unit tests of the step).
@@ -267,13 +268,12 @@ class MigrateDocumentFn(StorageDoFn):
             patient_key=self.key,
             pseudonyms=self.pseudonyms,
         )
-        try:  # the EDMS record: the only output naming the patient, written where the identifiers are
-            write_index_record(settings.records_prefix, ref, outcome, self.pseudonyms)
-        except Exception as error:  # any filesystem's failure: this document, not the job
-            raise QuarantineError(
-                Reason.STORAGE_ERROR, f"writing the index record failed: {type(error).__name__}: {error}"
-            ) from error
-        return outcome
+        if self.key is None:  # a unit test of the step without a patient key: no resource ids, so no record
+            return outcome
+        # The EDMS record, built and validated here where the objects' bytes are (their SHA-1 and size); it travels
+        # on with the outcome and is written after de-duplication (transforms/edms/write.py).
+        record = edms_record(settings.edms, self.key, ref, outcome, stored_bytes(blobs, converted), settings.run_id)
+        return replace(outcome, edms=record)
 
 
 class MigrateDocuments(beam.PTransform):

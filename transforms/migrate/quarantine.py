@@ -2,7 +2,7 @@
 
 Writing the evidence can fail too (a full disk, a revoked bucket): the document still leaves with exactly one
 outcome, quarantined, whose reasons say that its evidence could not be written. Nothing of an earlier run is
-touched here: an earlier index record is retired by the launcher, and only after a run passes every check.
+touched here: an earlier EDMS record is superseded by the launcher, and only after a run passes every check.
 """
 
 from __future__ import annotations

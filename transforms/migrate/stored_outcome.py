@@ -105,3 +105,10 @@ def pdf_outcome(
         legacy_header_bytes=converted.legacy_header_bytes or None,
     )
     return _outcome(row, (page,), int(written))
+
+
+def stored_bytes(blobs: tuple[bytes, ...], converted: ConvertedDocument) -> tuple[bytes, ...]:
+    """The bytes of each object a converted document stored, in page order (a PDF: one, after its header)."""
+    if converted.pdf is not None:
+        return (blobs[0][converted.legacy_header_bytes :],)
+    return tuple(page.encoded.data for page in converted.pages)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from apache_beam import pvalue
 
@@ -86,6 +86,8 @@ def decide(
         state = unchanged(first, latest, blob_size) if latest is not None and latest.finished else False
         redo = state is False
         if redo:
+            if latest is not None and latest.status == Status.MIGRATED and state is False:  # its EDMS record goes
+                first = replace(first, replaces_earlier=True)  # superseded by the one this run makes
             yield priority(first, access), first
         else:
             counts.update(already_done=1, source_gone=1 if state is None else 0)

@@ -47,7 +47,8 @@ class SourceProfile:
     date_format: str = "%Y-%m-%d"
     path_map: tuple[tuple[str, str], ...] = ()
     #: Unmapped columns (csv) or keywords and `>>` system tags (onbase-dip) allowed into lineage, redacted there;
-    #: every other field goes to the EDMS index record only. Empty by default, and always for --manifest.
+    #: every other field reaches only the EDMS record's builder (its restricted_flag rules read them). Empty by
+    #: default, and always for --manifest.
     keep_metadata: frozenset[str] = frozenset()
     legacy_header: str | int | None = None  # a proprietary header before each blob: "search" or its length
     #: The trust's own patient identifiers (regexes), pseudonymised on the analyst side with every 10-digit run.

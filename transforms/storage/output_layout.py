@@ -2,8 +2,9 @@
 
     PREFIX/objects/ab/cd/<sha256>.<ext>                        page objects, content-addressed (storage/objects.py)
     PREFIX/quarantine/<run>/<source>/<document>.bin|.json      a run's quarantined originals and their records
-    PREFIX/documents/<source>/<document>.json                  EDMS index records (restricted: they name the patient)
-    PREFIX/retired/<run>/documents/<source>/<document>.json    index records a later run retired
+    PREFIX/fhir/<Type>-<run>-<shard>-<part>.ndjson             EDMS records: FHIR DocumentReference and Provenance
+                                                               (restricted: they name the patient; --index_output's)
+    PREFIX/fhir/summary-<run>.json                             the run's EDMS summary
     PREFIX/lineage/<table>-<migration>-<run>-j<rows>.parquet   the per-document step's journal files
     PREFIX/lineage/<table>-<migration>-<run>-t<rows>.parquet   table files written after the step
     PREFIX/lineage/runs-<migration>-<run>-00000-of-00001.parquet   the run's one runs row
@@ -26,8 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 
 OBJECTS = "objects"
 QUARANTINE = "quarantine"
-DOCUMENTS = "documents"
-RETIRED = "retired"
+FHIR = "fhir"
 LINEAGE = "lineage"
 RECONCILE = "reconcile"
 LEASE = "lease"
@@ -97,16 +97,24 @@ def quarantine_record_of(quarantine_uri: str) -> str:
     return quarantine_record_uri(quarantine_uri.rsplit(".", 1)[0])
 
 
-# documents/ and retired/ (restricted)
+# fhir/ (restricted: under --index_output when given)
 
 
-def index_record_uri(output_prefix: str, source_system: str, document_id: str) -> str:
-    return FileSystems.join(output_prefix, DOCUMENTS, safe_name(source_system), safe_name(document_id) + ".json")
+def fhir_folder(records_prefix: str) -> str:
+    return FileSystems.join(records_prefix, FHIR)
 
 
-def retired_record_uri(output_prefix: str, run_id: str, source_system: str, document_id: str) -> str:
-    name = safe_name(document_id) + ".json"
-    return FileSystems.join(output_prefix, RETIRED, safe_name(run_id), DOCUMENTS, safe_name(source_system), name)
+def fhir_file(folder: str, resource_type: str, run_id: str, shard: int, part: int) -> str:
+    """One NDJSON file of one resource type, written once (a retirement's run id ends in "-retired")."""
+    return FileSystems.join(folder, f"{resource_type}-{safe_name(run_id)}-{shard:03d}-{part:03d}.ndjson")
+
+
+def fhir_files_pattern(folder: str, resource_type: str) -> str:
+    return FileSystems.join(folder, f"{resource_type}-*.ndjson")
+
+
+def edms_summary_uri(folder: str, run_id: str) -> str:
+    return FileSystems.join(folder, f"summary-{safe_name(run_id)}.json")
 
 
 # lineage/

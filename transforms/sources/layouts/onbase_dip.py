@@ -2,9 +2,9 @@
 
 A block's `>>` system tags (DocTypeName, DocDate, FullPath, FileOffset, FileSize, …) need no mapping; every other
 `Name: value` line is a keyword, mapped to canonical fields through the profile's `fields`. Unmapped keywords and
-system tags are metadata: all of them in the EDMS index record, those the profile's keep_metadata names (a tag as
-`>>DiskgroupNum`) in lineage too. A block that cannot be used is a ref with a finding; an index that is not a
-tagged DIP at all is a ManifestError, found when the job is launched.
+system tags are metadata: all of them reach the EDMS record's builder (its restricted_flag rules read them), those
+the profile's keep_metadata names (a tag as `>>DiskgroupNum`) lineage too. A block that cannot be used is a ref with
+a finding; an index that is not a tagged DIP at all is a ManifestError, found when the job is launched.
 """
 
 from __future__ import annotations

@@ -1,0 +1,48 @@
+"""Retiring: a document a passing run quarantined may have a current DocumentReference from an earlier run. The
+EDMS must not show it as current any more, yet it is evidence: it is written again as superseded (with a
+Provenance), in a file of its own, and the earlier line stays where it is. Called by the launcher, only after the
+run passed every check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from transforms.edms.config import FhirConfig
+from transforms.edms.earlier import current_records, document_reference_files
+from transforms.edms.ndjson import MAX_FILE_BYTES, parts
+from transforms.edms.record import dumps
+from transforms.edms.reissue import superseded, update_provenance
+from transforms.storage.objects import write_all
+from transforms.storage.output_layout import fhir_file
+
+
+def retire_document_references(
+    folder: str,
+    run_id: str,
+    config: FhirConfig,
+    documents: Iterable[tuple[str, str]],
+    key: bytes,
+    agent: str,
+    now: dt.datetime | None = None,
+    pseudonymise: Callable[[str], str] | None = None,
+) -> int:
+    """Supersede the current record of each (source system, document id), as lineage names them (`pseudonymise`
+    maps a record's legacy id the same way); returns how many were retired."""
+    wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
+    earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
+    records = current_records(earlier, wanted, pseudonymise or (lambda text: text))
+    found = [record for record in records.values() if record["status"] == "current"]
+    if not found:
+        return 0
+    now = now or dt.datetime.now(dt.UTC)
+    retired = sorted((superseded(record, now) for record in found), key=lambda record: record["id"])
+    written = {
+        "DocumentReference": [dumps(record) for record in retired],
+        "Provenance": [dumps(update_provenance(key, record, run_id, now, agent)) for record in retired],
+    }
+    for resource_type, lines in written.items():
+        for part, data in enumerate(parts(lines, MAX_FILE_BYTES)):
+            write_all(fhir_file(folder, resource_type, f"{run_id}-retired", 0, part), data)
+    return len(retired)

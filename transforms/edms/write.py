@@ -1,0 +1,173 @@
+"""WriteEdmsRecords: after de-duplication, every current migrated document's DocumentReference and Provenance
+as NDJSON under PREFIX/fhir/, earlier records re-issued where this run changes them, and the run's EDMS summary.
+
+Only the small records made by the per-document step travel here (never bytes). Earlier records are read only
+when this run supersedes one (a changed document) or adds a duplicate's identifier to one (an earlier canonical).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.pvalue import AsList, TaggedOutput
+
+from schemas.records import RecordedOutcome, Status
+from schemas.tables import REVIEW_UNCODED_TYPES
+from transforms.edms.earlier import latest, scan
+from transforms.edms.ndjson import MAX_FILE_BYTES, WriteNdjson
+from transforms.edms.record import EdmsSettings, dumps, unpack
+from transforms.edms.reissue import checked, reissued, replacing, superseded, update_provenance, with_identifiers
+from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
+from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
+from transforms.storage.emulators import StorageDoFn
+from transforms.storage.output_layout import fhir_folder
+
+DOCUMENT_REFERENCE, PROVENANCE = "DocumentReference", "Provenance"
+_REPLACING, _PATCHES, _RETIRING, _COUNTS = "replacing", "patches", "retiring", "counts"
+
+
+def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool) -> Iterator[object]:
+    """A record's lines now, or (tagged) what must first meet an earlier record."""
+    record = outcome.edms
+    if record is None:
+        return
+    if outcome.status == Status.MIGRATED and record.packed is not None:
+        if record.replaces and reads_earlier:
+            yield TaggedOutput(_REPLACING, (record.identity, record))
+            return
+        document_reference, provenance = unpack(record.packed)
+        yield DOCUMENT_REFERENCE, document_reference
+        yield PROVENANCE, provenance
+    elif outcome.status == Status.DUPLICATE and outcome.duplicate_of and reads_earlier:
+        if not record.merged:  # its canonical is an earlier run's: that record gets its identifier
+            source, document_id = outcome.canonical_key
+            canonical = (settings.config.source(source).identifier_system, document_id)
+            yield TaggedOutput(_PATCHES, (canonical, record.legacy_identifier))
+        if record.replaces:  # it had a record of its own, from another reference: no longer current
+            yield TaggedOutput(_RETIRING, (record.identity, True))
+
+
+class ReadEarlierFn(StorageDoFn):
+    """One earlier DocumentReference file → (identity, resource) for each wanted document's version in it."""
+
+    def __init__(self, patient_key: PatientKeyRef, local_identifiers: tuple[str, ...]) -> None:
+        self.patient_key, self.local_identifiers = patient_key, local_identifiers
+
+    def setup(self) -> None:
+        super().setup()
+        self.pseudonyms = Pseudonyms(key_for_worker(self.patient_key), self.local_identifiers)
+
+    def process(self, uri: str, wanted: list) -> Iterator[tuple]:
+        if wanted:
+            yield from scan(uri, set(wanted), self.pseudonyms.value)
+
+
+class ReissueFn(StorageDoFn):
+    """(identity, {earlier, replacing, patches}) → lines: the new record replacing, the earlier superseded or given
+    duplicates' identifiers, each with a Provenance; counts (tagged) of what was done or failed."""
+
+    def __init__(self, settings: EdmsSettings, run_id: str, patient_key: PatientKeyRef) -> None:
+        self.settings, self.run_id, self.patient_key = settings, run_id, patient_key
+
+    def setup(self) -> None:
+        super().setup()
+        self.key = key_for_worker(self.patient_key)
+
+    def process(self, element: tuple) -> Iterator[object]:
+        identity, groups = element
+        found = list(groups["earlier"])
+        earlier = latest(found) if found else None
+        current = earlier if earlier is not None and earlier["status"] == "current" else None
+        issued, agent = self.settings.issued, self.settings.agent
+        written = []
+        for record in groups["replacing"]:
+            resource = record.resource()
+            if current is not None and current["id"] != resource["id"]:
+                resource = replacing(resource, current["id"])
+                written.append(("superseded", superseded(current, issued)))
+            elif current is None:
+                yield TaggedOutput(_COUNTS, Counter({("replaced_not_found",): 1}))
+            written.append(("replacing", resource))
+        if list(groups["retiring"]) and current is not None and not written:
+            written.append(("superseded", superseded(current, issued)))
+        patches = list(groups["patches"])
+        if patches and current is not None and not written:
+            written.append(("identifiers_added", reissued(with_identifiers(current, patches), issued)))
+        elif patches and current is None:
+            yield TaggedOutput(_COUNTS, Counter({("canonical_not_found",): len(patches)}))
+        for what, resource in written:
+            failures = checked(f"{identity[0]}|{identity[1]}", resource)
+            if failures:
+                yield TaggedOutput(_COUNTS, Counter({("invalid", failure): 1 for failure in failures}))
+                continue
+            yield TaggedOutput(_COUNTS, Counter({(what,): 1}))
+            yield DOCUMENT_REFERENCE, dumps(resource)
+            yield PROVENANCE, dumps(update_provenance(self.key, resource, self.run_id, issued, agent))
+
+
+class WriteEdmsRecords(beam.PTransform):
+    """Final outcomes → NDJSON files under <records prefix>/fhir/ and the run's EDMS summary beside them."""
+
+    def __init__(
+        self,
+        records_prefix: str,
+        run_id: str,
+        settings: EdmsSettings,
+        patient_key: PatientKeyRef,
+        earlier_files: tuple[str, ...] = (),
+        max_file_bytes: int = MAX_FILE_BYTES,
+        local_identifiers: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__()
+        self.folder = fhir_folder(records_prefix)
+        self.run_id, self.settings, self.patient_key = run_id, settings, patient_key
+        self.earlier_files, self.max_file_bytes = earlier_files, max_file_bytes
+        self.local_identifiers = local_identifiers  # the run's patterns: earlier records' ids as lineage names them
+
+    def expand(self, outcomes: beam.PCollection[RecordedOutcome]) -> dict[str, beam.PCollection]:
+        reads_earlier = bool(self.earlier_files)
+        routed = outcomes | "Route" >> beam.FlatMap(route, self.settings, reads_earlier).with_outputs(
+            _REPLACING, _PATCHES, _RETIRING, main="lines"
+        )
+        lines, counts = routed["lines"], [outcomes | "Tally" >> beam.Map(outcome_tally)]
+        if reads_earlier:
+            wanted = (
+                (routed[_REPLACING], routed[_PATCHES], routed[_RETIRING])
+                | "Wanted" >> beam.Flatten()
+                | "WantedKeys" >> beam.Map(lambda item: item[0])
+                | "DistinctWanted" >> beam.Distinct()
+            )
+            earlier = (
+                outcomes.pipeline
+                | "EarlierFiles" >> beam.Create(list(self.earlier_files))
+                | "SpreadFiles" >> beam.Reshuffle()
+                | "ReadEarlier" >> beam.ParDo(ReadEarlierFn(self.patient_key, self.local_identifiers), AsList(wanted))
+            )
+            reissue = (
+                {
+                    "earlier": earlier,
+                    "replacing": routed[_REPLACING],
+                    "patches": routed[_PATCHES],
+                    "retiring": routed[_RETIRING],
+                }
+                | "MeetEarlier" >> beam.CoGroupByKey()
+                | "Reissue"
+                >> beam.ParDo(ReissueFn(self.settings, self.run_id, self.patient_key)).with_outputs(
+                    _COUNTS, main="lines"
+                )
+            )
+            lines = (lines, reissue["lines"]) | "AllLines" >> beam.Flatten()
+            counts.append(reissue[_COUNTS])
+        files = lines | "Write" >> WriteNdjson(self.folder, self.run_id, self.max_file_bytes)
+        tallies = tuple(counts) | "AllCounts" >> beam.Flatten()
+        summary = (tallies, files) | "Summary" >> WriteEdmsSummary(self.folder, self.run_id)
+        uncoded = (
+            outcomes
+            | "UncodedTypes" >> beam.FlatMap(uncoded_type)
+            | "CountUncoded" >> beam.combiners.Count.PerElement()
+            | "UncodedRows" >> beam.Map(uncoded_row, self.run_id)
+        )
+        return {"files": files, "summary": summary, REVIEW_UNCODED_TYPES.name: uncoded}
