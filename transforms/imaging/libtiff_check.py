@@ -15,7 +15,9 @@ pattern too, ends early, and the message names the row where its data ends.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from schemas.reasons import QuarantineError, Reason
@@ -196,11 +198,13 @@ def _read_page(library: ctypes.CDLL, tif: int) -> MissingRows | None:
     return None
 
 
-def second_read(data: bytes, page_index: int) -> SecondRead | None:
-    """libtiff's own read of page page_index+1; None where libtiff is not at hand or cannot open the page."""
+@contextlib.contextmanager
+def _opened(data: bytes) -> Iterator[tuple[ctypes.CDLL, _MemoryTiff, int] | None]:
+    """libtiff's handle on DATA, every report heard, closed on leaving; None where libtiff is absent or refuses it."""
     library = _library()
     if library is None:
-        return None
+        yield None
+        return
     source = _MemoryTiff(data)
     options = library.TIFFOpenOptionsAlloc()
     library.TIFFOpenOptionsSetErrorHandlerExtR(options, source.handlers[0], None)
@@ -208,33 +212,35 @@ def second_read(data: bytes, page_index: int) -> SecondRead | None:
     tif = library.TIFFClientOpenExt(b"page", b"r", None, *source.procs, options)
     library.TIFFOpenOptionsFree(options)
     if not tif:
-        return None
+        yield None
+        return
     try:
+        yield library, source, tif
+    finally:
+        library.TIFFClose(tif)
+
+
+def second_read(data: bytes, page_index: int) -> SecondRead | None:
+    """libtiff's own read of page page_index+1; None where libtiff is not at hand or cannot open the page."""
+    with _opened(data) as opened:
+        if opened is None:
+            return None
+        library, source, tif = opened
         if not library.TIFFSetDirectory(tif, page_index):
             return None
         source.reports.clear()  # what the directory said is about tags, not pixels: only the decode counts
-        missing = _read_page(library, tif)
+        missing = _read_page(library, tif)  # first: the reports its decode makes count
         return SecondRead(tuple(source.reports), missing)
-    finally:
-        library.TIFFClose(tif)
 
 
 def read_fax_page(data: bytes, page_index: int) -> FaxRead | None:
     """Page page_index+1 of a fax-compressed, single-sample TIFF decoded once by libtiff, with every report heard and
     the rows it never wrote found: the one decode a bilevel page gets. None where libtiff is not at hand, cannot open
     the page, or it is not a striped single-sample page."""
-    library = _library()
-    if library is None:
-        return None
-    source = _MemoryTiff(data)
-    options = library.TIFFOpenOptionsAlloc()
-    library.TIFFOpenOptionsSetErrorHandlerExtR(options, source.handlers[0], None)
-    library.TIFFOpenOptionsSetWarningHandlerExtR(options, source.handlers[1], None)
-    tif = library.TIFFClientOpenExt(b"page", b"r", None, *source.procs, options)
-    library.TIFFOpenOptionsFree(options)
-    if not tif:
-        return None
-    try:
+    with _opened(data) as opened:
+        if opened is None:
+            return None
+        library, source, tif = opened
         if not library.TIFFSetDirectory(tif, page_index) or library.TIFFIsTiled(tif):
             return None
         if _field(library, tif, _COMPRESSION, ctypes.c_uint16) not in FAX_COMPRESSIONS:
@@ -248,8 +254,6 @@ def read_fax_page(data: bytes, page_index: int) -> FaxRead | None:
         rows = bytearray([_PATTERNS[0]]) * (height * row_bytes)
         missing, failed = _decode_strips(library, tif, rows, height, per_strip, row_bytes)
         return FaxRead(SecondRead(tuple(source.reports), missing), rows, row_bytes, failed)
-    finally:
-        library.TIFFClose(tif)
 
 
 def _decode_strips(
