@@ -183,19 +183,9 @@ RUNS = Table(
         col("started_at", "TIMESTAMP", "When the launcher started the run (UTC).", required=True),
         col("finished_at", "TIMESTAMP", "When the run was recorded, after its pipeline (UTC).", required=True),
         col("migration_key", "STRING", "Identifies the migration: the manifests and the output prefix.", required=True),
-        col(
-            "output_prefix",
-            "STRING",
-            "Where objects, EDMS records and lineage went.",
-            required=True,
-        ),
+        col("output_prefix", "STRING", "Where objects, EDMS records and lineage went.", required=True),
         col("manifests", "STRING", "The manifests read, as URIs.", repeated=True),
-        col(
-            "manifest_sha256",
-            "STRING",
-            "SHA-256 of each manifest at the start, same order.",
-            repeated=True,
-        ),
+        col("manifest_sha256", "STRING", "SHA-256 of each manifest at the start, same order.", repeated=True),
         col("options_json", "STRING", "The job's own options, as JSON (no secrets: the patient key is never here)."),
         col("code_version", "STRING", "edms-migrate version (and git commit when run from a checkout)."),
         col("manifest_documents", "INT64", "Manifest rows read.", required=True),
@@ -234,6 +224,13 @@ RUNS = Table(
             "STRING",
             "The output's lease as this run held it, JSON: its epoch, the killed runs whose lineage it resumed, and "
             "the holder it took over from and how (a process gone, abandoned, or broken with --break_stale_lease).",
+        ),
+        col(
+            "edms_files",
+            "STRING",
+            "'NAME SHA256' of each EDMS record file (FHIR NDJSON, EDMS summary) under the records prefix's fhir/ this "
+            "row vouches for: the run's own, and any of a run that crashed before it was recorded.",
+            repeated=True,
         ),
     ),
     cluster_columns=("migration_key",),

@@ -222,6 +222,9 @@ def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: Ou
             build(pipeline, plan)
         elapsed = time.monotonic() - started
         summary = read_summary(plan)
+        edms = read_edms_summary(fhir_folder(plan.settings.records_prefix), plan.run_id)
+        if check_failure(summary, plan.max_quarantine_rate) is None and not (edms or {}).get("invalid"):
+            finish_passing_run(plan, key)  # before the runs row, which vouches for the records it writes
         record_run(plan, summary, key, lease.held.as_runs_column())
         lease.recorded = True
     except BaseException as error:  # the FAIL event, then the error as before
@@ -232,18 +235,15 @@ def _launch(options: PipelineOptions, plan: MigrationPlan, key: bytes, lease: Ou
     if plan.blob_roots:
         orphans = count_orphans(plan)
         print(f"orphans:    {orphans:,} file(s) under --blob_root that no index references (lineage orphans table)")
-    edms = read_edms_summary(fhir_folder(plan.settings.records_prefix), plan.run_id)
     print(edms_line(edms, fhir_folder(plan.settings.records_prefix)))
-    code = verdict(summary, plan) or edms_verdict(edms)
-    if code == 0:  # only a run that passed every check changes anything an earlier run left
-        finish_passing_run(plan, key)
-    return code
+    return verdict(summary, plan) or edms_verdict(edms)
 
 
 def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
-    """Supersede the current DocumentReference of each document this run quarantined (`key`: the evidence key the
-    lineage is read back with). Lineage and the EDMS records are append-only history: no run deletes another run's
-    files; the latest version of a record is the current."""
+    """Only for a run that passed every check (only such a run changes anything an earlier run left), before its
+    runs row: supersede the current DocumentReference of each document this run quarantined (`key`: the evidence
+    key the lineage is read back with and the files are signed with). Lineage and the EDMS records are append-only
+    history: no run deletes another run's files; the latest version of a record is the current."""
     settings = plan.settings
     patient_key = key_for_worker(settings.patient_key)
     retired = retire_document_references(
@@ -254,6 +254,7 @@ def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
         patient_key,
         settings.edms.agent,
         pseudonymise=Pseudonyms(patient_key, settings.local_identifiers).value,
+        evidence=key,
     )
     if retired:
         _LOGGER.info("superseded %d DocumentReference(s) of documents quarantined by this run", retired)

@@ -14,6 +14,7 @@ from pipelines.launch.plan import MigrationPlan
 from transforms.lineage.adoption import lineage_problems
 from transforms.lineage.bigquery_load import LoadIntoBigQueryFn
 from transforms.lineage.chain import chain_fields, run_recorded, write_runs_row
+from transforms.lineage.edms_seal import edms_fields, edms_problems
 from transforms.lineage.runs import runs_row_from_summary
 from transforms.privacy.evidence_key import evidence_key
 from transforms.privacy.key_source import PatientKeyError, load_key
@@ -38,8 +39,10 @@ def launcher_evidence_key(plan: MigrationPlan) -> bytes:
 
 
 def check_lineage(plan: MigrationPlan, key: bytes, adoptable: tuple[str, ...]) -> None:
-    """Before any document is read: the lineage holds only sealed runs and the killed runs the lease names."""
+    """Before any document is read: the lineage, and the EDMS records under fhir/, hold only sealed runs' files and
+    those of the killed runs the lease names."""
     problems = lineage_problems(plan.output, key, plan.run_id, adoptable, anchors(plan.output))
+    problems += edms_problems(plan.output, plan.settings.records_prefix, key, plan.run_id, adoptable)
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise UsageError(f"refusing to run: {problems[0]}{more}")
@@ -48,11 +51,13 @@ def check_lineage(plan: MigrationPlan, key: bytes, adoptable: tuple[str, ...]) -
 
 
 def record_run(plan: MigrationPlan, summary: dict, key: bytes | None = None, lease: str | None = None) -> str:
-    """Write the run's runs row (with its chain fields and what it held of the lease), signed with the evidence key,
-    and, with --bigquery_dataset, load it; returns its URI."""
-    row = runs_row_from_summary(summary, plan.run_info(), lease=lease, **chain_fields(plan.output))
+    """Write the run's runs row (with its chain fields, the EDMS files it vouches for, and what it held of the
+    lease), signed with the evidence key, and, with --bigquery_dataset, load it; returns its URI."""
+    edms = edms_fields(plan.output, plan.settings.records_prefix, (plan.run_id, *plan.adopted), key)
+    row = runs_row_from_summary(summary, plan.run_info(), lease=lease, **chain_fields(plan.output), **edms)
     uri = write_runs_row(plan.output, plan.migration_key, plan.run_id, row, key)
-    _LOGGER.info("run %s recorded: %d lineage file(s) sealed", plan.run_id, len(row["lineage_files"]))
+    sealed = (len(row["lineage_files"]), len(row["edms_files"]))
+    _LOGGER.info("run %s recorded: %d lineage file(s) and %d EDMS file(s) sealed", plan.run_id, *sealed)
     if plan.bigquery_dataset:  # the graph loaded every other table; the row is written after it
         loader = LoadIntoBigQueryFn(plan.bigquery_dataset, plan.run_id, plan.bigquery_location)
         loader.setup()

@@ -3,7 +3,8 @@
 Per source system it checks that every manifest document has exactly one current outcome (for the reference the
 manifest now gives), that every migrated page object exists and hashes to its recorded SHA-256 (all, or a random
 sample of N per source), that every quarantined document has its bytes and its record, and that the run chain is
-intact; it lists the orphans and the documents whose source is gone. It writes a reconciliation record under
+intact (the lineage files and the EDMS record files each runs row vouches for, and no file beside them); it lists
+the orphans and the documents whose source is gone. It writes a reconciliation record under
 PREFIX/reconcile/ and exits 0 only when every check holds, else 1 naming the first failures of each check.
 """
 
@@ -45,6 +46,7 @@ from pipelines.operate.reconcile_edms import check_edms
 from pipelines.operate.status import outcome_counts
 from transforms.edms.config import FhirConfig
 from transforms.lineage.chain import verify_chain
+from transforms.lineage.edms_seal import verify_edms, vouched_document_references
 from transforms.lineage.runs import code_version, file_sha256
 from transforms.privacy.pseudonyms import Pseudonyms, reveal
 from transforms.storage.damage import damaged_files
@@ -71,7 +73,9 @@ def reconcile(
     EDMS records are under records_prefix (the run's --index_output; default: prefix), read with its --fhir_config."""
     started = dt.datetime.now(dt.UTC)
     earlier_heads = anchors(prefix)
+    records = records_prefix or prefix
     chain = verify_chain(prefix, earlier_heads, key)
+    verify_edms(chain, prefix, records, key)  # the EDMS record files each runs row vouches for, and any other
     if key is None:
         chain.fail(f"signatures not checked: no evidence key found ({KEY_HINT})")
     per_source: dict[str, dict[str, Any]] = {}
@@ -82,7 +86,7 @@ def reconcile(
         find_gone_sources(connection)
         for row in outcome_counts(connection):
             per_source[row["source_system"]] = {key: row[key] for key in (*_COUNTS, "never_read", "changed")}
-        edms, mix = check_edms(connection, records_prefix or prefix, config or FhirConfig(), verify, pseudonyms)
+        edms, mix = _check_records(connection, prefix, records, config or FhirConfig(), verify, pseudonyms)
         checks = [
             check_outcomes(connection),
             check_objects(connection, verify),
@@ -127,6 +131,28 @@ def reconcile(
         "verdict": "pass" if all(check["holds"] for check in recorded.values()) else "fail",
     }
     return record, write_record(prefix, record, started)
+
+
+def _check_records(
+    connection: duckdb.DuckDBPyConnection,
+    prefix: str,
+    records: str,
+    config: FhirConfig,
+    verify: Verify,
+    pseudonyms: Pseudonyms | None,
+) -> tuple[Check, dict[str, dict[str, Any]]]:
+    """The edms check over the DocumentReference files a runs row vouches for (a file no row vouches for is no
+    record: the chain check names it). A vouched file edited past parsing fails the check, never the command."""
+    try:
+        return check_edms(connection, records, config, verify, pseudonyms, vouched_document_references(prefix, records))
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        check = Check("edms")
+        check.fail(
+            "",
+            f"not checked: a record file cannot be read as FHIR NDJSON ({type(error).__name__}); the chain "
+            "check names the file that changed",
+        )
+        return check, {}
 
 
 def format_record(record: dict[str, Any], uri: str) -> str:

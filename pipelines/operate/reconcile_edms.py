@@ -16,6 +16,7 @@ import hashlib
 import json
 import random
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,10 +32,10 @@ from transforms.storage.objects import read_all
 from transforms.storage.output_layout import fhir_folder
 
 
-def current_resources(folder: str) -> dict[str, dict[str, Any]]:
-    """Each DocumentReference id's current version, cut to what the checks read."""
+def current_resources(files: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each DocumentReference id's current version in these files, cut to what the checks read."""
     current: dict[str, dict[str, Any]] = {}
-    for uri in document_reference_files(folder):
+    for uri in files:
         with FileSystems.open(uri, compression_type="uncompressed") as handle:
             for line in handle:
                 resource = json.loads(line)
@@ -68,12 +69,15 @@ def check_edms(
     config: FhirConfig,
     verify: Verify,
     pseudonyms: Pseudonyms | None = None,
+    files: Iterable[str] | None = None,
 ) -> tuple[Check, dict[str, dict[str, Any]]]:
-    """`pseudonyms`: how lineage names a record's legacy ids (pseudonymised where they hold an identifier)."""
+    """`pseudonyms`: how lineage names a record's legacy ids (pseudonymised where they hold an identifier). `files`:
+    the DocumentReference files to read as records (reconcile: those a runs row vouches for); None: every one."""
     check = Check("edms")
     named = pseudonyms.value if pseudonyms is not None else (lambda text: text)
     by_identity: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for resource in current_resources(fhir_folder(records_prefix)).values():
+    files = document_reference_files(fhir_folder(records_prefix)) if files is None else files
+    for resource in current_resources(files).values():
         if resource["status"] == "current":
             resource["identifiers"] = [(system, named(value)) for system, value in resource["identifiers"]]
             by_identity[resource["identifiers"][0]].append(resource)

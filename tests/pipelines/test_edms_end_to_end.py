@@ -110,7 +110,8 @@ def test_every_migrated_document_has_one_valid_document_reference(dump):
             assert resource["subject"]["identifier"]["value"] not in resource["id"]
         pages = resource["content"]
         assert all(c["attachment"]["title"].endswith(f" of {len(pages)}") or len(pages) == 1 for c in pages)
-    summary = json.loads((folder / "summary-first.json").read_text())
+    [summary_file] = folder.glob("summary-first.mac-*.json")  # signed, as every file a run writes under fhir/
+    summary = json.loads(summary_file.read_text())
     assert summary["invalid"] == [] and summary["document_references"] == len(documents)
     counted = sum(entry["coded"] + entry["uncoded"] for entry in summary["by_source"].values())
     uncoded = sum(entry["uncoded"] for entry in summary["by_source"].values())
@@ -193,15 +194,21 @@ def test_reconcile_fails_on_a_deleted_record_a_wrong_hash_and_a_quarantined_docu
         code, out, _ = _reconcile(dump, capsys)
         assert code == 1 and "is not the object it names (size or SHA-1 differs)" in out, out
 
-        path.write_text(original)
         [quarantined, *_] = [d for d in read_table(str(dump.output), "documents") if d["status"] == "quarantined"]
         stray = json.loads(first)
         stray["id"] = "0" * 40
         stray["identifier"] = [{"system": system(quarantined["source_system"]), "value": quarantined["document_id"]}]
-        (dump.output / "fhir" / "DocumentReference-stray-000-000.ndjson").write_text(json.dumps(stray) + "\n")
+        path.write_text(original + json.dumps(stray) + "\n")  # in a file a runs row vouches for: read, and named
         code, out, _ = _reconcile(dump, capsys)
         name = f"{quarantined['source_system']}/{quarantined['document_id']}"
         assert code == 1 and f"{name}: quarantined, yet it has a current DocumentReference" in out, out
+        assert f"EDMS file {path.name} has changed since the run recorded it" in out, out
+
+        path.write_text(original)  # in a file no runs row vouches for: no record, and the file is named
+        (dump.output / "fhir" / "DocumentReference-stray-000-000.ndjson").write_text(json.dumps(stray) + "\n")
+        code, out, record = _reconcile(dump, capsys)
+        assert code == 1 and record["checks"]["edms"]["holds"], out
+        assert "EDMS file DocumentReference-stray-000-000.ndjson is in no run's record and is not signed" in out
     finally:
         path.write_text(original)
         (dump.output / "fhir" / "DocumentReference-stray-000-000.ndjson").unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from pipelines.launch.launcher import run
 from pipelines.launch.preflight import INDEX_RECORDS, TEMPORARY, allowed, bucket_checks, dataset_checks
 from tests.conftest import TEST_KMS_KEY, compliant_bucket, compliant_records_bucket
 from tests.images import bilevel_page, encode, multipage_g4
+from transforms.storage.signed_files import Signature
 
 BUCKET_CHECKS = [
     "public_access_prevention",
@@ -148,7 +149,8 @@ def test_warn_reports_and_continues_and_index_records_go_to_their_own_bucket(sto
     assert failed_checks(capsys.readouterr().err) == RECORDS_CHECKS  # the records bucket's, reported
     client = storage.Client.create_anonymous_client()
     edms_records = sorted(blob.name for blob in client.list_blobs("posture-records"))
-    assert edms_records == [
+    assert all(".mac-" in name for name in edms_records)  # signed: each runs row vouches for its run's
+    assert [Signature.of(name).unsigned_name for name in edms_records] == [
         "edms/fhir/DocumentReference-warned-000-000.ndjson",
         "edms/fhir/Provenance-warned-000-000.ndjson",
         "edms/fhir/summary-warned.json",

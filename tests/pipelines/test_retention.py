@@ -23,6 +23,7 @@ from tests.lineage_checks import (
 from tests.pipelines.test_end_to_end import all_sources
 from tests.retention_store import RetentionFileSystem, RetentionPolicyRefusal
 from transforms.storage.objects import read_all, write_all, write_once
+from transforms.storage.signed_files import Signature
 
 
 def test_the_store_refuses_what_a_retention_policy_refuses(tmp_path):
@@ -78,7 +79,10 @@ def test_a_run_and_a_re_run_into_a_held_archive_replace_and_delete_nothing(sampl
     # The EDMS records, in the held archive: each run's files written once, duplicates' ids on their canonicals.
     fhir = tmp_path / "archive" / "fhir"
     # (held-2 migrated nothing new: it writes no DocumentReference file)
-    assert sorted(path.name for path in fhir.glob("DocumentReference-*")) == ["DocumentReference-held-1-000-000.ndjson"]
+    written = [Signature.of(path.name) for path in fhir.glob("DocumentReference-*")]
+    assert [(name.unsigned_name, bool(name.tag)) for name in written] == [
+        ("DocumentReference-held-1-000-000.ndjson", True)
+    ]
     identifiers = {i["value"] for r in lines(fhir, "DocumentReference") for i in r["identifier"][1:]}
     assert {row["document_id"] for row in duplicates} <= identifiers
 

@@ -4,7 +4,9 @@ RESOURCE: one resource per line, UTF-8, ids supplied).
 Resources are spread over shards by a hash of the line (the shard count follows the run's resource count, so a
 small run writes one file per type); each shard's lines are sorted, so a retried bundle writes the same bytes under
 the same names, and cut into files of at most MAX_FILE_BYTES: <Type>-<run>-<shard>-<part>.ndjson, each written once,
-whole.
+whole. Signed as lineage files are (storage/signed_files.py: `…-<part>.mac-<32 hex>.ndjson`, still `*.ndjson` to an
+import glob), so a killed run's records can be told from a stray file, and the runs row vouches for each by name and
+SHA-256 (lineage/edms_seal.py).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 
 from transforms.storage.emulators import StorageDoFn
-from transforms.storage.objects import write_all
 from transforms.storage.output_layout import fhir_file
+from transforms.storage.signed_files import SigningKey, write_signed_once
 
 #: Cloud Healthcare's import reads files of any size, but smaller files import in parallel and retry cheaply.
 MAX_FILE_BYTES = 50 * 1000 * 1000
@@ -40,23 +42,29 @@ def parts(lines: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
 
 
 class _WriteShardFn(StorageDoFn):
-    def __init__(self, folder: str, run_id: str, max_bytes: int) -> None:
-        self.folder, self.run_id, self.max_bytes = folder, run_id, max_bytes
+    def __init__(self, folder: str, run_id: str, max_bytes: int, signing: SigningKey | None) -> None:
+        self.folder, self.run_id, self.max_bytes, self.signing = folder, run_id, max_bytes, signing
+
+    def setup(self) -> None:
+        super().setup()
+        self.key = self.signing.key() if self.signing is not None else None
 
     def process(self, element: tuple[tuple[str, int], Iterable[bytes]]) -> Iterator[str]:
         (resource_type, shard), lines = element
         for part, data in enumerate(parts(sorted(lines), self.max_bytes)):
             uri = fhir_file(self.folder, resource_type, self.run_id, shard, part)
-            write_all(uri, data)
-            yield uri
+            yield write_signed_once(uri, data, self.key)  # a retried bundle's file (the same lines) is kept
 
 
 class WriteNdjson(beam.PTransform):
-    """(resource type, JSON line) → the files written (their URIs)."""
+    """(resource type, JSON line) → the files written (their URIs), signed with the evidence key (signing None:
+    unsigned, as unit tests write them)."""
 
-    def __init__(self, folder: str, run_id: str, max_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(
+        self, folder: str, run_id: str, max_bytes: int = MAX_FILE_BYTES, signing: SigningKey | None = None
+    ) -> None:
         super().__init__()
-        self.folder, self.run_id, self.max_bytes = folder, run_id, max_bytes
+        self.folder, self.run_id, self.max_bytes, self.signing = folder, run_id, max_bytes, signing
 
     def expand(self, lines: beam.PCollection[tuple[str, bytes]]) -> beam.PCollection[str]:
         count = lines | "Count" >> beam.combiners.Count.Globally()
@@ -69,5 +77,5 @@ class WriteNdjson(beam.PTransform):
             lines
             | "Shard" >> beam.Map(shard, beam.pvalue.AsSingleton(count))
             | "GroupShards" >> beam.GroupByKey()
-            | "WriteFiles" >> beam.ParDo(_WriteShardFn(self.folder, self.run_id, self.max_bytes))
+            | "WriteFiles" >> beam.ParDo(_WriteShardFn(self.folder, self.run_id, self.max_bytes, self.signing))
         )

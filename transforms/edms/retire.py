@@ -1,7 +1,7 @@
 """Retiring: a document a passing run quarantined may have a current DocumentReference from an earlier run. The
 EDMS must not show it as current any more, yet it is evidence: it is written again as superseded (with a
 Provenance), in a file of its own, and the earlier line stays where it is. Called by the launcher, only after the
-run passed every check.
+run passed every check, and before its runs row: the row vouches for these files too (lineage/edms_seal.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from transforms.edms.earlier import current_records, document_reference_files
 from transforms.edms.ndjson import MAX_FILE_BYTES, parts
 from transforms.edms.record import dumps
 from transforms.edms.reissue import superseded, update_provenance
-from transforms.storage.objects import write_all
 from transforms.storage.output_layout import fhir_file
+from transforms.storage.signed_files import write_signed_once
 
 
 def retire_document_references(
@@ -27,9 +27,10 @@ def retire_document_references(
     agent: str,
     now: dt.datetime | None = None,
     pseudonymise: Callable[[str], str] | None = None,
+    evidence: bytes | None = None,
 ) -> int:
     """Supersede the current record of each (source system, document id), as lineage names them (`pseudonymise`
-    maps a record's legacy id the same way); returns how many were retired."""
+    maps a record's legacy id the same way); returns how many were retired. Files are signed with `evidence`."""
     wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
     earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
     records = current_records(earlier, wanted, pseudonymise or (lambda text: text))
@@ -44,5 +45,5 @@ def retire_document_references(
     }
     for resource_type, lines in written.items():
         for part, data in enumerate(parts(lines, MAX_FILE_BYTES)):
-            write_all(fhir_file(folder, resource_type, f"{run_id}-retired", 0, part), data)
+            write_signed_once(fhir_file(folder, resource_type, f"{run_id}-retired", 0, part), data, evidence)
     return len(retired)

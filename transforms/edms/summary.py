@@ -1,5 +1,6 @@
 """The run's EDMS summary, PREFIX/fhir/summary-<run>.json: what was written, coded versus uncoded types and the
 confidentiality mix per source system, the uncoded types for review, and every resource that failed a rule.
+Signed and vouched for by the runs row as the NDJSON beside it is (ndjson.py).
 
 Counts and labels only: the review list's type texts are the legacy system's free text (restricted side, as the
 folder is); the report shows them redacted. The launcher reads it: a failed rule makes the run exit 1.
@@ -19,8 +20,9 @@ from apache_beam.pvalue import AsList, AsSingleton
 from schemas.records import RecordedOutcome, Status
 from schemas.tables import REVIEW_UNCODED_TYPES
 from transforms.privacy.redact import redact
-from transforms.storage.objects import read_all, write_all
+from transforms.storage.objects import read_all
 from transforms.storage.output_layout import edms_summary_uri
+from transforms.storage.signed_files import SigningKey, signed_files, write_signed_once
 
 
 def outcome_tally(outcome: RecordedOutcome) -> Counter:
@@ -99,20 +101,20 @@ def summary_document(run_id: str, tally: Counter, files: list[str]) -> dict[str,
 
 
 class WriteEdmsSummary(beam.PTransform):
-    def __init__(self, folder: str, run_id: str) -> None:
+    def __init__(self, folder: str, run_id: str, signing: SigningKey | None = None) -> None:
         super().__init__()
-        self.folder, self.run_id = folder, run_id
+        self.folder, self.run_id, self.signing = folder, run_id, signing
 
     def expand(self, inputs: tuple[beam.PCollection, beam.PCollection]) -> beam.PCollection[str]:
         tallies, files = inputs
         total = tallies | "SumTallies" >> beam.CombineGlobally(_SumCounters())
-        folder, run_id = self.folder, self.run_id
+        folder, run_id, signing = self.folder, self.run_id, self.signing
 
         def write(_: object, tally: Counter, written: list[str]) -> str:
-            uri = edms_summary_uri(folder, run_id)
             document = summary_document(run_id, tally, written)
-            write_all(uri, (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode())
-            return uri
+            data = (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            key = signing.key() if signing is not None else None
+            return write_signed_once(edms_summary_uri(folder, run_id), data, key)  # a retry keeps it
 
         return (
             tallies.pipeline
@@ -122,5 +124,7 @@ class WriteEdmsSummary(beam.PTransform):
 
 
 def read_summary(folder: str, run_id: str) -> dict[str, Any] | None:
+    """The run's EDMS summary, signed (or, from a unit test's unsigned run, not), or None."""
     uri = edms_summary_uri(folder, run_id)
-    return json.loads(read_all(uri)) if FileSystems.exists(uri) else None
+    found = signed_files(uri) or ([uri] if FileSystems.exists(uri) else [])
+    return json.loads(read_all(found[0])) if found else None

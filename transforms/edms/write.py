@@ -20,6 +20,7 @@ from transforms.edms.ndjson import MAX_FILE_BYTES, WriteNdjson
 from transforms.edms.record import EdmsSettings, dumps, unpack
 from transforms.edms.reissue import checked, reissued, replacing, superseded, update_provenance, with_identifiers
 from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
+from transforms.privacy.evidence_key import evidence_key_source
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.emulators import StorageDoFn
@@ -161,9 +162,10 @@ class WriteEdmsRecords(beam.PTransform):
             )
             lines = (lines, reissue["lines"]) | "AllLines" >> beam.Flatten()
             counts.append(reissue[_COUNTS])
-        files = lines | "Write" >> WriteNdjson(self.folder, self.run_id, self.max_file_bytes)
+        signing = evidence_key_source(self.patient_key)  # signed as lineage is: the runs row vouches for them
+        files = lines | "Write" >> WriteNdjson(self.folder, self.run_id, self.max_file_bytes, signing)
         tallies = tuple(counts) | "AllCounts" >> beam.Flatten()
-        summary = (tallies, files) | "Summary" >> WriteEdmsSummary(self.folder, self.run_id)
+        summary = (tallies, files) | "Summary" >> WriteEdmsSummary(self.folder, self.run_id, signing)
         uncoded = (
             outcomes
             | "UncodedTypes" >> beam.FlatMap(uncoded_type)

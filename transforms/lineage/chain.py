@@ -101,8 +101,13 @@ class RecordedRun:
 
     @property
     def listed(self) -> dict[str, str]:
-        """File name → SHA-256, for the files this row vouches for."""
-        return dict(entry.rsplit(" ", 1) for entry in self.row.get("lineage_files") or ())
+        """File name → SHA-256, for the lineage files this row vouches for."""
+        return self.vouched("lineage_files")
+
+    def vouched(self, column: str) -> dict[str, str]:
+        """File name → SHA-256, for the files a "NAME SHA256" column of this row vouches for (lineage_files, or
+        edms_files: lineage/edms_seal.py); a row written before the column existed vouches for none."""
+        return dict(entry.rsplit(" ", 1) for entry in self.row.get(column) or ())
 
 
 def recorded_runs(output_prefix: str) -> tuple[list[RecordedRun], list[str]]:
@@ -220,30 +225,37 @@ def verify_chain(
 
 
 def _check_files(output_prefix: str, runs: list[RecordedRun], check: ChainCheck, key: bytes | None) -> None:
-    folder = lineage_folder(output_prefix)
     present = {uri.rsplit("/", 1)[-1]: uri for uri in chained_files(output_prefix)}
+    check_vouched(check, present, runs, "lineage_files", "lineage file", key)
+
+
+def check_vouched(
+    check: ChainCheck, present: dict[str, str], runs: list[RecordedRun], column: str, noun: str, key: bytes | None
+) -> None:
+    """Every file the rows' `column` vouches for is present (name → URI) and hashes as listed; every present file
+    no row vouches for is named, with what its signature says of it."""
     covered: set[str] = set()
     last_log = time.monotonic()
     for run in runs:
-        for name, sha in sorted(run.listed.items()):
+        for name, sha in sorted(run.vouched(column).items()):
             covered.add(name)
             if name not in present:
-                check.fail(f"run {run.row['run_id']}: lineage file {name} is missing")
+                check.fail(f"run {run.row['run_id']}: {noun} {name} is missing")
                 continue
             check.files_checked += 1
-            if file_sha256(FileSystems.join(folder, name)) != sha:
-                check.fail(f"run {run.row['run_id']}: lineage file {name} has changed since the run recorded it")
+            if file_sha256(present[name]) != sha:
+                check.fail(f"run {run.row['run_id']}: {noun} {name} has changed since the run recorded it")
             if time.monotonic() - last_log > 10:
-                _LOGGER.info("chain: %d lineage file(s) re-hashed", check.files_checked)
+                _LOGGER.info("chain: %d file(s) re-hashed", check.files_checked)
                 last_log = time.monotonic()
     for name in sorted(set(present) - covered):
         signature = Signature.of(name)
         if key is not None and signature.tag is None:
-            check.fail(f"lineage file {name} is in no run's record and is not signed: no run of the migration wrote it")
+            check.fail(f"{noun} {name} is in no run's record and is not signed: no run of the migration wrote it")
         elif key is not None and not signature.valid(key, file_sha256(present[name])):
-            check.fail(f"lineage file {name} is in no run's record and does not match its signature: edited or forged")
+            check.fail(f"{noun} {name} is in no run's record and does not match its signature: edited or forged")
         else:
             check.fail(
-                f"lineage file {name} is in no run's record: a run crashed before recording it (the next run "
+                f"{noun} {name} is in no run's record: a run crashed before recording it (the next run "
                 "records it), or its runs row was removed"
             )

@@ -11,6 +11,7 @@
     PREFIX/lineage/summary-<migration>-<run>.json              the run's summary
     PREFIX/lineage/openlineage-<run>-<1-START|2-COMPLETE|2-FAIL>.jsonl   OpenLineage events, without a client
     PREFIX/lineage/<any of the above>.mac-<32 hex>.<ext>       the same, signed: the MAC in the name (signed_files.py)
+                                                               (fhir/'s files are signed so too: lineage/edms_seal.py)
     PREFIX/lease/<epoch>.lease.json|.beat-<n>|.released|.abandoned   the output's lease (pipelines/launch/lease.py)
     PREFIX/reconcile/reconcile-<time>-<random>.json            reconciliation records
     PREFIX/report.html                                         the report
