@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pipelines.launch.launcher import run
+from transforms.edms.codes import RECORD_ARTIFACT
 from transforms.edms.config import DEFAULT_IDENTIFIER_BASE, FhirConfigError, parse_config
 
 EXACT = {
@@ -39,6 +40,25 @@ def test_the_exact_shape_of_the_issue_is_read():
     assert flag.column == "restricted" and flag.values == {"y": "R", "v": "V"}
 
 
+def test_the_richer_form_adds_categories_and_leaves_the_rest_as_the_exact_shape_reads_it():
+    richer = _with(
+        ["categories"],
+        {
+            "default": {"code": "371531000", "display": "Report of clinical encounter"},
+            "document_types": {"Clinic Letter": {"code": "734163000", "display": "Care plan"}},
+        },
+    )
+    config, exact = parse_config(richer), parse_config(EXACT)
+    assert config.default_category == ("371531000", "Report of clinical encounter")
+    assert config.type_categories == {"clinic letter": ("734163000", "Care plan")}
+    assert exact.default_category == RECORD_ARTIFACT and exact.type_categories == {}
+    assert (config.sources, config.document_types, config.type_labels) == (
+        exact.sources,
+        exact.document_types,
+        exact.type_labels,
+    )
+
+
 def test_a_source_with_no_entry_gets_a_default_system_and_no_author_or_custodian():
     other = parse_config(EXACT).source("RADIOLOGY PAGES")
     assert other.identifier_system == DEFAULT_IDENTIFIER_BASE + "RADIOLOGY%20PAGES"
@@ -63,6 +83,19 @@ BAD = {
     "confidentiality": (_with(["confidentiality", "document_types", "Sexual Health Letter"], "S"), "'S' is not a v3"),
     "flag value": (_with(["confidentiality", "restricted_flag", "values", "Y"], "X"), "values.Y: 'X'"),
     "relative system": (_with(["sources", "PAS", "identifier_system"], "pas-document"), "not an absolute URI"),
+    "unknown categories key": (_with(["categories"], {"fallback": {}}), "categories: unknown key 'fallback'"),
+    "category Verhoeff": (
+        _with(["categories"], {"default": {"code": "419891009", "display": "Record artifact"}}),
+        "categories.default.code: '419891009' is not a SNOMED CT id",
+    ),
+    "type category Verhoeff": (
+        _with(["categories"], {"document_types": {"Clinic Letter": {"code": "734163001", "display": "Care plan"}}}),
+        "categories.document_types.Clinic Letter.code: '734163001'",
+    ),
+    "category without display": (
+        _with(["categories"], {"default": {"code": "419891008"}}),
+        "categories.default: 'display' is required",
+    ),
 }
 
 
@@ -73,7 +106,10 @@ def test_an_invalid_config_is_refused_naming_where(name):
         parse_config(config)
 
 
-@pytest.mark.parametrize("name", ["Verhoeff", "ODS shape", "unknown top key", "confidentiality"])
+@pytest.mark.parametrize(
+    "name",
+    ["Verhoeff", "ODS shape", "unknown top key", "confidentiality", "unknown categories key", "category Verhoeff"],
+)
 def test_a_bad_config_exits_2_with_one_line_before_anything_is_read(tmp_path, capsys, name):
     config = tmp_path / "fhir.json"
     config.write_text(json.dumps(BAD[name][0]))
