@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from pipelines.cli import main
 from pipelines.launch.launcher import run
+from pipelines.launch.template_argv import template_argv
 from transforms.edms.codes import RECORD_ARTIFACT
 from transforms.edms.config import DEFAULT_IDENTIFIER_BASE, FhirConfigError, parse_config
 
@@ -129,3 +131,22 @@ def test_a_config_that_is_not_json_exits_2(tmp_path, capsys):
     manifest.write_text("source_system,document_id,blob_uri,nhs_number,document_type,document_date\n")
     assert run(["--manifest", str(manifest), "--output", str(tmp_path / "out"), "--fhir_config", str(config)]) == 2
     assert "not JSON" in capsys.readouterr().err
+
+
+def test_every_launch_path_refuses_a_bad_config_in_one_line(tmp_path, capsys):
+    """The Flex Template's entry (templates/main.py: --name=value parameters, detached) and `edms-migrate
+    preflight` refuse it as `run` does (the dry run: tests/pipelines/test_dry_run.py), before anything is read."""
+    config = tmp_path / "fhir.json"
+    config.write_text(json.dumps(BAD["category Verhoeff"][0]))
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("source_system,document_id,blob_uri,nhs_number,document_type,document_date\n")
+    parameters = [f"--manifest={manifest}", f"--output={tmp_path / 'out'}", f"--fhir_config={config}"]
+    launches = {
+        "template": lambda: run(["--detached", *template_argv(parameters)]),
+        "preflight": lambda: main(["preflight", "--output", "gs://trust-edms-archive/x", "--fhir_config", str(config)]),
+    }
+    for name, launch in launches.items():
+        assert launch() == 2, name
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--fhir_config" in err[0] and "categories.default.code" in err[0], (name, err)
+    assert not (tmp_path / "out").exists()
