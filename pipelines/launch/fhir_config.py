@@ -12,7 +12,8 @@ from transforms.edms.earlier import document_reference_files
 from transforms.edms.record import EdmsSettings
 from transforms.lineage.runs import code_version
 from transforms.sources.paths import absolute
-from transforms.storage.output_layout import fhir_folder
+from transforms.storage.listing import matched_paths
+from transforms.storage.output_layout import edms_journal_pattern, fhir_folder
 
 
 def fhir_config(uri: str | None) -> FhirConfig:
@@ -29,7 +30,11 @@ def with_edms(plan: MigrationPlan, uri: str | None) -> MigrationPlan:
     return replace(plan, settings=replace(plan.settings, edms=edms))
 
 
-def with_earlier_records(plan: MigrationPlan) -> MigrationPlan:
-    """Earlier runs' DocumentReference files, listed before this run writes any: what it may supersede."""
-    earlier = tuple(document_reference_files(fhir_folder(plan.settings.records_prefix)))
-    return replace(plan, settings=replace(plan.settings, edms=replace(plan.settings.edms, earlier_files=earlier)))
+def with_earlier_records(plan: MigrationPlan, adopted: tuple[str, ...] = ()) -> MigrationPlan:
+    """Earlier runs' DocumentReference files, listed before this run writes any: what it may supersede; and the
+    EDMS journals of the killed runs it adopts: the records they owed."""
+    prefix = plan.settings.records_prefix
+    earlier = tuple(document_reference_files(fhir_folder(prefix)))
+    journals = tuple(path for run_id in adopted for path in sorted(matched_paths(edms_journal_pattern(prefix, run_id))))
+    edms = replace(plan.settings.edms, earlier_files=earlier, adopted_journals=journals)
+    return replace(plan, settings=replace(plan.settings, edms=edms))
