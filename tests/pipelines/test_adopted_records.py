@@ -65,7 +65,7 @@ def test_a_killed_runs_records_are_written_by_its_resumption_with_twins_settled(
     assert done.returncode == 0, done.stderr
     killed_mid_run(output, "killed")
     assert not list((output / "fhir").glob("DocumentReference-*.ndjson"))  # nothing of its records but the journal
-    assert list((output / "edms-journal" / "killed").glob("j*.mac-*.parquet"))
+    assert list((output / "edms-journal" / "killed").glob("killed-j*.mac-*.parquet"))
 
     assert main(["run", *argv, "--output", str(output), "--run_id", "resumed"]) == 0
     outcomes = {row["document_id"]: row["duplicate_of"] for row in read_table(str(output), "documents")}
@@ -89,7 +89,7 @@ def test_an_edited_edms_journal_is_not_read_as_a_record(tmp_path, capsys):
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True)
     assert done.returncode == 0, done.stderr
     killed_mid_run(output, "killed")
-    [journal] = (output / "edms-journal" / "killed").glob("j*.parquet")
+    [journal] = (output / "edms-journal" / "killed").glob("killed-j*.parquet")
     journal.write_bytes(journal.read_bytes() + b"\0")
     assert main(["run", *argv, "--output", str(output), "--run_id", "resumed"]) == 0
     assert not list((output / "fhir").glob("DocumentReference-*.ndjson")) or not current_records(output)
