@@ -17,6 +17,7 @@ from apache_beam.pvalue import AsList, TaggedOutput
 from schemas.records import RecordedOutcome, Status
 from schemas.tables import REVIEW_UNCODED_TYPES
 from transforms.edms.adopted import COUNTS, HELD, PATCHES, RETIRING, SettleAdopted
+from transforms.edms.documentreference import upgraded
 from transforms.edms.earlier import latest, scan
 from transforms.edms.ndjson import MAX_FILE_BYTES, WriteNdjson
 from transforms.edms.record import EdmsSettings, dumps, unpack
@@ -86,7 +87,7 @@ class ReissueFn(StorageDoFn):
     def process(self, element: tuple) -> Iterator[object]:
         identity, groups = element
         found = list(groups["earlier"])
-        earlier = latest(found) if found else None
+        earlier = upgraded(self.settings.config, latest(found)) if found else None  # today's must-supports
         current = earlier if earlier is not None and earlier["status"] == "current" else None
         issued, agent = self.settings.issued, self.settings.agent
         patches = list(groups.get("patches", ()))
