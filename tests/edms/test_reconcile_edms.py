@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from benchmarks.edms_scale import measure
 from pipelines.operate.inventory import open_lineage
@@ -88,6 +89,7 @@ def lineage(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
+@pytest.mark.slow  # a child process importing Beam
 def test_the_memory_benchmark_builds_a_consistent_estate():
     """The benchmark's synthetic records and lineage agree, so its peak RSS is of a check that held."""
     result = measure(500, sources=3, sample=5)
