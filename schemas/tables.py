@@ -7,7 +7,7 @@ so the engines can never disagree about a column.
 
 from __future__ import annotations
 
-from schemas.edms_tables import REVIEW_UNCODED_TYPES
+from schemas.edms_tables import EDMS_RECORD_INDEX, REVIEW_UNCODED_TYPES
 from schemas.table_model import Table, col
 
 DOCUMENTS = Table(
@@ -296,5 +296,14 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-TABLES = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, REVIEW_UNCODED_TYPES, ORPHANS)
+TABLES = (
+    DOCUMENTS,
+    PAGES,
+    RUNS,
+    REVIEW_MISFILING,
+    REVIEW_NEAR_DUPLICATES,
+    REVIEW_UNCODED_TYPES,
+    EDMS_RECORD_INDEX,
+    ORPHANS,
+)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

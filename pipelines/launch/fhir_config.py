@@ -7,12 +7,14 @@ from dataclasses import replace
 
 from pipelines.console.usage import UsageError
 from pipelines.launch.plan import MigrationPlan
+from schemas.tables import EDMS_RECORD_INDEX
 from transforms.edms.config import FhirConfig, FhirConfigError, load_fhir_config
 from transforms.edms.earlier import document_reference_files
 from transforms.edms.record import EdmsSettings
 from transforms.lineage.runs import code_version
 from transforms.sources.paths import absolute
-from transforms.storage.output_layout import fhir_folder
+from transforms.storage.listing import matched_paths
+from transforms.storage.output_layout import fhir_folder, lineage_folder, table_history_pattern
 
 
 def fhir_config(uri: str | None) -> FhirConfig:
@@ -30,6 +32,9 @@ def with_edms(plan: MigrationPlan, uri: str | None) -> MigrationPlan:
 
 
 def with_earlier_records(plan: MigrationPlan) -> MigrationPlan:
-    """Earlier runs' DocumentReference files, listed before this run writes any: what it may supersede."""
+    """Earlier runs' DocumentReference files, listed before this run writes any: what it may supersede; and the
+    index of where their lines are (every run's under the output's lineage, this migration's or not)."""
     earlier = tuple(document_reference_files(fhir_folder(plan.settings.records_prefix)))
-    return replace(plan, settings=replace(plan.settings, edms=replace(plan.settings.edms, earlier_files=earlier)))
+    index = tuple(matched_paths(table_history_pattern(lineage_folder(plan.output), EDMS_RECORD_INDEX.name)))
+    edms = replace(plan.settings.edms, earlier_files=earlier, index_files=index if earlier else ())
+    return replace(plan, settings=replace(plan.settings, edms=edms))

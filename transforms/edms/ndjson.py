@@ -4,7 +4,8 @@ RESOURCE: one resource per line, UTF-8, ids supplied).
 Resources are spread over shards by a hash of the line (the shard count follows the run's resource count, so a
 small run writes one file per type); each shard's lines are sorted, so a retried bundle writes the same bytes under
 the same names, and cut into files of at most MAX_FILE_BYTES: <Type>-<run>-<shard>-<part>.ndjson, each written once,
-whole.
+whole. Given the run's patient key, the writer also yields one edms_record_index row per DocumentReference line
+(record_index.py): where the line is, for a later run to fetch it alone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ import zlib
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+from apache_beam.pvalue import TaggedOutput
 
+from transforms.edms.record_index import index_rows
+from transforms.privacy.key_source import PatientKeyRef, key_for_worker
+from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.objects import write_all
 from transforms.storage.output_layout import fhir_file
@@ -39,35 +44,58 @@ def parts(lines: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
         yield b"\n".join(chunk) + b"\n"
 
 
-class _WriteShardFn(StorageDoFn):
-    def __init__(self, folder: str, run_id: str, max_bytes: int) -> None:
-        self.folder, self.run_id, self.max_bytes = folder, run_id, max_bytes
+#: The tag of WriteNdjson's index rows.
+INDEX = "index"
+#: What the index rows need: the patient key and the run's local identifier patterns (to name documents as lineage
+#: does).
+Indexing = tuple[PatientKeyRef, tuple[str, ...]]
 
-    def process(self, element: tuple[tuple[str, int], Iterable[bytes]]) -> Iterator[str]:
+
+class _WriteShardFn(StorageDoFn):
+    def __init__(self, folder: str, run_id: str, max_bytes: int, indexing: Indexing | None) -> None:
+        self.folder, self.run_id, self.max_bytes, self.indexing = folder, run_id, max_bytes, indexing
+
+    def setup(self) -> None:
+        super().setup()
+        if self.indexing is not None:
+            self.pseudonyms = Pseudonyms(key_for_worker(self.indexing[0]), self.indexing[1])
+
+    def process(self, element: tuple[tuple[str, int], Iterable[bytes]]) -> Iterator[object]:
         (resource_type, shard), lines = element
         for part, data in enumerate(parts(sorted(lines), self.max_bytes)):
             uri = fhir_file(self.folder, resource_type, self.run_id, shard, part)
             write_all(uri, data)
             yield uri
+            if self.indexing is not None and resource_type == "DocumentReference":
+                name = uri.rsplit("/", 1)[-1]
+                for row in index_rows(name, data, self.run_id, self.pseudonyms.value):
+                    yield TaggedOutput(INDEX, row)
 
 
 class WriteNdjson(beam.PTransform):
-    """(resource type, JSON line) → the files written (their URIs)."""
+    """(resource type, JSON line) → {"files": the files written (their URIs), INDEX: the index rows (none without
+    indexing)}."""
 
-    def __init__(self, folder: str, run_id: str, max_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(
+        self, folder: str, run_id: str, max_bytes: int = MAX_FILE_BYTES, indexing: Indexing | None = None
+    ) -> None:
         super().__init__()
-        self.folder, self.run_id, self.max_bytes = folder, run_id, max_bytes
+        self.folder, self.run_id, self.max_bytes, self.indexing = folder, run_id, max_bytes, indexing
 
-    def expand(self, lines: beam.PCollection[tuple[str, bytes]]) -> beam.PCollection[str]:
+    def expand(self, lines: beam.PCollection[tuple[str, bytes]]) -> dict[str, beam.PCollection]:
         count = lines | "Count" >> beam.combiners.Count.Globally()
 
         def shard(item: tuple[str, bytes], total: int) -> tuple[tuple[str, int], bytes]:
             shards = max(1, math.ceil(total / RESOURCES_PER_SHARD))
             return (item[0], zlib.crc32(item[1]) % shards), item[1]
 
-        return (
+        written = (
             lines
             | "Shard" >> beam.Map(shard, beam.pvalue.AsSingleton(count))
             | "GroupShards" >> beam.GroupByKey()
-            | "WriteFiles" >> beam.ParDo(_WriteShardFn(self.folder, self.run_id, self.max_bytes))
+            | "WriteFiles"
+            >> beam.ParDo(_WriteShardFn(self.folder, self.run_id, self.max_bytes, self.indexing)).with_outputs(
+                INDEX, main="files"
+            )
         )
+        return {"files": written["files"], INDEX: written[INDEX]}
