@@ -19,6 +19,7 @@ from schemas.tables import EDMS_RECORD_INDEX
 from transforms.edms.find_earlier import FindEarlier
 from transforms.edms.ndjson import INDEX, WriteNdjson
 from transforms.edms.record import dumps
+from transforms.edms.record_index import current_records
 from transforms.lineage.tables import WriteParquetTable
 from transforms.privacy.key_source import PatientKeyRef
 from transforms.storage.listing import matched_paths
@@ -109,3 +110,18 @@ def test_lookups_fetch_only_wanted_lines_and_read_uncovered_files_whole(tmp_path
     later = [((SYSTEM, "D41"), f"{41:040x}", when) for when in ("2026-12-01T09:00:00.000Z", "2026-12-02T09:00:00.000Z")]
     counts = find(folder, output, key, [(SYSTEM, "D41")], later)
     assert counts == {"lines_fetched": 0, "files_read_whole": 2}  # "old" and the changed file: nothing by range
+
+
+def test_the_launchers_lookup_agrees_outside_beam(tmp_path):
+    """Retirements (transforms/edms/retire.py) look records up in the launcher, with the same index and fallback."""
+    key = PatientKeyRef("file", str(tmp_path / "patient.key"))
+    (tmp_path / "patient.key").write_bytes(b"k" * 32 + b"\n")
+    folder, output = written(tmp_path, key)
+    old = Path(folder, "DocumentReference-old-000-000.ndjson")
+    old.write_bytes(dumps(resource(3, "2026-12-05T09:00:00.000Z", "superseded")) + b"\n")
+    earlier = sorted(matched_paths(os.path.join(folder, "DocumentReference-*.ndjson")))
+    index = matched_paths(table_history_pattern(lineage_folder(output), EDMS_RECORD_INDEX.name))
+    wanted = {(SYSTEM, "D3"), (SYSTEM, "D12"), (SYSTEM, "D99")}
+    found = current_records(folder, earlier, index, wanted, lambda text: text)
+    assert sorted(found) == [(SYSTEM, "D12"), (SYSTEM, "D3")]
+    assert found[(SYSTEM, "D3")]["status"] == "superseded" and found[(SYSTEM, "D12")]["id"] == f"{12:040x}"

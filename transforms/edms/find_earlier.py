@@ -14,7 +14,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsList
 
 from transforms.edms.earlier import Identity, scan
-from transforms.edms.record_index import Location, covered, fetch, indexed_bytes, locate
+from transforms.edms.record_index import Location, covered, fetch, file_name, indexed_bytes, locate
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
 from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.emulators import StorageDoFn
@@ -22,10 +22,6 @@ from transforms.storage.emulators import StorageDoFn
 #: What a lookup read: lines fetched by byte range, files read whole (the run's metrics; tests read them).
 _FETCHED = Metrics.counter("edms_earlier", "lines_fetched")
 _READ_WHOLE = Metrics.counter("edms_earlier", "files_read_whole")
-
-
-def _name(uri: str) -> str:
-    return uri.rstrip("/").rsplit("/", 1)[-1]
 
 
 class _Whole:
@@ -91,7 +87,7 @@ class _ScanFn(StorageDoFn):
         self.pseudonyms = Pseudonyms(key_for_worker(self.patient_key), self.local_identifiers)
 
     def process(self, uri: str, wanted: list, whole: list) -> Iterator[tuple[Identity, dict]]:
-        if wanted and _name(uri) not in self.whole(whole):
+        if wanted and file_name(uri) not in self.whole(whole):
             _READ_WHOLE.inc()
             yield from scan(uri, {tuple(item) for item in wanted}, self.pseudonyms.value)
 
@@ -114,7 +110,7 @@ class FindEarlier(beam.PTransform):
     def expand(self, wanted: beam.PCollection[Identity]) -> beam.PCollection[tuple[Identity, dict]]:
         pipeline, wanted_list = wanted.pipeline, AsList(wanted)
         index = pipeline | "IndexFiles" >> beam.Create(list(self.index_files)) | "SpreadIndex" >> beam.Reshuffle()
-        listed = {_name(uri) for uri in self.earlier_files}  # only files this run may supersede
+        listed = {file_name(uri) for uri in self.earlier_files}  # only files this run may supersede
         whole = AsList(
             index
             | "IndexedBytes" >> beam.ParDo(_IndexedBytesFn())

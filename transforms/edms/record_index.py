@@ -12,6 +12,7 @@ whose run died before its index was written, or one changed since, are read whol
 from __future__ import annotations
 
 import json
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.edms.earlier import Identity, identity_of_line
+from transforms.edms.earlier import Identity, identity_of_line, latest, scan
 
 #: Where a line is: (file name under fhir/, byte offset, byte length, meta.lastUpdated).
 Location = tuple[str, int, int, str]
@@ -92,3 +93,37 @@ def fetch(folder: str, name: str, locations: Iterable[tuple[Identity, Location]]
             found = identity_of_line(line)
             if found is not None and found[0] == identity[0]:
                 yield identity, json.loads(line)
+
+
+def file_name(uri: str) -> str:
+    """A file's name in its folder: what index rows name it by."""
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def current_records(
+    folder: str, uris: Iterable[str], index_files: Iterable[str], wanted: set[Identity], pseudonymise: Callable
+) -> dict[Identity, dict[str, Any]]:
+    """Outside Beam (the launcher's retirements), as find_earlier.FindEarlier in a pipeline: the current record of
+    each wanted document among the files uris, fetched by the index where it covers a file, else read whole."""
+    if not wanted:
+        return {}
+    uris, index_files = list(uris), list(index_files)
+    names, sums = {file_name(uri) for uri in uris}, Counter()
+    for index in index_files:
+        for name, size in indexed_bytes(index):
+            sums[name] += size if name in names else 0
+    whole = {name for name, size in sums.items() if name in names and covered(folder, name, size)}
+    located: dict[str, list] = defaultdict(list)
+    for index in index_files:
+        for identity, location in locate(index, wanted):
+            if location[0] in whole:
+                located[location[0]].append((identity, location))
+    found: dict[Identity, list] = defaultdict(list)
+    for name, locations in located.items():
+        for identity, resource in fetch(folder, name, locations):
+            found[identity].append(resource)
+    for uri in uris:
+        if file_name(uri) not in whole:
+            for identity, resource in scan(uri, wanted, pseudonymise):
+                found[identity].append(resource)
+    return {identity: latest(versions) for identity, versions in found.items()}

@@ -10,9 +10,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from transforms.edms.config import FhirConfig
-from transforms.edms.earlier import current_records, document_reference_files
+from transforms.edms.earlier import document_reference_files
 from transforms.edms.ndjson import MAX_FILE_BYTES, parts
 from transforms.edms.record import dumps
+from transforms.edms.record_index import current_records
 from transforms.edms.reissue import superseded, update_provenance
 from transforms.storage.objects import write_all
 from transforms.storage.output_layout import fhir_file
@@ -27,12 +28,14 @@ def retire_document_references(
     agent: str,
     now: dt.datetime | None = None,
     pseudonymise: Callable[[str], str] | None = None,
+    index_files: tuple[str, ...] = (),
 ) -> int:
     """Supersede the current record of each (source system, document id), as lineage names them (`pseudonymise`
-    maps a record's legacy id the same way); returns how many were retired."""
+    maps a record's legacy id the same way); returns how many were retired. index_files: earlier runs' record
+    index, by which the records are fetched alone from the files it covers."""
     wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
     earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
-    records = current_records(earlier, wanted, pseudonymise or (lambda text: text))
+    records = current_records(folder, earlier, index_files, wanted, pseudonymise or (lambda text: text))
     found = [record for record in records.values() if record["status"] == "current"]
     if not found:
         return 0
