@@ -1,6 +1,7 @@
-"""Peak memory of reconcile's EDMS check as the estate's DocumentReference NDJSON grows: it must stay flat.
+"""Peak memory of reconcile's EDMS check as the estate's DocumentReference NDJSON grows: it must stay flat; and
+what finding a few earlier records costs, read whole (earlier.scan) or through the record index.
 
-    python -m benchmarks.edms_scale [--records 50000 200000] [--sources 4] [--sample 20]
+    python -m benchmarks.edms_scale [--records 50000 200000] [--sources 4] [--sample 20] [--lookup 10]
 
 For each size, in a fresh process: synthetic lineage (current_documents, manifest_documents: 90% migrated, 5%
 duplicates whose legacy id is on their canonical, 5% quarantined) in the reconcile connection's scratch database,
@@ -18,6 +19,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 _CHILD = """
@@ -111,14 +113,63 @@ def measure(documents: int, sources: int, sample: int) -> dict:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def lookup(documents: int, sources: int, wanted_count: int) -> dict:
+    """Seconds (process CPU) to find wanted_count documents' records: every file read whole, then through the index
+    (one Parquet file per NDJSON file, as the pipeline writes them per bundle); both must find the same records."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas.tables import EDMS_RECORD_INDEX
+    from transforms.edms import earlier, record_index
+    from transforms.edms.config import FhirConfig
+
+    with tempfile.TemporaryDirectory(prefix="edms-lookup-") as folder:
+        write_records(Path(folder), documents, sources)
+        fhir = str(Path(folder) / "records" / "fhir")
+        files = earlier.document_reference_files(fhir)
+        index = []
+        for uri in files:
+            name = record_index.file_name(uri)
+            rows = list(record_index.index_rows(name, Path(uri).read_bytes(), "bench", lambda text: text))
+            schema = EDMS_RECORD_INDEX.arrow_schema()
+            table = pa.Table.from_pylist([{**row, "run_date": None} for row in rows], schema=schema)
+            index.append(str(Path(folder) / f"edms_record_index-{name}.parquet"))
+            pq.write_table(table, index[-1])
+        step = documents // wanted_count
+        wanted = {
+            (FhirConfig().source(f"SRC{n % sources}").identifier_system, f"D{n:09d}")
+            for n in range(0, documents, step)
+            if n % 20 not in (18, 19)
+        }
+        started = time.process_time()
+        scanned = earlier.current_records(files, wanted)
+        scan_seconds = time.process_time() - started
+        started = time.process_time()
+        indexed = record_index.current_records(fhir, files, index, wanted, lambda text: text)
+        index_seconds = time.process_time() - started
+        assert scanned == indexed and len(indexed) == len(wanted), (len(scanned), len(indexed), len(wanted))
+        return {
+            "found": len(indexed),
+            "ndjson_mib": round(sum(Path(uri).stat().st_size for uri in files) / 2**20, 1),
+            "index_mib": round(sum(Path(uri).stat().st_size for uri in index) / 2**20, 1),
+            "scan_cpu_s": round(scan_seconds, 2),
+            "index_cpu_s": round(index_seconds, 2),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[50_000, 200_000])
     parser.add_argument("--sources", type=int, default=4)
     parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--lookup", type=int, default=0, help="measure finding this many records instead")
     args = parser.parse_args()
     for documents in args.records:
-        print(json.dumps({"documents": documents, **measure(documents, args.sources, args.sample)}), flush=True)
+        if args.lookup:
+            found = lookup(documents, args.sources, args.lookup)
+        else:
+            found = measure(documents, args.sources, args.sample)
+        print(json.dumps({"documents": documents, **found}), flush=True)
 
 
 if __name__ == "__main__":

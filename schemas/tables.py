@@ -1,8 +1,7 @@
 """The lineage tables, defined once.
 
-Each table is a tuple of columns in a tiny type vocabulary; the Arrow schema for
-Parquet, the BigQuery schema and the column lists in docs/lineage.md are all derived from it,
-so the engines can never disagree about a column.
+Each table is a tuple of columns in a tiny type vocabulary; the Arrow schema for Parquet, the BigQuery schema and
+the column lists in docs/lineage.md are all derived from it, so the engines can never disagree about a column.
 """
 
 from __future__ import annotations
@@ -296,14 +295,6 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-TABLES = (
-    DOCUMENTS,
-    PAGES,
-    RUNS,
-    REVIEW_MISFILING,
-    REVIEW_NEAR_DUPLICATES,
-    REVIEW_UNCODED_TYPES,
-    EDMS_RECORD_INDEX,
-    ORPHANS,
-)
+EDMS = (REVIEW_UNCODED_TYPES, EDMS_RECORD_INDEX)  # schemas/edms_tables.py
+TABLES = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, *EDMS, ORPHANS)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
