@@ -151,6 +151,7 @@ class RecordedOutcome(NamedTuple):
     edms: Any = None  # transforms/edms/record.EdmsRecord (its repr names nothing): the EDMS resources, built and
     # validated by the per-document step, written once de-duplication has put duplicates' identifiers on canonicals
     duplicate_of_key: tuple[str, str] | None = None  # the canonical's (source system, document id): never re-split
+    reference_sha256: str | None = None  # a late-settled duplicate's reference, kept in its row: never redone
 
     @classmethod
     def of(cls, outcome: DocumentOutcome) -> RecordedOutcome:

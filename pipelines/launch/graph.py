@@ -24,7 +24,7 @@ from transforms.lineage.tables import WriteLineage, WriteParquetTable
 from transforms.migrate.document_step import MigrateDocuments
 from transforms.privacy.evidence_key import evidence_key_source
 from transforms.privacy.pseudonyms import PrivacySettings
-from transforms.selection.decide import EARLIER, TALLIES
+from transforms.selection.decide import ADOPTED, EARLIER, TALLIES
 from transforms.selection.select import OUTSTANDING, SelectDocuments
 from transforms.sources.read import ReadSources
 from transforms.storage.output_layout import summary_uri
@@ -44,13 +44,14 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     deduplicated = (outcomes, selected[EARLIER]) | "Deduplicate" >> DeduplicateDocuments(merge_canonical)
     final, settled = deduplicated["outcomes"], deduplicated[LATE]
     settings = plan.settings
-    edms = final | "EDMS" >> WriteEdmsRecords(
+    edms = (final, selected[ADOPTED], settled) | "EDMS" >> WriteEdmsRecords(
         settings.records_prefix,
         plan.run_id,
         settings.edms,
         settings.patient_key,
         settings.edms.earlier_files,
         local_identifiers=settings.local_identifiers,
+        adopted_journals=settings.edms.adopted_journals if plan.adopted else None,
     )
     info = plan.run_info()
 

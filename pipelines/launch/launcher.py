@@ -181,7 +181,7 @@ def _migrate(argv: list[str]) -> int:
     )
     try:
         check_lineage(plan, key, held.adopts)
-        plan = replace(with_earlier_records(with_history(plan)), adopted=held.adopts)
+        plan = replace(with_earlier_records(with_history(plan), held.adopts), adopted=held.adopts)
         if not plan.detached:
             lease.start_heartbeat()
         return _launch(options, plan, key, lease)

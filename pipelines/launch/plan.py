@@ -192,6 +192,7 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
         roots=declared_roots(sources, blob_roots, tuple(absolute(root) for root in migrate.allowed_roots or ())),
         max_document_bytes=migrate.max_document_bytes,
     )
+    index_output = absolute(migrate.index_output).rstrip("/") if migrate.index_output else None
     settings = MigrationSettings(
         output_prefix=output,
         run_id=run_id,
@@ -212,8 +213,9 @@ def plan_from(options: PipelineOptions, *, expand_remote: bool = True) -> Migrat
             started_at.date(),
             migrate.lineage_flush_documents,
             attempt=uuid.uuid4().hex[:8],  # this launch's own journal names
+            records_prefix=index_output or output,
         ),
-        index_output=absolute(migrate.index_output).rstrip("/") if migrate.index_output else None,
+        index_output=index_output,
         local_identifiers=local_identifiers(sources),
     )
     return MigrationPlan(

@@ -148,6 +148,9 @@ def test_warn_reports_and_continues_and_index_records_go_to_their_own_bucket(sto
     assert failed_checks(capsys.readouterr().err) == RECORDS_CHECKS  # the records bucket's, reported
     client = storage.Client.create_anonymous_client()
     edms_records = sorted(blob.name for blob in client.list_blobs("posture-records"))
+    [journal] = [name for name in edms_records if name.startswith("edms/edms-journal/")]  # restricted too
+    assert journal.startswith("edms/edms-journal/warned/warned-j") and ".mac-" in journal
+    edms_records.remove(journal)
     assert edms_records == [
         "edms/fhir/DocumentReference-warned-000-000.ndjson",
         "edms/fhir/Provenance-warned-000-000.ndjson",

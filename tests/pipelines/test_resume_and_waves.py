@@ -15,6 +15,7 @@ import pytest
 from pipelines.launch.launcher import migrate
 from tests.images import bilevel_page, encode
 from tests.lineage_checks import read_history, read_table
+from tests.pipelines.test_evidence import reconcile
 
 pytestmark = pytest.mark.slow  # whole runs of the pipeline
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +100,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_redone(tmp_path):
+def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_redone(tmp_path, capsys):
     manifest = write_manifest(tmp_path / "dump", 60)
     output = tmp_path / "out"
     args = ["run", "--manifest", str(manifest), "--output", str(output)]
@@ -144,3 +145,7 @@ def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_
     assert migrated_in(output, "resumed") == {f"D{n}" for n in range(60)} - recorded  # only the unfinished
     for page in read_table(str(output), "pages"):
         assert Path(page["object_uri"]).is_file()  # no object lost
+    # The killed run journaled its documents' EDMS records; the resumed run wrote them: reconcile passes whole.
+    code, out, record = reconcile(capsys, "--manifest", str(manifest), "--output", str(output))
+    assert code == 0, out
+    assert record["checks"]["edms"]["holds"] and record["checks"]["edms"]["checked"] == 60

@@ -23,7 +23,7 @@ from tests.images import bilevel_page, encode
 LOCAL_IDENTIFIERS = (r"[A-Z]\d{7}", r"RRK\d{6}")
 SOURCE = "PAS-SCAN"
 #: Restricted: may name the patient. Everything else under the output prefix is the analyst side.
-RESTRICTED = ("fhir", "quarantine")  # the EDMS records (FHIR NDJSON) and the quarantine area
+RESTRICTED = ("fhir", "edms-journal", "quarantine")  # the EDMS records (FHIR NDJSON, and as journaled), quarantine
 
 
 @dataclass(frozen=True)

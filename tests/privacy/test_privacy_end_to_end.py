@@ -148,7 +148,7 @@ def test_every_local_output_is_owner_only(run):
     """Objects, quarantine, EDMS records, the lease, and the lineage Beam writes itself: 0600 files in 0700 folders."""
     files = [path for path in run.rglob("*") if path.is_file()]
     kinds = {path.relative_to(run).parts[0] for path in files}
-    assert kinds == {"objects", "quarantine", "fhir", "lineage", "lease"}
+    assert kinds == {"objects", "quarantine", "fhir", "edms-journal", "lineage", "lease"}
     assert any(path.suffix == ".parquet" for path in files)
     assert {path.relative_to(run).as_posix(): oct(stat.S_IMODE(path.stat().st_mode)) for path in files} == {
         path.relative_to(run).as_posix(): "0o600" for path in files

@@ -50,5 +50,7 @@ def settled_row(outcome: RecordedOutcome, run_id: str) -> dict[str, Any]:
         duplicate_of=outcome.duplicate_of,
         patient_key=outcome.patient_key,
         content_sha256=outcome.content_sha256,
+        reference_sha256=outcome.reference_sha256,
+        source_bytes=outcome.source_bytes or None,
         recorded_at=dt.datetime.now(dt.UTC),
     )

@@ -22,14 +22,14 @@ from transforms.selection.tallies import MergeTalliesGlobally
 LATE = "late"
 LATE_TALLIES = "late_tallies"
 
-#: What becomes of a canonical chosen in this run, given its duplicates (the graph passes the EDMS step's
-#: merge, which puts every duplicate's legacy identifier on the canonical's record); injected, so this stage does
-#: not import the EDMS stage above it.
-MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome]], tuple[RecordedOutcome, list[RecordedOutcome]]]
+#: What becomes of a canonical chosen in this run, given its duplicates and whether earlier documents are settled
+#: as its duplicates too (the graph passes the EDMS step's merge, which puts every duplicate's legacy identifier on
+#: the canonical's record); injected, so this stage does not import the EDMS stage above it.
+MergeCanonical = Callable[[RecordedOutcome, list[RecordedOutcome], bool], tuple[RecordedOutcome, list[RecordedOutcome]]]
 
 
 def keep_canonical(
-    canonical: RecordedOutcome, duplicates: list[RecordedOutcome]
+    canonical: RecordedOutcome, duplicates: list[RecordedOutcome], settles_late: bool = False
 ) -> tuple[RecordedOutcome, list[RecordedOutcome]]:
     return canonical, duplicates
 
@@ -57,7 +57,7 @@ def resolve_duplicates(
         late = [candidate for candidate in unsettled if candidate is not first]
         duplicates = [outcome.as_duplicate_of(canonical) for outcome in now if outcome is not first]
         if any(outcome is first for outcome in now):  # this run's canonical: the EDMS step's merge
-            merged, duplicates = merge(first, duplicates)
+            merged, duplicates = merge(first, duplicates, bool(late))
             yield merged
         yield from duplicates
     for candidate in late:
@@ -79,6 +79,8 @@ def late_duplicate(
         content_sha256=content,
         duplicate_of=document_label(*canonical),
         duplicate_of_key=canonical,
+        source_bytes=candidate.source_bytes or 0,
+        reference_sha256=candidate.reference_sha256,
     )
 
 

@@ -34,6 +34,7 @@ class EdmsSettings:
     agent: str = "unknown"  # the code version (transforms/lineage/runs.code_version)
     earlier_files: tuple[str, ...] = ()  # earlier runs' DocumentReference files, listed before this run wrote
     index_files: tuple[str, ...] = ()  # earlier runs' edms_record_index files: where those files' lines are
+    adopted_journals: tuple[str, ...] = ()  # the EDMS journals of the killed runs this run adopts
 
 
 #: zlib's preset dictionary for a record's two resources: what every record repeats (key names, profile and
@@ -77,6 +78,7 @@ class EdmsRecord:
     legacy_identifier: tuple[str, str] = field(default=("", ""), repr=False)  # (system, the export's id): restricted
     replaces: bool = False  # an earlier run migrated this document from another reference: supersede that one
     merged: bool = False  # a duplicate whose identifier is already on this run's canonical's record
+    held: bool = False  # written only once it has met identifiers it is still owed (late-settled duplicates')
     coded: bool = False
     label: str = "N"
     type_text: str | None = field(default=None, repr=False)  # only when uncoded: for the review list

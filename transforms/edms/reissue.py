@@ -61,15 +61,19 @@ def checked(label: str, resource: dict[str, Any]) -> list[str]:
 
 
 def merge_canonical(
-    canonical: RecordedOutcome, duplicates: list[RecordedOutcome]
+    canonical: RecordedOutcome, duplicates: list[RecordedOutcome], settles_late: bool = False
 ) -> tuple[RecordedOutcome, list[RecordedOutcome]]:
     """De-duplication's hook: this run's canonical record carries every duplicate's legacy identifier, so a search
     by either id finds the one document (still valid after: re-checked). The duplicates keep only what the EDMS
-    step still needs of their records: none of their own, and whether an earlier record of theirs is superseded."""
+    step still needs of their records: none of their own, and whether an earlier record of theirs is superseded.
+    settles_late: a killed run's documents are its duplicates too; their identifiers are in that run's journal, so
+    the record is held until the EDMS step has them (transforms/edms/adopted.py)."""
     merged = [d._replace(edms=_merged(d.edms)) if d.edms is not None else d for d in duplicates]
     record: EdmsRecord | None = canonical.edms
     if record is None or record.document_reference is None:
         return canonical, merged
+    if settles_late:
+        record = replace(record, held=True)
     identities = [d.edms.legacy_identifier for d in duplicates if d.edms is not None]
     resource = with_identifiers(record.resource(), identities)
     provenance = with_sources(json.loads(record.provenance), [d.edms for d in duplicates if d.edms is not None])

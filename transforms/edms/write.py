@@ -3,6 +3,7 @@ as NDJSON under PREFIX/fhir/, earlier records re-issued where this run changes t
 
 Only the small records made by the per-document step travel here (never bytes). Earlier records are read only
 when this run supersedes one (a changed document) or adds a duplicate's identifier to one (an earlier canonical).
+A run that resumes a killed one also writes the records that run owed (transforms/edms/adopted.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from apache_beam.pvalue import TaggedOutput
 
 from schemas.records import RecordedOutcome, Status
 from schemas.tables import EDMS_RECORD_INDEX, REVIEW_UNCODED_TYPES
+from transforms.edms.adopted import COUNTS, HELD, PATCHES, RETIRING, SettleAdopted
 from transforms.edms.earlier import latest
 from transforms.edms.find_earlier import FindEarlier
 from transforms.edms.ndjson import INDEX, MAX_FILE_BYTES, WriteNdjson
@@ -26,7 +28,7 @@ from transforms.storage.emulators import StorageDoFn
 from transforms.storage.output_layout import fhir_folder
 
 DOCUMENT_REFERENCE, PROVENANCE = "DocumentReference", "Provenance"
-_REPLACING, _PATCHES, _RETIRING, _COUNTS = "replacing", "patches", "retiring", "counts"
+_REPLACING, _PATCHES, _RETIRING, _COUNTS, _HELD = "replacing", PATCHES, RETIRING, COUNTS, HELD
 
 
 def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool) -> Iterator[object]:
@@ -35,6 +37,9 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
     if record is None:
         return
     if outcome.status == Status.MIGRATED and record.packed is not None:
+        if record.held:  # owed late-settled duplicates' identifiers (merge_canonical)
+            yield TaggedOutput(_HELD, (record.identity, record))
+            return
         if record.replaces and reads_earlier:
             yield TaggedOutput(_REPLACING, (record.identity, record))
             return
@@ -51,8 +56,9 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
 
 
 class ReissueFn(StorageDoFn):
-    """(identity, {earlier, replacing, patches}) → lines: the new record replacing, the earlier superseded or given
-    duplicates' identifiers, each with a Provenance; counts (tagged) of what was done or failed."""
+    """(identity, {earlier, replacing, held, patches, retiring}) → lines: this run's record (replacing an earlier
+    one, or held for identifiers it is owed), the earlier one superseded or given duplicates' identifiers, each
+    with a Provenance; counts (tagged) of what was done or failed."""
 
     def __init__(self, settings: EdmsSettings, run_id: str, patient_key: PatientKeyRef) -> None:
         self.settings, self.run_id, self.patient_key = settings, run_id, patient_key
@@ -67,30 +73,32 @@ class ReissueFn(StorageDoFn):
         earlier = latest(found) if found else None
         current = earlier if earlier is not None and earlier["status"] == "current" else None
         issued, agent = self.settings.issued, self.settings.agent
-        written = []
-        for record in groups["replacing"]:
-            resource = record.resource()
-            if current is not None and current["id"] != resource["id"]:
+        patches = list(groups.get("patches", ()))
+        written: list[tuple[str, dict, bytes | None]] = []  # (what, resource, its own Provenance: None → UPDATE)
+        for record in [*groups.get("replacing", ()), *groups.get("held", ())]:
+            resource = with_identifiers(record.resource(), patches)
+            if record.replaces and current is not None and current["id"] != resource["id"]:
                 resource = replacing(resource, current["id"])
-                written.append(("superseded", superseded(current, issued)))
-            elif current is None:
+                written.append(("superseded", superseded(current, issued), None))
+            elif record.replaces and current is None:
                 yield TaggedOutput(_COUNTS, Counter({("replaced_not_found",): 1}))
-            written.append(("replacing", resource))
-        if list(groups["retiring"]) and current is not None and not written:
-            written.append(("superseded", superseded(current, issued)))
-        patches = list(groups["patches"])
+            written.append(("replacing" if record.replaces else "written_after_settling", resource, record.provenance))
+        if list(groups.get("retiring", ())) and current is not None and not written:
+            written.append(("superseded", superseded(current, issued), None))
         if patches and current is not None and not written:
-            written.append(("identifiers_added", reissued(with_identifiers(current, patches), issued)))
-        elif patches and current is None:
+            written.append(("identifiers_added", reissued(with_identifiers(current, patches), issued), None))
+        elif patches and not written:
             yield TaggedOutput(_COUNTS, Counter({("canonical_not_found",): len(patches)}))
-        for what, resource in written:
+        for what, resource, provenance in written:
             failures = checked(f"{identity[0]}|{identity[1]}", resource)
             if failures:
                 yield TaggedOutput(_COUNTS, Counter({("invalid", failure): 1 for failure in failures}))
                 continue
             yield TaggedOutput(_COUNTS, Counter({(what,): 1}))
             yield DOCUMENT_REFERENCE, dumps(resource)
-            yield PROVENANCE, dumps(update_provenance(self.key, resource, self.run_id, issued, agent))
+            if provenance is None:
+                provenance = dumps(update_provenance(self.key, resource, self.run_id, issued, agent))
+            yield PROVENANCE, provenance
 
 
 class WriteEdmsRecords(beam.PTransform):
@@ -105,22 +113,35 @@ class WriteEdmsRecords(beam.PTransform):
         earlier_files: tuple[str, ...] = (),
         max_file_bytes: int = MAX_FILE_BYTES,
         local_identifiers: tuple[str, ...] = (),
+        adopted_journals: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
         self.folder = fhir_folder(records_prefix)
         self.run_id, self.settings, self.patient_key = run_id, settings, patient_key
         self.earlier_files, self.max_file_bytes = earlier_files, max_file_bytes
         self.local_identifiers = local_identifiers  # the run's patterns: earlier records' ids as lineage names them
+        self.adopted_journals = adopted_journals  # None: this run adopts no killed run; else their EDMS journals
 
-    def expand(self, outcomes: beam.PCollection[RecordedOutcome]) -> dict[str, beam.PCollection]:
-        reads_earlier = bool(self.earlier_files)
+    def expand(
+        self, inputs: tuple[beam.PCollection[RecordedOutcome], beam.PCollection, beam.PCollection[RecordedOutcome]]
+    ) -> dict[str, beam.PCollection]:
+        """inputs: (final outcomes, adopted runs' finished documents' keys, late-settled duplicates)."""
+        outcomes, adopted, late = inputs
+        reads_earlier = bool(self.earlier_files) or self.adopted_journals is not None
         routed = outcomes | "Route" >> beam.FlatMap(route, self.settings, reads_earlier).with_outputs(
-            _REPLACING, _PATCHES, _RETIRING, main="lines"
+            _REPLACING, _PATCHES, _RETIRING, _HELD, main="lines"
         )
         lines, counts = routed["lines"], [outcomes | "Tally" >> beam.Map(outcome_tally)]
         if reads_earlier:
+            owed = (adopted, late) | "SettleAdopted" >> SettleAdopted(
+                self.settings, self.patient_key, self.adopted_journals or ()
+            )
+            counts.append(owed[_COUNTS])
+            held, patches, retiring = (
+                (routed[tag], owed[tag]) | f"All_{tag}" >> beam.Flatten() for tag in (_HELD, _PATCHES, _RETIRING)
+            )
             wanted = (
-                (routed[_REPLACING], routed[_PATCHES], routed[_RETIRING])
+                (routed[_REPLACING], held, patches, retiring)
                 | "Wanted" >> beam.Flatten()
                 | "WantedKeys" >> beam.Map(lambda item: item[0])
                 | "DistinctWanted" >> beam.Distinct()
@@ -132,8 +153,9 @@ class WriteEdmsRecords(beam.PTransform):
                 {
                     "earlier": earlier,
                     "replacing": routed[_REPLACING],
-                    "patches": routed[_PATCHES],
-                    "retiring": routed[_RETIRING],
+                    "held": held,
+                    "patches": patches,
+                    "retiring": retiring,
                 }
                 | "MeetEarlier" >> beam.CoGroupByKey()
                 | "Reissue"

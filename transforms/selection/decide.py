@@ -21,6 +21,8 @@ from transforms.sources.read import flag_repeated_ids
 
 TALLIES = "tallies"
 EARLIER = "earlier"
+#: A killed run's finished document this run leaves alone: its EDMS record, journaled, is written now.
+ADOPTED = "adopted"
 
 #: Largest first: documents in the access log before all others, then the most opened, then the most recent.
 Priority = tuple[int, int, str, str, str]
@@ -40,6 +42,9 @@ class EarlierDocument:
     order: tuple
     settled: bool = True
     counted: bool = False
+    # As its row records them: a row settling it late keeps them, so the next run sees it unchanged, not new.
+    reference_sha256: str | None = None
+    source_bytes: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -95,7 +100,17 @@ def decide(
             yield priority(repeat, access), repeat
         yield pvalue.TaggedOutput(TALLIES, (first.source_system, counts))
     finished_canonical = latest is not None and latest.status == Status.MIGRATED and not (refs and redo)
+    if finished_canonical and latest.run_id in adopted:
+        yield pvalue.TaggedOutput(ADOPTED, latest.key)
     if finished_canonical and latest.patient_key and latest.content_sha256:  # still canonical for its content
         settled = latest.run_id not in adopted
-        candidate = EarlierDocument(latest.source_system, latest.document_id, latest.order, settled, bool(refs))
+        candidate = EarlierDocument(
+            latest.source_system,
+            latest.document_id,
+            latest.order,
+            settled,
+            bool(refs),
+            latest.reference_sha256,
+            latest.source_bytes,
+        )
         yield pvalue.TaggedOutput(EARLIER, ((latest.patient_key, latest.content_sha256), candidate))

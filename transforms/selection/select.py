@@ -17,7 +17,7 @@ from schemas.reasons import QuarantineError
 from schemas.records import DocumentRef
 from transforms.privacy.pseudonyms import PrivacySettings
 from transforms.selection.access_log import read_access_log
-from transforms.selection.decide import EARLIER, TALLIES, Priority, decide
+from transforms.selection.decide import ADOPTED, EARLIER, TALLIES, Priority, decide
 from transforms.selection.state import read_state_rows
 from transforms.selection.tallies import MergeTalliesGlobally
 from transforms.storage.blobs import ReadPolicy
@@ -82,7 +82,7 @@ def last_of_top(top: list[Priority], wanted: int) -> Priority | None:
 
 class SelectDocuments(beam.PTransform):
     """Refs → {outstanding refs, tallies of documents counted, done and deferred (merged: a few elements, not one
-    per document), earlier canonical candidates}."""
+    per document), earlier canonical candidates, adopted runs' finished documents}."""
 
     def __init__(
         self,
@@ -118,7 +118,7 @@ class SelectDocuments(beam.PTransform):
         decided = (
             inputs
             | "JoinById" >> beam.CoGroupByKey()
-            | "Decide" >> beam.ParDo(DecideFn(self.adopted)).with_outputs(TALLIES, EARLIER, main=OUTSTANDING)
+            | "Decide" >> beam.ParDo(DecideFn(self.adopted)).with_outputs(TALLIES, EARLIER, ADOPTED, main=OUTSTANDING)
         )
         prioritised = decided[OUTSTANDING]
         cutoff = None
@@ -134,4 +134,4 @@ class SelectDocuments(beam.PTransform):
             decided[TALLIES] | "MergeCounted" >> MergeTalliesGlobally(),
             wave[DEFERRED] | "MergeDeferred" >> MergeTalliesGlobally(),
         ) | "AllTallies" >> beam.Flatten()
-        return {OUTSTANDING: wave[OUTSTANDING], TALLIES: tallies, EARLIER: decided[EARLIER]}
+        return {OUTSTANDING: wave[OUTSTANDING], TALLIES: tallies, EARLIER: decided[EARLIER], ADOPTED: decided[ADOPTED]}

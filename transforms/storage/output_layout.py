@@ -5,6 +5,8 @@
     PREFIX/fhir/<Type>-<run>-<shard>-<part>.ndjson             EDMS records: FHIR DocumentReference and Provenance
                                                                (restricted: they name the patient; --index_output's)
     PREFIX/fhir/summary-<run>.json                             the run's EDMS summary
+    PREFIX/edms-journal/<run>/<run>-j<rows>.parquet            EDMS records as the step made them, for a resumed run
+                                                               (restricted, as fhir/ is; signed as lineage files are)
     PREFIX/lineage/<table>-<migration>-<run>-j<rows>.parquet   the per-document step's journal files
     PREFIX/lineage/<table>-<migration>-<run>-t<rows>.parquet   table files written after the step
     PREFIX/lineage/runs-<migration>-<run>-00000-of-00001.parquet   the run's one runs row
@@ -28,6 +30,7 @@ from apache_beam.io.filesystems import FileSystems
 OBJECTS = "objects"
 QUARANTINE = "quarantine"
 FHIR = "fhir"
+EDMS_JOURNAL = "edms-journal"
 LINEAGE = "lineage"
 RECONCILE = "reconcile"
 LEASE = "lease"
@@ -115,6 +118,17 @@ def fhir_files_pattern(folder: str, resource_type: str) -> str:
 
 def edms_summary_uri(folder: str, run_id: str) -> str:
     return FileSystems.join(folder, f"summary-{safe_name(run_id)}.json")
+
+
+def edms_journal_file(records_prefix: str, run_id: str, rows_name: str) -> str:
+    """The EDMS records one journal flush held: a killed run's records, which its resumption writes."""
+    run = safe_name(run_id)  # in the name too: it is what the signature covers, so a file moved to another run fails
+    return FileSystems.join(records_prefix, EDMS_JOURNAL, run, f"{run}-j{rows_name}.parquet")
+
+
+def edms_journal_pattern(records_prefix: str, run_id: str) -> str:
+    run = safe_name(run_id)
+    return FileSystems.join(records_prefix, EDMS_JOURNAL, run, f"{run}-j*.parquet")
 
 
 # lineage/
