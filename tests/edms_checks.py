@@ -39,7 +39,8 @@ def stored_as_it_is(resource: dict[str, Any]) -> list[StoredObject]:
 
 def check_every_line(folder: Path | str) -> tuple[list[dict], list[dict]]:
     """Every DocumentReference and Provenance parses in fhirclient's R4 models with strict=True and passes every
-    rule, attachments against the stored objects' own bytes; every Provenance targets a DocumentReference."""
+    rule (validate: the extra rules, attachments against the stored objects' own bytes, and the UK Core
+    DocumentReference rules, UK_CORE_RULES); every Provenance targets a DocumentReference."""
     documents, provenances = lines(folder, "DocumentReference"), lines(folder, "Provenance")
     assert documents and provenances
     for resource in documents:

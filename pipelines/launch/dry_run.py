@@ -5,8 +5,9 @@ builds the same plan and graph as a launch, lets DataflowRunner translate it (Be
 returns before any credential, staging or API call), adds the job environment the runner would have sent (workers,
 network, KMS key, service account, container image), prints the job's steps and exits 0.
 
-A dry run reads only local files: gs:// profiles, document-type lists and key files would need GCS and
-credentials, so it refuses them with one line; gs:// manifests, outputs and keys are carried as names, unread.
+A dry run reads only local files: gs:// profiles, document-type lists, FHIR configs and key files would need GCS
+and credentials, so it refuses them with one line; gs:// manifests, outputs and keys are carried as names, unread.
+Its --fhir_config is checked whole, as a launch checks it, and its EDMS settings go into the translated graph.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from google.protobuf import json_format
 
 from pipelines.console.usage import UsageError
 from pipelines.engines.portable import PORTABLE_RUNNERS
+from pipelines.launch.fhir_config import with_edms
 from pipelines.launch.graph import build
 from pipelines.launch.options import MigrateOptions
 from pipelines.launch.plan import MigrationPlan, check_sources, plan_from, with_patient_key
@@ -67,7 +69,11 @@ def _offline_reads(migrate: MigrateOptions) -> None:
     """Files a plan reads that are not local: refused, because reading them needs GCS and credentials."""
     remote = [
         (flag, uri)
-        for flag, uris in (("--source", migrate.source or ()), ("--document_types", [migrate.document_types]))
+        for flag, uris in (
+            ("--source", migrate.source or ()),
+            ("--document_types", [migrate.document_types]),
+            ("--fhir_config", [migrate.fhir_config]),
+        )
         for uri in uris
         if uri and "://" in uri
     ]
@@ -95,7 +101,7 @@ def offline_plan(options: PipelineOptions) -> MigrationPlan:
     """The launch's plan, with only the checks that need no network: local indexes are checked, remote ones named."""
     _check_runner(options)
     _offline_reads(options.view_as(MigrateOptions))
-    plan = plan_from(options, expand_remote=False)
+    plan = with_edms(plan_from(options, expand_remote=False), options.view_as(MigrateOptions).fhir_config)
     local = tuple((profile, manifest) for profile, manifest in plan.sources if "://" not in manifest)
     check_sources(MigrationPlan(local, plan.output, plan.run_id, plan.migration_key, plan.settings))
     return with_patient_key(plan, options)

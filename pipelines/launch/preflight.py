@@ -1,7 +1,8 @@
 """The destination's security posture, checked before any patient data is written.
 
-`edms-migrate preflight --output gs://… [--index_output gs://…] [--bigquery_dataset P.D]` runs the checks, and so
-does every launch unless --skip_preflight. Each bucket that will hold patient data must enforce public access
+`edms-migrate preflight --output gs://… [--index_output gs://…] [--bigquery_dataset P.D] [--fhir_config FILE]` runs
+the checks (the config, when given, checked whole first, as a launch checks it), and so does every launch unless
+--skip_preflight. Each bucket that will hold patient data must enforce public access
 prevention and uniform bucket-level access, be in an allowed location, encrypt with a default CMEK key and have soft
 delete. The archive (the output's objects, quarantine and lineage, all written once) must also have a retention
 policy. The EDMS records (FHIR NDJSON under fhir/) are append-only too (a change is a new line in a new file), so
@@ -23,10 +24,11 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 
 from pipelines.console.usage import OneLineParser, UsageError
 from pipelines.engines.portable import PORTABLE_RUNNERS
+from pipelines.launch.fhir_config import fhir_config
 from pipelines.launch.options import MigrateOptions, add_job_options
 
 _LOGGER = logging.getLogger("edms_migrate")
-_COMMAND_OPTIONS = ("output", "bigquery_dataset", "index_output", "allowed_locations")  # declared order
+_COMMAND_OPTIONS = ("output", "bigquery_dataset", "index_output", "fhir_config", "allowed_locations")  # declared order
 #: What a bucket holds, which decides its checks.
 ARCHIVE, INDEX_RECORDS, TEMPORARY = "archive", "EDMS records", "temporary files"
 
@@ -207,6 +209,8 @@ def preflight_command(argv: list[str]) -> int:
     parser = OneLineParser(prog="edms-migrate preflight", description=__doc__.splitlines()[0])
     add_job_options(parser, _COMMAND_OPTIONS, show_default=True)
     args = parser.parse_args(argv)
+    if args.fhir_config:  # what the launch will refuse, refused here too: one line, exit 2
+        fhir_config(args.fhir_config)
     if not (args.output or "").startswith("gs://") and not args.bigquery_dataset:
         raise UsageError("preflight checks a gs:// --output (and --index_output, --bigquery_dataset)")
     where = destinations(args.output, args.index_output)

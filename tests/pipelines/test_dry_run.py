@@ -9,6 +9,7 @@ those tests pass --sdk_container_image, as a template launch does, so no child i
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -183,6 +184,10 @@ def test_the_command_prints_the_steps_and_exits_0_with_no_network(small_export, 
         (["--runner=DirectRunner"], "translates a job for --runner DataflowRunner"),
         (["--temp_location=/tmp/x"], "gs:// --temp_location"),
         (["--source", "gs://legacy/profile.json"], "give --source gs://legacy/profile.json as a local copy"),
+        (
+            ["--fhir_config", "gs://trust-edms/fhir.json"],
+            "give --fhir_config gs://trust-edms/fhir.json as a local copy",
+        ),
     ],
 )
 def test_misuse_of_a_dry_run_is_one_line_and_exit_2(small_export, capsys, extra, message):
@@ -190,6 +195,32 @@ def test_misuse_of_a_dry_run_is_one_line_and_exit_2(small_export, capsys, extra,
         code = run([*job_argv(small_export), *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"colour": "blue"}, "the config: unknown key 'colour'"),
+        ({"document_types": {"Clinic Letter": {"code": "371531001", "display": "x"}}}, "'371531001' is not a SNOMED"),
+        ({"categories": {"default": {"code": "419891009", "display": "x"}}}, "categories.default.code: '419891009'"),
+    ],
+)
+def test_a_dry_run_refuses_a_bad_fhir_config_in_one_line(small_export, tmp_path, capsys, config, message):
+    path = tmp_path / "fhir.json"
+    path.write_text(json.dumps(config))
+    with no_network():
+        code = run([*job_argv(small_export), "--fhir_config", str(path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and f"--fhir_config {path}: " in err[0] and message in err[0], err
+
+
+def test_a_dry_runs_graph_carries_its_fhir_config(small_export, tmp_path):
+    """The config checked is the one the translated job would build its records with."""
+    path = tmp_path / "fhir.json"
+    path.write_text(json.dumps({"categories": {"default": {"code": "371531000", "display": "Clinic report"}}}))
+    with no_network():
+        plan = offline_plan(parse_options(job_argv(small_export, "--fhir_config", str(path))))
+    assert plan.settings.edms.config.default_category == ("371531000", "Clinic report")
 
 
 @pytest.mark.parametrize(("flag", "expected"), [("--dry_run=True", True), ("--dry_run=False", False)])

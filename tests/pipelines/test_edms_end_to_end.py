@@ -31,6 +31,10 @@ CONFIG = {
         "document_types": {"Sexual Health Letter": "R"},
         "restricted_flag": {"column": "restricted", "values": {"Y": "R", "V": "V"}},
     },
+    "categories": {  # the richer form: a type's own category, and the default of every other
+        "default": {"code": "419891008", "display": "Record artifact"},
+        "document_types": {"Discharge Summary": {"code": "373942005", "display": "Discharge summary"}},
+    },
 }
 
 
@@ -137,6 +141,9 @@ def test_types_are_coded_from_the_map_and_ods_codes_come_from_the_source(dump):
             assert coding[0]["system"] == SNOMED_SYSTEM and coding[0]["code"] in ("371531000", "373942005")
         else:
             assert coding is None
+        [category] = resource["category"]
+        expected = "373942005" if text == "Discharge Summary" else "419891008"
+        assert [(coding["system"], coding["code"]) for coding in category["coding"]] == [(SNOMED_SYSTEM, expected)]
         if own(resource)[0] == LETTERS:
             assert resource["custodian"]["identifier"] == {"system": ODS_SYSTEM, "value": "RRK"}
             assert resource["author"] == [{"identifier": {"system": ODS_SYSTEM, "value": "RRK99"}}]

@@ -6,6 +6,7 @@ bypassed those checks: the test hands the plan one (its loader replaced; everyth
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from pipelines.launch.launcher import migrate
 from tests.edms_checks import lines
 from tests.images import multipage_g4
 from transforms.edms.config import FhirConfig, SourceSystem
+from transforms.edms.rules import validate
 
 pytestmark = pytest.mark.slow
 
@@ -36,3 +38,27 @@ def test_a_failing_resource_is_not_written_and_the_run_exits_1_naming_it(tmp_pat
     written = lines(output / "fhir", "DocumentReference")
     assert [r["identifier"][0]["value"] for r in written] == ["R1"]  # the valid one is written, the other never
     assert not Path(output, "retired").exists()
+
+
+def test_an_earlier_record_without_category_is_superseded_by_a_line_that_has_one(tmp_path, capsys):
+    """An earlier version of this code wrote no category (nor an untyped document's description): a changed
+    document supersedes that record with a line brought up to the UK Core rules, and the run passes."""
+    (tmp_path / "a.tif").write_bytes(multipage_g4(1))
+    row = "PAS,L1,{blob},943 476 5919,,2020-01-02\n"
+    header = "source_system,document_id,blob_uri,nhs_number,document_type,document_date\n"
+    (tmp_path / "manifest.csv").write_text(header + row.format(blob="a.tif"), encoding="utf-8")
+    output = tmp_path / "out"
+    argv = ["--manifest", str(tmp_path / "manifest.csv"), "--output", str(output)]
+    assert migrate([*argv, "--run_id", "first"]) == 0
+    [path] = (output / "fhir").glob("DocumentReference-first-*.ndjson")
+    [earlier] = lines(output / "fhir", "DocumentReference", "first")
+    old = {name: value for name, value in earlier.items() if name not in ("category", "description")}
+    path.write_text(json.dumps(old) + "\n", encoding="utf-8")  # as the earlier version wrote it
+    (tmp_path / "moved.tif").write_bytes((tmp_path / "a.tif").read_bytes())  # the same bytes, another reference
+    (tmp_path / "manifest.csv").write_text(header + row.format(blob="moved.tif"), encoding="utf-8")
+    assert migrate([*argv, "--run_id", "second"]) == 0, capsys.readouterr().err
+    second = lines(output / "fhir", "DocumentReference", "second")
+    [superseded] = [r for r in second if r["id"] == old["id"]]
+    assert superseded["status"] == "superseded"
+    assert superseded["category"] == earlier["category"] and superseded["description"] == "Scanned document"
+    assert all(validate(resource) == [] for resource in second)

@@ -21,6 +21,7 @@ from tests.lineage_checks import (
     read_history,
     read_table,
 )
+from transforms.edms.codes import SNOMED_SYSTEM
 from transforms.edms.config import DEFAULT_IDENTIFIER_BASE
 
 pytestmark = pytest.mark.slow  # whole dumps, emulators or subprocesses: outside the fast loop
@@ -131,6 +132,9 @@ def test_edms_records_for_every_migrated_document_and_duplicate(migration):
         identifiers = by_own[(DEFAULT_IDENTIFIER_BASE + source, document_id)]["identifier"]
         assert {"system": DEFAULT_IDENTIFIER_BASE + row["source_system"], "value": row["document_id"]} in identifiers
     assert {r["securityLabel"][0]["coding"][0]["code"] for r in resources} == {"N"}
+    assert {json.dumps(r["category"]) for r in resources} == {  # UK Core's must-support category, by default
+        json.dumps([{"coding": [{"system": SNOMED_SYSTEM, "code": "419891008", "display": "Record artifact"}]}])
+    }
 
 
 def outcome_of(document: dict) -> tuple:

@@ -19,6 +19,7 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from schemas.records import RecordedOutcome
+from transforms.edms.documentreference import upgraded
 from transforms.edms.earlier import Identity
 from transforms.edms.journal import read_journal
 from transforms.edms.record import EdmsRecord, EdmsSettings, dumps
@@ -63,7 +64,8 @@ def settle(element: tuple[Identity, dict[str, Iterable]], settings: EdmsSettings
     if record is None:
         yield TaggedOutput(COUNTS, Counter({("adopted_without_record",): 1}))
         return
-    resource = reissued(record.resource(), settings.issued)  # this run's: it outdates any the killed run wrote
+    # this run's: it outdates any the killed run wrote; with the must-supports a journal of older code may lack
+    resource = reissued(upgraded(settings.config, record.resource()), settings.issued)
     yield identity, replace(record.with_document_reference(dumps(resource)), held=True)
     tally = Counter({("adopted_written",): 1, ("coded" if record.coded else "uncoded", source): 1})
     tally[("label", source, record.label)] += 1

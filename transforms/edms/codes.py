@@ -25,6 +25,9 @@ CONFIDENTIALITY_DISPLAY = {
     "V": "very restricted",
 }
 DEFAULT_CONFIDENTIALITY = "N"
+#: Every DocumentReference's category when the config names none: SNOMED CT 419891008 |Record artifact|, the top of
+#: SNOMED's record-artifact hierarchy, which every scanned record is (a concept id: partition 00, Verhoeff valid).
+RECORD_ARTIFACT = ("419891008", "Record artifact")
 
 # ODS organisation codes: a trust is 3 characters (RRK), a site 5 (RRK99), a GP practice 6 (A81001).
 _ODS = re.compile(r"[A-Z0-9]{3,6}")

@@ -12,6 +12,13 @@ The file is JSON:
 `restricted_flag` may also be a list of such objects (several legacy columns); `default_identifier_base` (an
 absolute URI) replaces DEFAULT_IDENTIFIER_BASE. Type names and flag values match whatever their case and outer
 spaces. A source system with no entry gets DEFAULT_IDENTIFIER_BASE + its name, and no author or custodian.
+
+`categories` (optional) sets the UK Core must-support `category`, one SNOMED CT concept per document:
+
+    "categories": {"default": {"code": "419891008", "display": "Record artifact"},
+                   "document_types": {"Clinic Letter": {"code": "…", "display": "…"}}}
+
+a document type's own category if it has one, else `default`, else RECORD_ARTIFACT.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from transforms.edms.codes import CONFIDENTIALITY_ORDER, absolute_uri, ods_valid, snomed_valid
+from transforms.edms.codes import CONFIDENTIALITY_ORDER, RECORD_ARTIFACT, absolute_uri, ods_valid, snomed_valid
 
 #: The identifier system of a source system the config does not name: this base, then the source's name.
 DEFAULT_IDENTIFIER_BASE = "https://edms-migrate.nhs.invalid/Id/legacy-document/"
@@ -51,6 +58,8 @@ class FhirConfig:
     type_labels: dict[str, str] = field(default_factory=dict)  # casefolded type text → confidentiality code
     restricted_flags: tuple[RestrictedFlag, ...] = ()
     default_identifier_base: str = DEFAULT_IDENTIFIER_BASE
+    default_category: tuple[str, str] = RECORD_ARTIFACT  # (SNOMED CT code, display)
+    type_categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # casefolded type text → category
 
     def source(self, source_system: str) -> SourceSystem:
         found = self.sources.get(source_system)
@@ -114,8 +123,9 @@ def _source(name: str, value: Any) -> SourceSystem:
     )
 
 
-def _type(name: str, value: Any) -> tuple[str, str]:
-    where = f"document_types.{name}"
+def _type(name: str, value: Any, within: str = "document_types") -> tuple[str, str]:
+    """A SNOMED CT concept, {"code", "display"}: a document type's, or a category's."""
+    where = f"{within}.{name}"
     entry = _object(value, where, {"code", "display"}, {"code", "display"})
     code = _text(entry["code"], f"{where}.code")
     if not snomed_valid(code):
@@ -134,8 +144,27 @@ def _flag(value: Any, where: str) -> RestrictedFlag:
     )
 
 
+def _categories(value: Any) -> dict[str, Any]:
+    """`categories`: its default concept (None: RECORD_ARTIFACT) and each document type's, casefolded."""
+    top = _object(value, "categories", {"default", "document_types"})
+    types = top.get("document_types", {})
+    types = _object(types, "categories.document_types", set(types) if isinstance(types, dict) else set())
+    found: dict[str, Any] = {
+        "type_categories": {
+            _key(name): _type(name, entry, "categories.document_types") for name, entry in types.items()
+        }
+    }
+    if "default" in top:
+        found["default_category"] = _type("default", top["default"], "categories")
+    return found
+
+
 def parse_config(document: Any) -> FhirConfig:
-    top = _object(document, "the config", {"sources", "document_types", "confidentiality", "default_identifier_base"})
+    top = _object(
+        document,
+        "the config",
+        {"sources", "document_types", "confidentiality", "default_identifier_base", "categories"},
+    )
     sources = _object(top.get("sources", {}), "sources", set(top.get("sources") or {}))
     types = _object(top.get("document_types", {}), "document_types", set(top.get("document_types") or {}))
     rules = _object(top.get("confidentiality", {}), "confidentiality", {"document_types", "restricted_flag"})
@@ -152,6 +181,7 @@ def parse_config(document: Any) -> FhirConfig:
         },
         restricted_flags=tuple(_flag(flag, f"confidentiality.restricted_flag[{n}]") for n, flag in enumerate(flags)),
         default_identifier_base=_uri(base, "default_identifier_base") if base is not None else DEFAULT_IDENTIFIER_BASE,
+        **_categories(top.get("categories", {})),
     )
 
 

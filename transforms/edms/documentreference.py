@@ -76,6 +76,42 @@ def document_type(config: FhirConfig, text: str | None) -> dict[str, Any] | None
     return {"coding": [{"system": SNOMED_SYSTEM, "code": code, "display": display}], "text": text}
 
 
+#: What a document with no legacy type is described as (its description and its attachments' titles).
+UNTYPED_DESCRIPTION = "Scanned document"
+
+
+def category(config: FhirConfig, text: str | None) -> list[dict[str, Any]]:
+    """UK Core's must-support category, never absent: the type's own from the config, else the config's default,
+    else SNOMED CT 419891008 |Record artifact| (codes.RECORD_ARTIFACT)."""
+    code, display = config.type_categories.get(type_key(text), config.default_category)
+    return [{"coding": [{"system": SNOMED_SYSTEM, "code": code, "display": display}]}]
+
+
+def upgraded(config: FhirConfig, resource: dict[str, Any]) -> dict[str, Any]:
+    """An earlier run's record, as it is written again (superseded, given a duplicate's id, retired), with the
+    must-support elements an older version of this code left out (category; description of an untyped document):
+    a re-issue is validated against today's rules. The same dict when nothing is missing."""
+    text = (resource.get("type") or {}).get("text")
+    missing = {"category": category(config, text), "description": text or UNTYPED_DESCRIPTION}
+    missing = {name: value for name, value in missing.items() if name not in resource}
+    if not missing:
+        return resource
+    filled: dict[str, Any] = {}
+    for name, value in resource.items():  # each in R4's element order, so the line reads as a new record's does
+        for absent in [absent for absent in missing if name in _AFTER[absent]]:
+            filled[absent] = missing.pop(absent)
+        filled[name] = value
+    return {**filled, **missing}
+
+
+#: The R4 elements that come after category and after description: where upgraded() puts either.
+_AFTER = {
+    "category": {"subject", "date", "author", "authenticator", "custodian", "relatesTo", "description"}
+    | {"securityLabel", "content", "context"},
+    "description": {"securityLabel", "content", "context"},
+}
+
+
 def _attachment(
     stored: StoredObject, page: Mapping[str, Any], count: int, title: str, created: str | None, pdf_pages: int | None
 ) -> dict[str, Any]:
@@ -110,7 +146,7 @@ def build_document_reference(
     created = date.isoformat() if date else None
     ordered = sorted(pages, key=lambda page: page["page_number"])
     pdf_pages = document["page_count"] if len(ordered) == 1 and stored and stored[0].uri.endswith(".pdf") else None
-    title = ref.document_type or "Scanned document"
+    title = ref.document_type or UNTYPED_DESCRIPTION
     resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": document_reference_id(key, legacy_source, legacy_id, ref.reference_sha256),
@@ -122,6 +158,7 @@ def build_document_reference(
     kind = document_type(config, ref.document_type)
     if kind:
         resource["type"] = kind
+    resource["category"] = category(config, ref.document_type)
     if normalised:
         resource["subject"] = {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": normalised}}
     resource["date"] = instant(issued)
@@ -129,8 +166,7 @@ def build_document_reference(
         resource["author"] = [{"identifier": {"system": ODS_SYSTEM, "value": source.author_ods}}]
     if source.custodian_ods:
         resource["custodian"] = {"identifier": {"system": ODS_SYSTEM, "value": source.custodian_ods}}
-    if ref.document_type:
-        resource["description"] = ref.document_type
+    resource["description"] = title  # the legacy type's text; "Scanned document" when the export had none
     resource["securityLabel"] = [
         {"coding": [{"system": CONFIDENTIALITY_SYSTEM, "code": label, "display": CONFIDENTIALITY_DISPLAY[label]}]}
     ]

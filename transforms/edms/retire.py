@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from transforms.edms.config import FhirConfig
+from transforms.edms.documentreference import upgraded
 from transforms.edms.earlier import document_reference_files
 from transforms.edms.ndjson import MAX_FILE_BYTES, parts
 from transforms.edms.record import dumps
@@ -36,7 +37,7 @@ def retire_document_references(
     wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
     earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
     records = current_records(folder, earlier, index_files, wanted, pseudonymise or (lambda text: text))
-    found = [record for record in records.values() if record["status"] == "current"]
+    found = [upgraded(config, record) for record in records.values() if record["status"] == "current"]
     if not found:
         return 0
     now = now or dt.datetime.now(dt.UTC)

@@ -1,5 +1,7 @@
-"""Validation of each resource before it is written: R4 (4.0.1) structure by fhirclient, strictly, and the rules
-fhirclient cannot check (check digits, code shapes, absolute URIs, each attachment against its stored object).
+"""Validation of each resource before it is written: R4 (4.0.1) structure by fhirclient, strictly, the rules
+fhirclient cannot check (check digits, code shapes, absolute URIs, each attachment against its stored object), and
+the UK Core DocumentReference rules that need no download (UK_CORE_RULES: the profile's StructureDefinition and
+its SNOMED CT refsets cannot be fetched here, so what of the profile can be checked offline is written out).
 
 A failure is a (rule, message) pair; a resource with any is never written, and the run exits 1 naming the
 document and the rule (the launcher reads them from the run's EDMS summary).
@@ -25,7 +27,7 @@ from transforms.edms.codes import (
     ods_valid,
     snomed_valid,
 )
-from transforms.edms.documentreference import StoredObject, attachment_url
+from transforms.edms.documentreference import UK_CORE_PROFILE, StoredObject, attachment_url
 
 _MODELS = {"DocumentReference": DocumentReference, "Provenance": Provenance}
 Failure = tuple[str, str]
@@ -87,9 +89,56 @@ def document_reference_rules(resource: dict[str, Any], stored: Sequence[StoredOb
             yield "ATTACHMENT_OBJECT", f"attachment {number}'s size or SHA-1 is not its object's"
 
 
+#: UK Core DocumentReference (2.x), as far as it can be checked offline: each rule's name and what it checks. Not
+#: here: `type`'s extensible binding to the record-composition-type refset (the refset cannot be downloaded).
+UK_CORE_RULES = {
+    "UKCORE_PROFILE": "meta.profile names the UK Core DocumentReference profile",
+    "UKCORE_MUST_SUPPORT": "identifier (each with system and value), status, category, date, description and content "
+    "(each attachment with contentType and url) are present",
+    "UKCORE_CATEGORY": "each category is coded in SNOMED CT with a valid concept id (UK Core 2.x binds category to no "
+    "value set: SNOMED CT is this job's choice, as for type)",
+    "UKCORE_SUBJECT": "a subject is identified by its NHS number (https://fhir.nhs.uk/Id/nhs-number)",
+    "UKCORE_TYPE_SNOMED": "a coded type is coded in SNOMED CT only",
+    "UKCORE_ODS_SYSTEM": "an author or custodian is identified by its ODS organisation code "
+    "(https://fhir.nhs.uk/Id/ods-organization-code)",
+}
+_MUST_SUPPORT = ("identifier", "status", "category", "date", "description", "content")
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    return list(concept.get("coding") or ()) if isinstance(concept, dict) else []
+
+
+def uk_core_rules(resource: dict[str, Any]) -> Iterator[Failure]:
+    """UK_CORE_RULES, on one DocumentReference; its securityLabel (v3-Confidentiality) is CONFIDENTIALITY_CODE."""
+    if UK_CORE_PROFILE not in (resource.get("meta") or {}).get("profile", ()):
+        yield "UKCORE_PROFILE", f"meta.profile does not name {UK_CORE_PROFILE}"
+    absent = [name for name in _MUST_SUPPORT if resource.get(name) in (None, "", [], {})]
+    if any(not (i.get("system") and i.get("value")) for i in resource.get("identifier") or ()):
+        absent.append("identifier.system/value")
+    attachments = [content.get("attachment") or {} for content in resource.get("content") or ()]
+    if any(not (a.get("contentType") and a.get("url")) for a in attachments):
+        absent.append("content.attachment.contentType/url")
+    if absent:
+        yield "UKCORE_MUST_SUPPORT", f"must-support element(s) absent: {', '.join(absent)}"
+    for concept in resource.get("category") or ():
+        codings = _codings(concept)
+        if not codings or any(c.get("system") != SNOMED_SYSTEM or not snomed_valid(c.get("code", "")) for c in codings):
+            yield "UKCORE_CATEGORY", f"category {[c.get('code') for c in codings]} is not a SNOMED CT concept"
+    subject = resource.get("subject")
+    if subject is not None and (subject.get("identifier") or {}).get("system") != NHS_NUMBER_SYSTEM:
+        yield "UKCORE_SUBJECT", "the subject is not identified by an NHS number"
+    if any(c.get("system") != SNOMED_SYSTEM for c in _codings(resource.get("type"))):
+        yield "UKCORE_TYPE_SNOMED", "type is coded in a system other than SNOMED CT"
+    for holder in (resource.get("custodian"), *(resource.get("author") or ())):
+        if holder is not None and (holder.get("identifier") or {}).get("system") != ODS_SYSTEM:
+            yield "UKCORE_ODS_SYSTEM", "an author or custodian is not identified by an ODS organisation code"
+
+
 def validate(resource: dict[str, Any], stored: Sequence[StoredObject] | None = None) -> list[Failure]:
     """Every failure of one resource (an empty list: it may be written)."""
     failures = list(r4_structure(resource))
     if resource.get("resourceType") == "DocumentReference":
         failures += document_reference_rules(resource, stored)
+        failures += uk_core_rules(resource)
     return failures

@@ -17,6 +17,7 @@ from apache_beam.pvalue import TaggedOutput
 from schemas.records import RecordedOutcome, Status
 from schemas.tables import EDMS_RECORD_INDEX, REVIEW_UNCODED_TYPES
 from transforms.edms.adopted import COUNTS, HELD, PATCHES, RETIRING, SettleAdopted
+from transforms.edms.documentreference import upgraded
 from transforms.edms.earlier import latest
 from transforms.edms.find_earlier import FindEarlier
 from transforms.edms.ndjson import INDEX, MAX_FILE_BYTES, WriteNdjson
@@ -70,7 +71,7 @@ class ReissueFn(StorageDoFn):
     def process(self, element: tuple) -> Iterator[object]:
         identity, groups = element
         found = list(groups["earlier"])
-        earlier = latest(found) if found else None
+        earlier = upgraded(self.settings.config, latest(found)) if found else None  # today's must-supports
         current = earlier if earlier is not None and earlier["status"] == "current" else None
         issued, agent = self.settings.issued, self.settings.agent
         patches = list(groups.get("patches", ()))
