@@ -1,13 +1,12 @@
 """The lineage tables, defined once.
 
-Each table is a tuple of columns in a tiny type vocabulary; the Arrow schema for
-Parquet, the BigQuery schema and the column lists in docs/lineage.md are all derived from it,
-so the engines can never disagree about a column.
+Each table is a tuple of columns in a tiny type vocabulary; the Arrow schema for Parquet, the BigQuery schema and
+the column lists in docs/lineage.md are all derived from it, so the engines can never disagree about a column.
 """
 
 from __future__ import annotations
 
-from schemas.edms_tables import REVIEW_UNCODED_TYPES
+from schemas.edms_tables import EDMS_RECORD_INDEX, REVIEW_UNCODED_TYPES
 from schemas.table_model import Table, col
 
 DOCUMENTS = Table(
@@ -293,5 +292,6 @@ ORPHANS = Table(
     cluster_columns=("blob_root",),
 )
 
-TABLES = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, REVIEW_UNCODED_TYPES, ORPHANS)
+EDMS = (REVIEW_UNCODED_TYPES, EDMS_RECORD_INDEX)  # schemas/edms_tables.py
+TABLES = (DOCUMENTS, PAGES, RUNS, REVIEW_MISFILING, REVIEW_NEAR_DUPLICATES, *EDMS, ORPHANS)
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}

@@ -7,13 +7,14 @@ from dataclasses import replace
 
 from pipelines.console.usage import UsageError
 from pipelines.launch.plan import MigrationPlan
+from schemas.tables import EDMS_RECORD_INDEX
 from transforms.edms.config import FhirConfig, FhirConfigError, load_fhir_config
 from transforms.edms.earlier import document_reference_files
 from transforms.edms.record import EdmsSettings
 from transforms.lineage.runs import code_version
 from transforms.sources.paths import absolute
 from transforms.storage.listing import matched_paths
-from transforms.storage.output_layout import edms_journal_pattern, fhir_folder
+from transforms.storage.output_layout import edms_journal_pattern, fhir_folder, lineage_folder, table_history_pattern
 
 
 def fhir_config(uri: str | None) -> FhirConfig:
@@ -31,10 +32,14 @@ def with_edms(plan: MigrationPlan, uri: str | None) -> MigrationPlan:
 
 
 def with_earlier_records(plan: MigrationPlan, adopted: tuple[str, ...] = ()) -> MigrationPlan:
-    """Earlier runs' DocumentReference files, listed before this run writes any: what it may supersede; and the
-    EDMS journals of the killed runs it adopts: the records they owed."""
+    """Earlier runs' DocumentReference files, listed before this run writes any: what it may supersede; the index
+    of where their lines are (every run's under the output's lineage, this migration's or not); and the EDMS
+    journals of the killed runs it adopts: the records they owed."""
     prefix = plan.settings.records_prefix
     earlier = tuple(document_reference_files(fhir_folder(prefix)))
+    index = tuple(matched_paths(table_history_pattern(lineage_folder(plan.output), EDMS_RECORD_INDEX.name)))
     journals = tuple(path for run_id in adopted for path in sorted(matched_paths(edms_journal_pattern(prefix, run_id))))
-    edms = replace(plan.settings.edms, earlier_files=earlier, adopted_journals=journals)
+    edms = replace(
+        plan.settings.edms, earlier_files=earlier, index_files=index if earlier else (), adopted_journals=journals
+    )
     return replace(plan, settings=replace(plan.settings, edms=edms))

@@ -12,7 +12,7 @@ import apache_beam as beam
 
 from pipelines.launch.job_lineage import EmitRunEvent
 from pipelines.launch.plan import MigrationPlan
-from schemas.tables import ORPHANS, REVIEW_UNCODED_TYPES, TABLES_BY_NAME
+from schemas.tables import EDMS_RECORD_INDEX, ORPHANS, REVIEW_UNCODED_TYPES, TABLES_BY_NAME
 from transforms.dedupe.resolve import LATE, LATE_TALLIES, DeduplicateDocuments
 from transforms.dedupe.review import FindRecordsForReview
 from transforms.edms.reissue import merge_canonical
@@ -67,6 +67,7 @@ def build(pipeline: beam.Pipeline, plan: MigrationPlan) -> dict[str, beam.PColle
     )
     review = final | "Review" >> FindRecordsForReview(plan.run_id)
     review[REVIEW_UNCODED_TYPES.name] = edms[REVIEW_UNCODED_TYPES.name]
+    review[EDMS_RECORD_INDEX.name] = edms[EDMS_RECORD_INDEX.name]  # where each record's line is, for later runs
     for name, review_rows in review.items():
         tables[name] = review_rows | f"Write_{name}" >> table_writer(TABLES_BY_NAME[name])
     if plan.blob_roots:

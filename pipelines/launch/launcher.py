@@ -254,6 +254,7 @@ def finish_passing_run(plan: MigrationPlan, key: bytes | None = None) -> None:
         patient_key,
         settings.edms.agent,
         pseudonymise=Pseudonyms(patient_key, settings.local_identifiers).value,
+        index_files=settings.edms.index_files,
         evidence=key,
     )
     if retired:

@@ -105,11 +105,13 @@ def cursor(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return _use_scratch(connection.cursor())
 
 
-class _Batches:
+class Batches:
     """Rows in, Arrow batches inserted into one DuckDB table every BATCH rows."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
-        self.connection, self.table, self.schema = connection, table, schema
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, batch: int = BATCH
+    ) -> None:
+        self.connection, self.table, self.schema, self.batch = connection, table, schema, batch
         self.rows: list[tuple] = []
         connection.register("_empty", schema.empty_table())
         connection.execute(f"CREATE TABLE {table} AS SELECT * FROM _empty")
@@ -117,7 +119,7 @@ class _Batches:
 
     def add(self, row: tuple) -> None:
         self.rows.append(row)
-        if len(self.rows) >= BATCH:
+        if len(self.rows) >= self.batch:
             self.flush()
 
     def flush(self) -> None:
@@ -142,8 +144,8 @@ def load_manifests(
 ) -> int:
     """Every manifest document into manifest_documents, keyed as lineage keys it (identifiers in a source system
     or id pseudonymised, as the run's reading step does); returns the rows (index rows or records) read."""
-    documents = _Batches(connection, "manifest_rows", _DOCUMENTS)
-    pages = _Batches(connection, "page_rows", _PAGE_ROWS)
+    documents = Batches(connection, "manifest_rows", _DOCUMENTS)
+    pages = Batches(connection, "page_rows", _PAGE_ROWS)
     read, last_log = 0, time.monotonic()
     for profile, manifest in sources:
         for legacy in iter_source_refs(profile, manifest):
@@ -200,7 +202,7 @@ def load_access_log(connection: duckdb.DuckDBPyConnection, uri: str, pseudonyms:
     keyed as the manifests are (pseudonymised where they are)."""
     try:
         check_access_log(uri)
-        log = _Batches(connection, "access_rows", _ACCESS)
+        log = Batches(connection, "access_rows", _ACCESS)
         for (source_system, document_id), access in read_access_log(uri):
             if pseudonyms is not None:
                 source_system, document_id = pseudonyms.value(source_system), pseudonyms.value(document_id)
@@ -225,7 +227,7 @@ def find_gone_sources(connection: duckdb.DuckDBPyConnection) -> int:
         f"ORDER BY {FOLDER_ORDER.format('blob')}"
     )
     blobs = (row[0] for chunk in iter(lambda: reader.fetchmany(BATCH), []) for row in chunk)
-    gone = _Batches(connection, "gone_blobs", pa.schema([("blob", pa.string())]))
+    gone = Batches(connection, "gone_blobs", pa.schema([("blob", pa.string())]))
     for uri, size in sizes(blobs):
         if size is None:
             gone.add((uri,))

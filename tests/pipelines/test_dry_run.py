@@ -46,6 +46,7 @@ TOP_LEVEL_STEPS = [
     "Write_review_misfiling",
     "Write_review_near_duplicates",
     "Write_review_uncoded_types",
+    "Write_edms_record_index",
     "Orphans",
     "WriteOrphans",
     "BigQuery",

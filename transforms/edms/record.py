@@ -33,6 +33,7 @@ class EdmsSettings:
     issued: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))  # the run's start: lastUpdated
     agent: str = "unknown"  # the code version (transforms/lineage/runs.code_version)
     earlier_files: tuple[str, ...] = ()  # earlier runs' DocumentReference files, listed before this run wrote
+    index_files: tuple[str, ...] = ()  # earlier runs' edms_record_index files: where those files' lines are
     adopted_journals: tuple[str, ...] = ()  # the EDMS journals of the killed runs this run adopts
 
 

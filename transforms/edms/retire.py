@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable
 
 from transforms.edms.config import FhirConfig
 from transforms.edms.documentreference import upgraded
-from transforms.edms.earlier import current_records, document_reference_files
+from transforms.edms.earlier import document_reference_files
 from transforms.edms.ndjson import MAX_FILE_BYTES, parts
 from transforms.edms.record import dumps
+from transforms.edms.record_index import current_records
 from transforms.edms.reissue import superseded, update_provenance
 from transforms.storage.output_layout import fhir_file
 from transforms.storage.signed_files import write_signed_once
@@ -28,13 +29,15 @@ def retire_document_references(
     agent: str,
     now: dt.datetime | None = None,
     pseudonymise: Callable[[str], str] | None = None,
+    index_files: tuple[str, ...] = (),
     evidence: bytes | None = None,
 ) -> int:
     """Supersede the current record of each (source system, document id), as lineage names them (`pseudonymise`
-    maps a record's legacy id the same way); returns how many were retired. Files are signed with `evidence`."""
+    maps a record's legacy id the same way); returns how many were retired. index_files: earlier runs' record
+    index, by which the records are fetched alone from the files it covers. Files are signed with `evidence`."""
     wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
     earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
-    records = current_records(earlier, wanted, pseudonymise or (lambda text: text))
+    records = current_records(folder, earlier, index_files, wanted, pseudonymise or (lambda text: text))
     found = [upgraded(config, record) for record in records.values() if record["status"] == "current"]
     if not found:
         return 0

@@ -12,20 +12,20 @@ from collections import Counter
 from collections.abc import Iterator
 
 import apache_beam as beam
-from apache_beam.pvalue import AsList, TaggedOutput
+from apache_beam.pvalue import TaggedOutput
 
 from schemas.records import RecordedOutcome, Status
-from schemas.tables import REVIEW_UNCODED_TYPES
+from schemas.tables import EDMS_RECORD_INDEX, REVIEW_UNCODED_TYPES
 from transforms.edms.adopted import COUNTS, HELD, PATCHES, RETIRING, SettleAdopted
 from transforms.edms.documentreference import upgraded
-from transforms.edms.earlier import latest, scan
-from transforms.edms.ndjson import MAX_FILE_BYTES, WriteNdjson
+from transforms.edms.earlier import latest
+from transforms.edms.find_earlier import FindEarlier
+from transforms.edms.ndjson import INDEX, MAX_FILE_BYTES, WriteNdjson
 from transforms.edms.record import EdmsSettings, dumps, unpack
 from transforms.edms.reissue import checked, reissued, replacing, superseded, update_provenance, with_identifiers
 from transforms.edms.summary import WriteEdmsSummary, outcome_tally, uncoded_row, uncoded_type
 from transforms.privacy.evidence_key import evidence_key_source
 from transforms.privacy.key_source import PatientKeyRef, key_for_worker
-from transforms.privacy.pseudonyms import Pseudonyms
 from transforms.storage.emulators import StorageDoFn
 from transforms.storage.output_layout import fhir_folder
 
@@ -55,21 +55,6 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
             yield TaggedOutput(_PATCHES, (canonical, record.legacy_identifier))
         if record.replaces:  # it had a record of its own, from another reference: no longer current
             yield TaggedOutput(_RETIRING, (record.identity, True))
-
-
-class ReadEarlierFn(StorageDoFn):
-    """One earlier DocumentReference file → (identity, resource) for each wanted document's version in it."""
-
-    def __init__(self, patient_key: PatientKeyRef, local_identifiers: tuple[str, ...]) -> None:
-        self.patient_key, self.local_identifiers = patient_key, local_identifiers
-
-    def setup(self) -> None:
-        super().setup()
-        self.pseudonyms = Pseudonyms(key_for_worker(self.patient_key), self.local_identifiers)
-
-    def process(self, uri: str, wanted: list) -> Iterator[tuple]:
-        if wanted:
-            yield from scan(uri, set(wanted), self.pseudonyms.value)
 
 
 class ReissueFn(StorageDoFn):
@@ -163,11 +148,8 @@ class WriteEdmsRecords(beam.PTransform):
                 | "WantedKeys" >> beam.Map(lambda item: item[0])
                 | "DistinctWanted" >> beam.Distinct()
             )
-            earlier = (
-                outcomes.pipeline
-                | "EarlierFiles" >> beam.Create(list(self.earlier_files))
-                | "SpreadFiles" >> beam.Reshuffle()
-                | "ReadEarlier" >> beam.ParDo(ReadEarlierFn(self.patient_key, self.local_identifiers), AsList(wanted))
+            earlier = wanted | "FindEarlier" >> FindEarlier(
+                self.folder, self.earlier_files, self.settings.index_files, self.patient_key, self.local_identifiers
             )
             reissue = (
                 {
@@ -186,7 +168,9 @@ class WriteEdmsRecords(beam.PTransform):
             lines = (lines, reissue["lines"]) | "AllLines" >> beam.Flatten()
             counts.append(reissue[_COUNTS])
         signing = evidence_key_source(self.patient_key)  # signed as lineage is: the runs row vouches for them
-        files = lines | "Write" >> WriteNdjson(self.folder, self.run_id, self.max_file_bytes, signing)
+        indexing = (self.patient_key, self.local_identifiers)
+        written = lines | "Write" >> WriteNdjson(self.folder, self.run_id, self.max_file_bytes, indexing, signing)
+        files = written["files"]
         tallies = tuple(counts) | "AllCounts" >> beam.Flatten()
         summary = (tallies, files) | "Summary" >> WriteEdmsSummary(self.folder, self.run_id, signing)
         uncoded = (
@@ -195,4 +179,9 @@ class WriteEdmsRecords(beam.PTransform):
             | "CountUncoded" >> beam.combiners.Count.PerElement()
             | "UncodedRows" >> beam.Map(uncoded_row, self.run_id)
         )
-        return {"files": files, "summary": summary, REVIEW_UNCODED_TYPES.name: uncoded}
+        return {
+            "files": files,
+            "summary": summary,
+            REVIEW_UNCODED_TYPES.name: uncoded,
+            EDMS_RECORD_INDEX.name: written[INDEX],
+        }
