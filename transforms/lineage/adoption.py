@@ -92,19 +92,26 @@ def lineage_problems(
         if name in listed:
             continue
         signed = signed_by(uri, key)
-        owner = run_of(name, sealed | adoptable)
-        if signed is None:
-            problems.append(f"lineage file {name} is not signed: no run of this migration wrote it; {move}")
-        elif not signed:
-            problems.append(
-                f"lineage file {name} does not match its signature (edited, truncated, or signed with another "
-                f"key): {move}"
-            )
-        elif owner in sealed:
-            problems.append(f"lineage file {name} claims run {owner}, which was sealed without it: {move}")
-        elif owner is None:
-            problems.append(
-                f"lineage file {name} belongs to no run this one may resume (no runs row, and the lease names no "
-                f"killed run of it): was its runs row removed? restore the runs file from a copy, or {move}"
-            )
+        problem = unlisted_file_problem("lineage file", name, signed, run_of(name, sealed | adoptable), sealed, move)
+        if problem:
+            problems.append(problem)
     return problems
+
+
+def unlisted_file_problem(
+    noun: str, name: str, signed: bool | None, owner: str | None, sealed: set[str], move: str
+) -> str | None:
+    """Why a file no runs row lists stops a run (None: it is a killed run's, signed, so this run adopts it).
+    signed as signed_by says; owner: the sealed or adoptable run its name claims."""
+    if signed is None:
+        return f"{noun} {name} is not signed: no run of this migration wrote it; {move}"
+    if not signed:
+        return f"{noun} {name} does not match its signature (edited, truncated, or signed with another key): {move}"
+    if owner in sealed:
+        return f"{noun} {name} claims run {owner}, which was sealed without it: {move}"
+    if owner is None:
+        return (
+            f"{noun} {name} belongs to no run this one may resume (no runs row, and the lease names no killed run "
+            f"of it): was its runs row removed? restore the runs file from a copy, or {move}"
+        )
+    return None

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.lineage.adoption import signed_by, unlisted_file_problem
 from transforms.lineage.chain import ChainCheck, RecordedRun, check_vouched, recorded_runs
 from transforms.lineage.runs import file_sha256
 from transforms.storage.listing import matched_paths
@@ -91,20 +92,10 @@ def edms_problems(output_prefix: str, records_prefix: str, key: bytes, run_id: s
     for name, uri in sorted(files.items()):
         if name in listed:
             continue
-        signature, owner = Signature.of(name), edms_run_of(name, sealed | adoptable)
-        if signature.tag is None:
-            problems.append(f"EDMS file {name} is not signed: no run of this migration wrote it; {move}")
-        elif not signature.valid(key, file_sha256(uri)):
-            problems.append(
-                f"EDMS file {name} does not match its signature (edited, truncated, or signed with another key): {move}"
-            )
-        elif owner in sealed:
-            problems.append(f"EDMS file {name} claims run {owner}, which was sealed without it: {move}")
-        elif owner is None:
-            problems.append(
-                f"EDMS file {name} belongs to no run this one may resume (no runs row, and the lease names no killed "
-                f"run of it): was its runs row removed? restore the runs file from a copy, or {move}"
-            )
+        owner = edms_run_of(name, sealed | adoptable)
+        problem = unlisted_file_problem(NOUN, name, signed_by(uri, key), owner, sealed, move)
+        if problem:
+            problems.append(problem)
     return problems
 
 
