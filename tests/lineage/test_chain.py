@@ -25,12 +25,10 @@ from transforms.lineage.chain import (
 START = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
-def run(prefix: Path, run_id: str, hour: int, files: dict[str, bytes]) -> None:
-    """A run that wrote `files` under lineage/ and then recorded itself."""
-    for name, data in files.items():
-        (prefix / "lineage" / name).write_bytes(data)
+def runs_row(prefix: Path, run_id: str, hour: int, **fields: object) -> dict:
+    """A runs row as the launcher makes it, with its chain fields over the lineage under prefix (and `fields`)."""
     started = START + dt.timedelta(hours=hour)
-    row = RUNS.row(
+    return RUNS.row(
         run_id=run_id,
         run_date=started.date(),
         started_at=started,
@@ -41,8 +39,15 @@ def run(prefix: Path, run_id: str, hour: int, files: dict[str, bytes]) -> None:
         **dict.fromkeys(("manifest_documents", "migrated", "duplicate", "quarantined", "pages"), 0),
         **dict.fromkeys(("bytes_in", "bytes_out", "objects_written"), 0),
         **chain_fields(str(prefix)),
+        **fields,
     )
-    write_runs_row(str(prefix), "k", run_id, row)
+
+
+def run(prefix: Path, run_id: str, hour: int, files: dict[str, bytes]) -> None:
+    """A run that wrote `files` under lineage/ and then recorded itself."""
+    for name, data in files.items():
+        (prefix / "lineage" / name).write_bytes(data)
+    write_runs_row(str(prefix), "k", run_id, runs_row(prefix, run_id, hour))
 
 
 def three_runs(tmp_path: Path) -> Path:

@@ -3,11 +3,10 @@ the launcher writes them (tests/pipelines/test_edms_seal.py runs the real pipeli
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-from schemas.tables import RUNS
-from transforms.lineage.chain import ChainCheck, chain_fields, write_runs_row
+from tests.lineage.test_chain import runs_row
+from transforms.lineage.chain import ChainCheck, write_runs_row
 from transforms.lineage.edms_seal import (
     edms_fields,
     edms_problems,
@@ -18,7 +17,6 @@ from transforms.lineage.edms_seal import (
 from transforms.storage.signed_files import signed_name
 
 KEY, OTHER_KEY = b"k" * 32, b"o" * 32
-START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def signed(folder: Path, name: str, data: bytes, key: bytes = KEY) -> str:
@@ -29,20 +27,7 @@ def signed(folder: Path, name: str, data: bytes, key: bytes = KEY) -> str:
 
 def record(output: Path, records: Path, run_id: str, hour: int, adopted: tuple[str, ...] = ()) -> dict:
     """The run's runs row, as record_run makes it: its lineage and the EDMS files of it and the runs it adopts."""
-    started = START + dt.timedelta(hours=hour)
-    row = RUNS.row(
-        run_id=run_id,
-        run_date=started.date(),
-        started_at=started,
-        finished_at=started + dt.timedelta(minutes=30),
-        migration_key="k",
-        output_prefix=str(output),
-        balanced=True,
-        **dict.fromkeys(("manifest_documents", "migrated", "duplicate", "quarantined", "pages"), 0),
-        **dict.fromkeys(("bytes_in", "bytes_out", "objects_written"), 0),
-        **chain_fields(str(output)),
-        **edms_fields(str(output), str(records), (run_id, *adopted), KEY),
-    )
+    row = runs_row(output, run_id, hour, **edms_fields(str(output), str(records), (run_id, *adopted), KEY))
     write_runs_row(str(output), "k", run_id, row, KEY)
     return row
 
