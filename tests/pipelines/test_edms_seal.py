@@ -7,11 +7,6 @@ own prefix (--index_output) and a run resumed after kill -9 between its records 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,9 +16,9 @@ from tests.lineage_checks import read_table
 from tests.pipelines.test_evidence import reconcile
 from tests.pipelines.test_evidence_guard import refused, share  # noqa: F401  (the fixture)
 from tests.pipelines.test_failing_runs import write_share_dump
+from tests.pipelines.test_resume_and_waves import kill_when_held
 
 pytestmark = pytest.mark.slow  # whole runs of the pipeline
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def vouched(output: Path) -> dict[str, str]:
@@ -125,27 +120,7 @@ sys.exit(main(sys.argv[1:]))
 def test_a_run_killed_after_its_records_is_resumed_and_its_records_sealed(tmp_path, capsys):
     profile, output = write_share_dump(tmp_path / "dump", documents=3), tmp_path / "out"  # no twins
     argv = ["--source", str(profile), "--output", str(output)]
-    job = subprocess.Popen(
-        [sys.executable, "-c", HELD_AFTER_EDMS_SUMMARY, "run", *argv, "--run_id", "killed"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    guard = threading.Timer(240, os.killpg, (job.pid, signal.SIGKILL))  # only against a hang
-    guard.start()
-    try:
-        for line in job.stdout:
-            if line.strip() == "edms summary written":
-                break
-        else:
-            pytest.fail("the job ended (or hung) before writing its EDMS summary")
-    finally:
-        guard.cancel()
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait()
+    kill_when_held(HELD_AFTER_EDMS_SUMMARY, ["run", *argv, "--run_id", "killed"], "edms summary written")
     killed = sorted(path.name for path in (output / "fhir").glob("*-killed*") if path.suffix != ".partial")
     assert len(killed) == 3 and not list((output / "lineage").glob("runs-*")), killed  # records, and no row
     code, out, record = reconcile(capsys, *argv)

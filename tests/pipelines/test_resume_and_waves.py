@@ -100,13 +100,11 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_redone(tmp_path, capsys):
-    manifest = write_manifest(tmp_path / "dump", 60)
-    output = tmp_path / "out"
-    args = ["run", "--manifest", str(manifest), "--output", str(output)]
+def kill_when_held(script: str, argv: list[str], held: str) -> None:
+    """Run `script` (the CLI with a hook that prints `held` and waits) in a session of its own; once it says it is
+    held mid-run, kill -9 its whole process group."""
     job = subprocess.Popen(
-        [sys.executable, "-c", HELD_AFTER_THIRD_JOURNAL, *args, "--run_id", "killed"]
-        + ["--lineage_flush_documents", "5", "--decode_isolation", "never"],
+        [sys.executable, "-c", script, *argv],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -118,15 +116,23 @@ def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_
     guard.start()
     try:
         for line in job.stdout:  # blocks until the job says it, or ends (EOF)
-            if line.strip() == "three journal files written":
+            if line.strip() == held:
                 break
         else:
-            pytest.fail("the job ended (or hung) before writing its third journal file")
+            pytest.fail(f"the job ended (or hung) before saying {held!r}")
     finally:
         guard.cancel()
     assert job.poll() is None  # held mid-run, not finished
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
+
+
+def test_a_job_killed_mid_run_resumes_with_one_current_outcome_each_and_nothing_redone(tmp_path, capsys):
+    manifest = write_manifest(tmp_path / "dump", 60)
+    output = tmp_path / "out"
+    args = ["run", "--manifest", str(manifest), "--output", str(output)]
+    argv = [*args, "--run_id", "killed", "--lineage_flush_documents", "5", "--decode_isolation", "never"]
+    kill_when_held(HELD_AFTER_THIRD_JOURNAL, argv, "three journal files written")
     recorded = migrated_in(output, "killed")
     assert 0 < len(recorded) < 60
     reused = subprocess.run(
