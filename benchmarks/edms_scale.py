@@ -142,7 +142,7 @@ def lookup(documents: int, sources: int, wanted_count: int) -> dict:
             if n % 20 not in (18, 19)
         }
         started = time.process_time()
-        scanned = earlier.current_records(files, wanted)
+        scanned = record_index.current_records(fhir, files, [], wanted, lambda text: text)  # no index: whole files
         scan_seconds = time.process_time() - started
         started = time.process_time()
         indexed = record_index.current_records(fhir, files, index, wanted, lambda text: text)

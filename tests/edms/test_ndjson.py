@@ -7,9 +7,10 @@ import json
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from transforms.edms.earlier import current_records, identity_of_line
+from transforms.edms.earlier import identity_of_line
 from transforms.edms.ndjson import WriteNdjson, parts
 from transforms.edms.record import dumps
+from transforms.edms.record_index import current_records
 
 
 def resource(number: int, padding: int = 0) -> dict:
@@ -50,5 +51,5 @@ def test_earlier_records_are_found_by_their_own_identifier_escaped_or_not(tmp_pa
     path.write_bytes(b"\n".join([dumps(first), dumps(resource(2)), json.dumps(later).encode()]) + b"\n")
     identity = ("https://trust.example.nhs.uk/Id/pas", 'D"1\\é')
     assert identity_of_line(dumps(first)) == identity
-    found = current_records([str(path)], {identity})
+    found = current_records(str(tmp_path), [str(path)], [], {identity}, lambda text: text)  # no index: read whole
     assert list(found) == [identity] and found[identity]["status"] == "superseded"  # the latest version

@@ -58,15 +58,3 @@ def scan(
 def latest(resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The current record among versions: the latest meta.lastUpdated (instants in UTC, so text order is time order)."""
     return max(resources, key=lambda resource: resource["meta"]["lastUpdated"])
-
-
-def current_records(
-    uris: Iterable[str], wanted: set[Identity], pseudonymise: Callable[[str], str] = _same
-) -> dict[Identity, dict[str, Any]]:
-    """Outside Beam (the launcher's retirements): the current record of each wanted document that has one."""
-    found: dict[Identity, list[dict[str, Any]]] = {}
-    if wanted:
-        for uri in uris:
-            for identity, resource in scan(uri, wanted, pseudonymise):
-                found.setdefault(identity, []).append(resource)
-    return {identity: latest(versions) for identity, versions in found.items()}
