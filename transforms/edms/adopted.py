@@ -83,11 +83,7 @@ class SettleAdopted(beam.PTransform):
 
     def expand(self, inputs: tuple[beam.PCollection, beam.PCollection[RecordedOutcome]]) -> dict:
         adopted, late = inputs
-        config = self.settings.config
-
-        def identity(source: str, document_id: str) -> Identity:
-            return config.source(source).identifier_system, document_id
-
+        identity = self.settings.config.identity
         records = (
             adopted.pipeline
             | "JournalFiles" >> beam.Create(list(self.journal_files))

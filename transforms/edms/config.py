@@ -67,6 +67,10 @@ class FhirConfig:
             return found
         return SourceSystem(self.default_identifier_base + quote(source_system, safe=""))
 
+    def identity(self, source_system: str, document_id: str) -> tuple[str, str]:
+        """A document's record's join key: its source's identifier system and the id lineage uses."""
+        return self.source(source_system).identifier_system, document_id
+
 
 def _key(text: str) -> str:
     return " ".join(text.split()).casefold()

@@ -35,7 +35,7 @@ def retire_document_references(
     """Supersede the current record of each (source system, document id), as lineage names them (`pseudonymise`
     maps a record's legacy id the same way); returns how many were retired. index_files: earlier runs' record
     index, by which the records are fetched alone from the files it covers. Files are signed with `evidence`."""
-    wanted = {(config.source(source).identifier_system, document_id) for source, document_id in documents}
+    wanted = {config.identity(source, document_id) for source, document_id in documents}
     earlier = [uri for uri in document_reference_files(folder) if f"-{run_id}-" not in uri.rsplit("/", 1)[-1]]
     records = current_records(folder, earlier, index_files, wanted, pseudonymise or (lambda text: text))
     found = [upgraded(config, record) for record in records.values() if record["status"] == "current"]

@@ -50,8 +50,7 @@ def route(outcome: RecordedOutcome, settings: EdmsSettings, reads_earlier: bool)
         yield PROVENANCE, provenance
     elif outcome.status == Status.DUPLICATE and outcome.duplicate_of and reads_earlier:
         if not record.merged:  # its canonical is an earlier run's: that record gets its identifier
-            source, document_id = outcome.canonical_key
-            canonical = (settings.config.source(source).identifier_system, document_id)
+            canonical = settings.config.identity(*outcome.canonical_key)
             yield TaggedOutput(_PATCHES, (canonical, record.legacy_identifier))
         if record.replaces:  # it had a record of its own, from another reference: no longer current
             yield TaggedOutput(_RETIRING, (record.identity, True))
